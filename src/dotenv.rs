@@ -1,0 +1,39 @@
+//! Parsing `.env` text the way python-dotenv does. (Stub: being written.)
+
+/// One `NAME=value` line of a `.env` file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    pub name: String,
+    pub value: String,
+    /// 1-based line where the binding starts.
+    pub line: usize,
+}
+
+/// Why a file does not parse. Carries no text from the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// 1-based line where the offending statement starts.
+    pub line: usize,
+    pub problem: Problem,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    InvalidUtf8,
+    InvalidName,
+    UnterminatedSingleQuote,
+    UnterminatedDoubleQuote,
+    TrailingGarbage,
+    MissingEquals,
+}
+
+/// Parses `.env` bytes into bindings in file order, later duplicates replacing earlier ones.
+///
+/// `${NAME}` references resolve first against earlier bindings of the same file, then through
+/// `outer` (the environment the values will be layered on).
+pub fn parse(
+    _bytes: &[u8],
+    _outer: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Binding>, ParseError> {
+    todo!()
+}

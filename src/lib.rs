@@ -1,0 +1,2 @@
+pub mod dotenv;
+pub mod error;
