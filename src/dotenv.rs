@@ -37,3 +37,9 @@ pub fn parse(
 ) -> Result<Vec<Binding>, ParseError> {
     todo!()
 }
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
+}

@@ -1,2 +1,18 @@
+//! envguard: load `.env` secrets exactly where they are needed, and nowhere else.
+//!
+//! The binary is a thin shell over this library so that integration tests and benchmarks can
+//! reach the same code. The loader's pieces each live in their own module, in the order a
+//! `.env` meets them: [`discover`] → [`guard`] → [`dotenv`] → [`names`] → [`trust`], tied
+//! together by [`loader`].
+
+pub mod atomic;
+pub mod cli;
+pub mod cmd;
+pub mod discover;
 pub mod dotenv;
 pub mod error;
+pub mod guard;
+pub mod loader;
+pub mod names;
+pub mod shell;
+pub mod trust;

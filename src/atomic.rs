@@ -1,0 +1,65 @@
+//! Crash-safe writes for `.env` files and envguard's own state.
+//!
+//! A write goes to a temporary file in the same directory (created 0600, so a secret is never
+//! readable by others even for a moment), is flushed to disk, given its final mode, and renamed
+//! over the target; then the directory is synced so the rename itself survives a crash. A
+//! reader, or a crash at any step, sees the old file or the new one, never a mix. The temp
+//! file is removed if anything fails before the rename.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{Flock, FlockArg};
+
+/// Replaces `path` with `bytes`, atomically, leaving it with `mode`.
+pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let dir = parent(path);
+    let mut temp = tempfile::Builder::new().prefix(".envguard-").suffix(".tmp").tempfile_in(&dir)?;
+    temp.write_all(bytes)?;
+    temp.as_file().set_permissions(fs::Permissions::from_mode(mode))?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|e| e.error)?;
+    File::open(&dir)?.sync_all()
+}
+
+/// An exclusive advisory lock held until dropped, serialising read-modify-write cycles
+/// between envguard processes (two terminals running `envguard set` at once).
+pub struct Lock {
+    _lock: Flock<File>,
+}
+
+/// Locks the directory that holds the files about to be rewritten, waiting for other holders.
+///
+/// The directory is locked rather than the file because the file is replaced by rename: a
+/// second writer would lock the old inode while the first renames a new one over it. Locking
+/// the directory also leaves no lock file behind in the user's project.
+pub fn lock_dir(dir: &Path) -> io::Result<Lock> {
+    let file = File::open(dir)?;
+    let lock = Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, errno)| io::Error::from(errno))?;
+    Ok(Lock { _lock: lock })
+}
+
+fn parent(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_content_and_sets_mode_without_leaving_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join(".env");
+        fs::write(&target, "OLD=1\n").unwrap();
+        write(&target, b"NEW=2\n", 0o600).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"NEW=2\n");
+        assert_eq!(fs::metadata(&target).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,247 @@
+//! The command line, as clap types. Kept apart from the commands so that `completions` and
+//! `man` can render it without running anything.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "envguard",
+    version,
+    about = "Load .env secrets exactly where they are needed; keep them out of code, notebooks and git.",
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a program with the project's .env variables in its environment.
+    Exec(ExecArgs),
+    /// Report whether the .env that applies would load, check by check.
+    Check(CheckArgs),
+    /// Trust a .env file's current contents (any later edit revokes it).
+    Allow(TargetArgs),
+    /// Revoke trust in a .env file.
+    Deny(TargetArgs),
+    /// Print the shell integration script (add `eval "$(envguard hook bash)"` to ~/.bashrc).
+    Hook(ShellArgs),
+    /// Print the statements that bring the shell's environment up to date (run by the hook).
+    Export(ShellArgs),
+    /// Show what the shell hook has loaded here, and why a file is refused.
+    Status,
+    /// Create a .env with safe permissions, git-ignored and allowed.
+    Init(InitArgs),
+    /// Set variables, reading each value at a hidden prompt (or from a pipe).
+    Set(SetArgs),
+    /// Remove variables from the .env.
+    Unset(UnsetArgs),
+    /// List the variables of the .env with masked values.
+    List(ListArgs),
+    /// Open the .env in $VISUAL or $EDITOR, then check and allow it.
+    Edit(DirArgs),
+    /// Scan files, staged changes, history or notebooks for leaked secrets.
+    Scan(ScanArgs),
+    /// Install a git pre-commit hook that runs `envguard scan --staged`.
+    InstallGitHook(InstallGitHookArgs),
+    /// Manage Jupyter kernels that start with the project's secrets.
+    #[command(subcommand)]
+    Kernel(KernelCommand),
+    /// Print a shell completion script.
+    Completions(CompletionArgs),
+    /// Print the man page (roff).
+    Man,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShellKind {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    #[arg(value_enum)]
+    pub shell: ShellKind,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Use the .env that applies to this directory instead of the current one.
+    #[arg(short = 'C', long = "dir", value_name = "DIR", conflicts_with = "file")]
+    pub dir: Option<PathBuf>,
+    /// Load exactly this file instead of searching for the nearest .env.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Run the program even when no .env is found.
+    #[arg(long)]
+    pub allow_missing: bool,
+    /// Restart the program whenever the .env changes and still passes the guard and trust.
+    #[arg(long)]
+    pub watch: bool,
+    /// With --watch: the signal that asks the program to stop before a restart.
+    #[arg(long, value_name = "SIGNAL", default_value = "TERM", requires = "watch")]
+    pub signal: String,
+    /// With --watch: seconds to wait after the signal before killing the program.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0, requires = "watch")]
+    pub grace: f64,
+    /// The program and its arguments.
+    #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A directory (its nearest .env is checked) or a file. Default: the current directory.
+    pub path: Option<PathBuf>,
+    /// Print nothing; only the exit code tells (0 loads, 1 refused, 2 error).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// A directory (its nearest .env) or a file. Default: the current directory.
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DirArgs {
+    /// The project directory. Default: the current directory.
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to create the .env. Default: the current directory.
+    pub dir: Option<PathBuf>,
+    /// Replace an existing .env with an empty one.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// Names of the variables to set; each value is asked for at a hidden prompt.
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Accept `NAME=value` on the command line (it lands in shell history and process lists).
+    #[arg(long)]
+    pub insecure_arg: bool,
+    /// The project directory. Default: the current directory.
+    #[arg(short = 'C', long = "dir", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct UnsetArgs {
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+    /// The project directory. Default: the current directory.
+    #[arg(short = 'C', long = "dir", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The project directory. Default: the current directory.
+    pub dir: Option<PathBuf>,
+    /// Print only the names, one per line.
+    #[arg(long)]
+    pub names: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    Text,
+    Json,
+    Sarif,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files and directories to scan. Default: the current directory.
+    pub paths: Vec<PathBuf>,
+    /// Also scan files that .gitignore excludes.
+    #[arg(long)]
+    pub all: bool,
+    /// Also take known values from this .env file (repeatable).
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_files: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
+    pub format: ScanFormat,
+    /// Scan what is staged for commit (added lines only).
+    #[arg(long, conflicts_with_all = ["history", "redact"])]
+    pub staged: bool,
+    /// Scan every commit reachable in the repository for the known values.
+    #[arg(long, conflicts_with = "redact")]
+    pub history: bool,
+    /// Rewrite notebooks, replacing found secrets with <redacted:NAME>.
+    #[arg(long)]
+    pub redact: bool,
+    /// Ignore findings recorded in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record the current findings (by hash, never by value) in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Skip files larger than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_file_size: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallGitHookArgs {
+    /// The repository. Default: the one containing the current directory.
+    #[arg(short = 'C', long = "dir", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KernelCommand {
+    /// Write a kernelspec whose kernel starts through `envguard exec`.
+    Install(KernelInstallArgs),
+    /// List envguard-wrapped kernels and the project each serves.
+    List,
+    /// Remove an envguard-wrapped kernel.
+    Remove(KernelRemoveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KernelInstallArgs {
+    /// The project whose .env the kernel loads. Default: the current directory.
+    #[arg(long, value_name = "PROJECT")]
+    pub dir: Option<PathBuf>,
+    /// Kernel name (directory name of the kernelspec).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Name shown in Jupyter's launcher.
+    #[arg(long, value_name = "TEXT")]
+    pub display_name: Option<String>,
+    /// The Python that runs ipykernel. Default: `python3` on PATH.
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// Install for the current user (the default).
+    #[arg(long, conflicts_with = "sys_prefix")]
+    pub user: bool,
+    /// Install into the Python environment's prefix.
+    #[arg(long)]
+    pub sys_prefix: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KernelRemoveArgs {
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    #[arg(value_enum)]
+    pub shell: ShellKind,
+}

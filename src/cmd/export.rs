@@ -1,0 +1,6 @@
+use crate::cli::ShellArgs;
+use crate::error::{Error, Result};
+
+pub fn run(_args: &ShellArgs) -> Result<()> {
+    Err(Error::Failed("`export` is not implemented yet".into()))
+}

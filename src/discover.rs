@@ -1,0 +1,129 @@
+//! Finding the `.env` that applies to a directory: the nearest one walking up to `/`.
+//!
+//! This runs before every shell prompt, so it only `lstat`s, reusing one path buffer. A
+//! directory named `.env` is skipped rather than refused, because `python -m venv .env` is a
+//! common way to name a virtual environment and such a project would otherwise be refused at
+//! every prompt. Anything else named `.env` (a FIFO, a dangling symlink, a device) is returned
+//! so that the guard can refuse it by name: only the nearest counts, and a refused nearest
+//! file must never fall back to a parent's.
+
+use std::env;
+use std::ffi::OsStr;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Refusal, RefusalKind, Result};
+
+pub const FILE_NAME: &str = ".env";
+
+/// The nearest `.env` at or above `dir` (which should be absolute).
+pub fn nearest(dir: &Path) -> Option<PathBuf> {
+    let mut candidate = dir.to_path_buf();
+    loop {
+        candidate.push(FILE_NAME);
+        if let Ok(meta) = fs::symlink_metadata(&candidate) {
+            let is_dir = if meta.file_type().is_symlink() {
+                fs::metadata(&candidate).is_ok_and(|target| target.is_dir())
+            } else {
+                meta.is_dir()
+            };
+            if !is_dir {
+                return Some(candidate);
+            }
+        }
+        candidate.pop();
+        if !candidate.pop() {
+            return None;
+        }
+    }
+}
+
+/// The directory the user is in, as the shell names it.
+///
+/// `$PWD` keeps the path the user typed through symlinked directories (`cd ~/link/proj`), so
+/// its ancestors are the ones the user sees; it is used when it is absolute and really is the
+/// current directory, as bash itself decides. Otherwise the physical path.
+pub fn working_dir() -> Result<PathBuf> {
+    let physical = env::current_dir().map_err(|e| Error::io("read", "the current directory", e))?;
+    if let Some(logical) = env::var_os("PWD").map(PathBuf::from)
+        && logical.is_absolute()
+        && !has_dot_components(&logical)
+        && same_file(&logical, &physical)
+    {
+        return Ok(logical);
+    }
+    Ok(physical)
+}
+
+fn has_dot_components(path: &Path) -> bool {
+    path.components().any(|c| matches!(c.as_os_str().to_str(), Some(".") | Some("..")))
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (fs::metadata(a), fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Resolves a command's optional PATH argument to the `.env` it means: a directory means the
+/// nearest `.env` from there, anything else is taken as the file itself.
+pub fn resolve_target(path: Option<&Path>) -> Result<PathBuf> {
+    let start = match path {
+        None => working_dir()?,
+        Some(path) => {
+            let absolute = absolute(path)?;
+            if !absolute.is_dir() || absolute.file_name() == Some(OsStr::new(FILE_NAME)) {
+                return Ok(absolute);
+            }
+            absolute
+        }
+    };
+    nearest(&start).ok_or_else(|| not_found(&start))
+}
+
+/// The refusal for a directory with no `.env` at or above it.
+pub fn not_found(dir: &Path) -> Error {
+    Refusal::new(
+        &dir.join(FILE_NAME),
+        RefusalKind::NotFound,
+        "no .env here or in any parent directory",
+        "create one with `envguard init`",
+    )
+    .into()
+}
+
+/// `path` made absolute against the working directory, without resolving symlinks.
+pub fn absolute(path: &Path) -> Result<PathBuf> {
+    std::path::absolute(path).map_err(|e: io::Error| Error::io("resolve", path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_wins_and_directories_named_env_are_skipped() {
+        let root = tempfile::tempdir().unwrap();
+        let project = root.path().join("project");
+        let nested = project.join("src/deep");
+        fs::create_dir_all(&nested).unwrap();
+        fs::write(root.path().join(".env"), "").unwrap();
+        assert_eq!(nearest(&nested), Some(root.path().join(".env")));
+
+        fs::create_dir(project.join(".env")).unwrap();
+        assert_eq!(nearest(&nested), Some(root.path().join(".env")));
+
+        fs::write(nested.join(".env"), "").unwrap();
+        assert_eq!(nearest(&nested), Some(nested.join(".env")));
+    }
+
+    #[test]
+    fn dangling_symlink_is_found_so_it_can_be_refused() {
+        let root = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("missing", root.path().join(".env")).unwrap();
+        assert_eq!(nearest(root.path()), Some(root.path().join(".env")));
+    }
+}

@@ -1,0 +1,237 @@
+//! The permission guard: a `.env` is read only if it is a regular file, owned by the effective
+//! user, with mode 0600 or 0400, and not larger than a limit.
+//!
+//! Like OpenSSH with private keys, envguard refuses a secret file that others could read or
+//! write: a group-writable `.env` lets someone else decide what your shell exports. The file is
+//! opened once and every check runs on the open descriptor (`fstat`), so nothing can swap the
+//! file between the check and the read. `O_NONBLOCK` keeps a FIFO planted as `.env` from
+//! hanging the prompt, `O_NOCTTY` keeps a terminal device from becoming ours. A symbolic link
+//! is followed: the file it reaches is what is checked.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::fcntl::{self, OFlag};
+use nix::sys::stat::{FileStat, Mode, SFlag, fstat};
+use nix::unistd::{Uid, User, geteuid};
+
+use crate::error::{Refusal, RefusalKind};
+use crate::shell::quote_for_display;
+
+/// Default for [`max_size`]: far above any real `.env`, far below what would stall a prompt.
+pub const DEFAULT_MAX_SIZE: u64 = 1024 * 1024;
+
+/// The largest `.env` envguard reads, in bytes: `ENVGUARD_MAX_SIZE` or [`DEFAULT_MAX_SIZE`].
+pub fn max_size() -> u64 {
+    std::env::var("ENVGUARD_MAX_SIZE")
+        .ok()
+        .and_then(|limit| limit.trim().parse().ok())
+        .unwrap_or(DEFAULT_MAX_SIZE)
+}
+
+/// What identifies one version of a file without reading it. Any write changes the size,
+/// mtime or ctime (nanoseconds, not seconds); a replacement changes the inode; chmod and chown
+/// change the ctime, mode and owner. Comparing two of these is the hook's whole "nothing
+/// changed" test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Identity {
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub ctime_ns: i64,
+    pub mode: u32,
+    pub uid: u32,
+}
+
+impl Identity {
+    pub fn from_stat(stat: &FileStat) -> Self {
+        Identity {
+            dev: stat.st_dev,
+            ino: stat.st_ino,
+            size: stat.st_size as u64,
+            mtime_ns: stat.st_mtime * 1_000_000_000 + stat.st_mtime_nsec,
+            ctime_ns: stat.st_ctime * 1_000_000_000 + stat.st_ctime_nsec,
+            mode: stat.st_mode,
+            uid: stat.st_uid,
+        }
+    }
+
+    /// The identity of whatever `path` reaches now (following symlinks), if anything.
+    pub fn of_path(path: &Path) -> Option<Self> {
+        nix::sys::stat::stat(path).ok().map(|stat| Identity::from_stat(&stat))
+    }
+}
+
+/// A `.env` opened for checking; nothing has been read from it yet.
+pub struct Opened {
+    file: File,
+    stat: FileStat,
+}
+
+/// One guard check and its outcome, for `envguard check`.
+pub struct Verdict {
+    pub kind: RefusalKind,
+    pub outcome: Result<String, Refusal>,
+}
+
+/// A `.env` that passed the guard, with its contents.
+pub struct Guarded {
+    pub bytes: Vec<u8>,
+    pub identity: Identity,
+}
+
+/// Opens `path` for the guard. Fails only when it cannot be opened at all.
+pub fn open(path: &Path) -> Result<Opened, Refusal> {
+    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+    let fd: OwnedFd = fcntl::open(path, flags, Mode::empty()).map_err(|errno| cannot_open(path, errno))?;
+    let stat = fstat(&fd).map_err(|errno| cannot_open(path, errno))?;
+    Ok(Opened { file: File::from(fd), stat })
+}
+
+fn cannot_open(path: &Path, errno: Errno) -> Refusal {
+    let quoted = quote_for_display(path);
+    match errno {
+        Errno::ENOENT => Refusal::new(
+            path,
+            RefusalKind::NotFound,
+            "does not exist (a symlink to a missing file?)",
+            format!("create it with `envguard init` or remove the link: rm {quoted}"),
+        ),
+        Errno::EACCES => Refusal::new(
+            path,
+            RefusalKind::Unreadable,
+            "cannot be read by you",
+            format!("chmod 600 {quoted}"),
+        ),
+        other => Refusal::new(
+            path,
+            RefusalKind::Unreadable,
+            format!("cannot be opened: {}", other.desc()),
+            "check the file",
+        ),
+    }
+}
+
+impl Opened {
+    pub fn identity(&self) -> Identity {
+        Identity::from_stat(&self.stat)
+    }
+
+    /// Every guard check, in the order a user would fix them.
+    pub fn verdicts(&self, path: &Path, limit: u64) -> [Verdict; 4] {
+        [
+            Verdict { kind: RefusalKind::NotRegular, outcome: self.check_type(path) },
+            Verdict { kind: RefusalKind::Owner, outcome: self.check_owner(path) },
+            Verdict { kind: RefusalKind::Mode, outcome: self.check_mode(path) },
+            Verdict { kind: RefusalKind::Size, outcome: self.check_size(path, limit) },
+        ]
+    }
+
+    /// Runs the checks, then reads the file. The first failing check refuses it.
+    pub fn read(self, path: &Path, limit: u64) -> Result<Guarded, Refusal> {
+        for verdict in self.verdicts(path, limit) {
+            verdict.outcome?;
+        }
+        self.read_unguarded(path, limit)
+    }
+
+    /// Reads the contents without the checks, for `envguard check`, which reports on the
+    /// contents of a file even when its mode is wrong. Still bounded by `limit`.
+    pub fn read_unguarded(mut self, path: &Path, limit: u64) -> Result<Guarded, Refusal> {
+        let mut bytes = Vec::with_capacity(self.stat.st_size as usize);
+        // `take` bounds the read even if the file grows after the fstat.
+        (&mut self.file)
+            .take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|error| unreadable(path, &error))?;
+        if bytes.len() as u64 > limit {
+            return Err(too_large(path, bytes.len() as u64, limit));
+        }
+        Ok(Guarded { bytes, identity: self.identity() })
+    }
+
+    fn check_type(&self, path: &Path) -> Result<String, Refusal> {
+        let kind = match SFlag::from_bits_truncate(self.stat.st_mode) & SFlag::S_IFMT {
+            SFlag::S_IFREG => return Ok("regular file".into()),
+            SFlag::S_IFDIR => "a directory",
+            SFlag::S_IFIFO => "a FIFO",
+            SFlag::S_IFSOCK => "a socket",
+            SFlag::S_IFCHR | SFlag::S_IFBLK => "a device",
+            _ => "not a regular file",
+        };
+        Err(Refusal::new(
+            path,
+            RefusalKind::NotRegular,
+            format!("is {kind}, not a regular file"),
+            format!("replace it with a regular file: rm {} && envguard init", quote_for_display(path)),
+        ))
+    }
+
+    fn check_owner(&self, path: &Path) -> Result<String, Refusal> {
+        let me = geteuid();
+        if self.stat.st_uid == me.as_raw() {
+            return Ok(format!("owned by you ({})", user_name(me)));
+        }
+        let owner = user_name(Uid::from_raw(self.stat.st_uid));
+        Err(Refusal::new(
+            path,
+            RefusalKind::Owner,
+            format!("is owned by {owner}, not by you ({})", user_name(me)),
+            format!("sudo chown {} {}", user_name(me), quote_for_display(path)),
+        ))
+    }
+
+    fn check_mode(&self, path: &Path) -> Result<String, Refusal> {
+        let mode = self.stat.st_mode & 0o7777;
+        if mode == 0o600 || mode == 0o400 {
+            return Ok(format!("mode {mode:04o}"));
+        }
+        let why = if mode & 0o7000 != 0 {
+            "has setuid, setgid or sticky bits"
+        } else if mode & 0o077 != 0 {
+            "is open to group or others"
+        } else if mode & 0o100 != 0 {
+            "is executable"
+        } else {
+            "is not readable by you"
+        };
+        Err(Refusal::new(
+            path,
+            RefusalKind::Mode,
+            format!("has mode {mode:04o} and {why} (0600 or 0400 required)"),
+            format!("chmod 600 {}", quote_for_display(path)),
+        ))
+    }
+
+    fn check_size(&self, path: &Path, limit: u64) -> Result<String, Refusal> {
+        let size = self.stat.st_size as u64;
+        if size <= limit {
+            return Ok(format!("{size} bytes"));
+        }
+        Err(too_large(path, size, limit))
+    }
+}
+
+fn too_large(path: &Path, size: u64, limit: u64) -> Refusal {
+    Refusal::new(
+        path,
+        RefusalKind::Size,
+        format!("is {size} bytes, over the {limit}-byte limit"),
+        "shrink it, or raise the limit with ENVGUARD_MAX_SIZE=BYTES",
+    )
+}
+
+fn unreadable(path: &Path, error: &io::Error) -> Refusal {
+    Refusal::new(path, RefusalKind::Unreadable, format!("cannot be read: {error}"), "check the file")
+}
+
+fn user_name(uid: Uid) -> String {
+    match User::from_uid(uid) {
+        Ok(Some(user)) => user.name,
+        _ => format!("uid {uid}"),
+    }
+}

@@ -1,0 +1,98 @@
+//! The loader: one `.env` path in, an ordered list of variables (or one refusal) out.
+//!
+//! Every way envguard puts secrets somewhere (`exec`, the shell hook, kernels, `--watch`)
+//! goes through [`load`], so the guard, the parser, the name rules and the trust gate are
+//! applied identically everywhere. It is all or nothing: any refusal loads no variable.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::dotenv::{self, Binding, ParseError};
+use crate::error::{Refusal, RefusalKind};
+use crate::guard::{self, Guarded, Identity};
+use crate::names;
+use crate::shell::quote_for_display;
+use crate::trust::{self, Trust, TrustStore};
+
+/// A `.env` that passed the guard, parsed, with valid names; trust not yet decided.
+pub struct Checked {
+    /// The path as discovered or given (what messages show).
+    pub path: PathBuf,
+    /// The file the path reaches, symlinks resolved (what trust is recorded for).
+    pub canonical: PathBuf,
+    pub identity: Identity,
+    pub digest: String,
+    pub bindings: Vec<Binding>,
+}
+
+/// Guards, reads, parses and checks the names of `path`; does not consult trust.
+///
+/// `outer` answers `${NAME}` references the file does not define itself.
+pub fn check(path: &Path, outer: &dyn Fn(&str) -> Option<String>) -> Result<Checked, Refusal> {
+    let guarded = guard::open(path)?.read(path, guard::max_size())?;
+    from_contents(path, guarded, outer)
+}
+
+/// The part of [`check`] after the guard: parse and name rules on contents already read.
+pub fn from_contents(
+    path: &Path,
+    guarded: Guarded,
+    outer: &dyn Fn(&str) -> Option<String>,
+) -> Result<Checked, Refusal> {
+    let digest = trust::digest(&guarded.bytes);
+    let bindings = dotenv::parse(&guarded.bytes, outer).map_err(|e| parse_refusal(path, &e))?;
+    check_names(path, &bindings)?;
+    let canonical = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    Ok(Checked { path: path.to_path_buf(), canonical, identity: guarded.identity, digest, bindings })
+}
+
+/// [`check`], then the trust gate: the variables of `path`, or why it may not load.
+pub fn load(
+    path: &Path,
+    outer: &dyn Fn(&str) -> Option<String>,
+    store: &TrustStore,
+) -> Result<Checked, Refusal> {
+    let checked = check(path, outer)?;
+    trust_refusal(&checked, store.trust(&checked.canonical, &checked.digest)).map_or(Ok(checked), Err)
+}
+
+/// The refusal for a checked file the store does not trust as it is, if any.
+pub fn trust_refusal(checked: &Checked, trust: Trust) -> Option<Refusal> {
+    let reason = match trust {
+        Trust::Allowed => return None,
+        Trust::Changed => "has changed since it was allowed",
+        Trust::NeverAllowed => "is not allowed yet",
+    };
+    let fix = format!("review it, then run `envguard allow {}`", quote_for_display(&checked.path));
+    Some(Refusal::new(&checked.path, RefusalKind::Untrusted, reason, fix))
+}
+
+fn parse_refusal(path: &Path, error: &ParseError) -> Refusal {
+    Refusal::new(
+        path,
+        RefusalKind::Parse,
+        error.problem.to_string(),
+        format!("correct line {} (`envguard edit`), then `envguard allow`", error.line),
+    )
+    .at_line(error.line)
+}
+
+fn check_names(path: &Path, bindings: &[Binding]) -> Result<(), Refusal> {
+    for binding in bindings {
+        if names::is_reserved(&binding.name) {
+            return Err(Refusal::new(
+                path,
+                RefusalKind::Name,
+                format!("{} controls the shell or envguard itself; a .env may not set it", binding.name),
+                format!("remove line {} (`envguard unset {}`)", binding.line, binding.name),
+            )
+            .at_line(binding.line));
+        }
+    }
+    Ok(())
+}
+
+/// `${NAME}` lookups against the environment envguard itself was started with.
+pub fn from_process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
