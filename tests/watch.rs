@@ -87,18 +87,7 @@ impl Watch {
     }
 
     fn starts(&self) -> Vec<Start> {
-        let text = fs::read_to_string(&self.log).unwrap_or_default();
-        text.lines()
-            .map(|line| {
-                let fields: Vec<&str> = line.split(' ').collect();
-                Start {
-                    group: fields[0].parse().unwrap(),
-                    background: fields[1].parse().unwrap(),
-                    length: fields[2].parse().unwrap(),
-                    hash: fields[3].to_string(),
-                }
-            })
-            .collect()
+        read_starts(&self.log)
     }
 
     fn wait_for_starts(&self, count: usize) -> Vec<Start> {
@@ -158,6 +147,21 @@ impl Drop for Watch {
             assert!(leftovers.is_empty(), "processes left behind: {leftovers:?}");
         }
     }
+}
+
+fn read_starts(log: &Path) -> Vec<Start> {
+    let text = fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            Start {
+                group: fields[0].parse().unwrap(),
+                background: fields[1].parse().unwrap(),
+                length: fields[2].parse().unwrap(),
+                hash: fields[3].to_string(),
+            }
+        })
+        .collect()
 }
 
 /// Pids of live processes in any of the program groups, or among their recorded children.
@@ -386,4 +390,83 @@ fn a_bad_signal_is_a_usage_error_before_anything_runs() {
         );
         assert!(!Path::new(marker).exists(), "{flag}: the program ran");
     }
+}
+
+/// Drives an interactive bash in a pseudo-terminal, as a user would: start the supervisor,
+/// Ctrl-Z (the shell must report it stopped and get its prompt back), `fg`, then Ctrl-C.
+/// Prints the exit status the shell saw.
+const TERMINAL_SESSION: &str = r#"
+import os, sys, time, pexpect
+envguard, program, log = sys.argv[1:4]
+
+def wait_for(done, what):
+    deadline = time.time() + 10
+    while not done():
+        if time.time() > deadline:
+            sys.exit(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+def starts():
+    try:
+        return open(log).read().splitlines()
+    except FileNotFoundError:
+        return []
+
+def state(pid):
+    return open(f"/proc/{pid}/stat").read().rsplit(") ", 1)[1][0]
+
+shell = pexpect.spawn("bash", ["--norc", "--noprofile", "-i"], env=dict(os.environ, PS1="PROMPT$ "),
+                      encoding="utf-8", timeout=10)
+shell.expect_exact("PROMPT$ ")
+shell.sendline(f"{envguard} exec --watch -- bash {program} {log}")
+wait_for(lambda: starts(), "the program to start")
+program_pid = starts()[0].split()[0]
+shell.sendcontrol("z")
+shell.expect("Stopped")
+shell.expect_exact("PROMPT$ ")
+wait_for(lambda: state(program_pid) == "T", "the program to stop")
+shell.sendline("fg")
+wait_for(lambda: state(program_pid) != "T", "the program to continue")
+shell.sendcontrol("c")
+shell.expect_exact("PROMPT$ ")
+shell.sendline("echo status=$?")
+shell.expect(r"status=(\d+)")
+print(shell.match.group(1))
+shell.sendline("exit")
+shell.expect(pexpect.EOF)
+"#;
+
+#[test]
+fn ctrl_z_fg_and_ctrl_c_in_a_terminal_behave_as_without_envguard() {
+    let python = std::env::var("ENVGUARD_TEST_PYTHON")
+        .expect("ENVGUARD_TEST_PYTHON must name a Python with pexpect (scripts/test sets it)");
+    let env = TestEnv::new();
+    let project = env.allowed_project("p", &api_key(FIRST));
+    let program = env.root.path().join("program.sh");
+    let log = env.root.path().join("starts.log");
+    fs::write(&program, PROGRAM).unwrap();
+    let out = std::process::Command::new(python)
+        .args(["-c", TERMINAL_SESSION, common::BIN])
+        .args([&program, &log])
+        .current_dir(&project)
+        .env_clear()
+        .envs(env.base_env())
+        .env("PWD", &project)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "terminal session failed: {}{}",
+        common::stdout(&out),
+        common::stderr(&out)
+    );
+    assert_eq!(
+        common::stdout(&out).trim(),
+        "130",
+        "{}",
+        common::stderr(&out)
+    );
+    let starts = read_starts(&log);
+    assert_eq!(starts.len(), 1);
+    assert_eq!(processes_in_groups(&starts), Vec::<i32>::new());
 }
