@@ -393,10 +393,11 @@ fn a_bad_signal_is_a_usage_error_before_anything_runs() {
 }
 
 /// Drives an interactive bash in a pseudo-terminal, as a user would: start the supervisor,
-/// Ctrl-Z (the shell must report it stopped and get its prompt back), `fg`, then Ctrl-C.
+/// Ctrl-Z (the shell must report it stopped and get its prompt back), `fg`, a restart (the
+/// new program must get the terminal), then Ctrl-C.
 /// Prints the exit status the shell saw.
 const TERMINAL_SESSION: &str = r#"
-import os, sys, time, pexpect
+import os, subprocess, sys, time, pexpect
 envguard, program, log = sys.argv[1:4]
 
 def wait_for(done, what):
@@ -427,6 +428,14 @@ shell.expect_exact("PROMPT$ ")
 wait_for(lambda: state(program_pid) == "T", "the program to stop")
 shell.sendline("fg")
 wait_for(lambda: state(program_pid) != "T", "the program to continue")
+# A restart hands the terminal to the new program.
+with open(".env", "w") as env_file:
+    env_file.write("API_KEY=rotated\n")
+subprocess.run([envguard, "allow"], check=True, capture_output=True)
+wait_for(lambda: len(starts()) == 2, "the restart")
+new_pid = starts()[1].split()[0]
+foreground = lambda: open(f"/proc/{new_pid}/stat").read().rsplit(") ", 1)[1].split()[5]
+wait_for(lambda: foreground() == new_pid, "the new program to own the terminal")
 shell.sendcontrol("c")
 shell.expect_exact("PROMPT$ ")
 shell.sendline("echo status=$?")
@@ -467,6 +476,6 @@ fn ctrl_z_fg_and_ctrl_c_in_a_terminal_behave_as_without_envguard() {
         common::stderr(&out)
     );
     let starts = read_starts(&log);
-    assert_eq!(starts.len(), 1);
+    assert_eq!(starts.len(), 2);
     assert_eq!(processes_in_groups(&starts), Vec::<i32>::new());
 }

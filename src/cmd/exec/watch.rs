@@ -176,7 +176,7 @@ impl Supervisor<'_> {
     }
 
     fn start(&mut self) -> Result<Group> {
-        let take_terminal = self.terminal.as_ref().is_some_and(Terminal::is_ours);
+        let take_terminal = self.terminal.as_ref().is_some_and(Terminal::may_hand_over);
         let group = Group::spawn(self.command, &self.running, take_terminal)
             .map_err(|error| launch_failure(&self.command[0], &error))?;
         if take_terminal && let Some(terminal) = &self.terminal {

@@ -43,6 +43,14 @@ impl Terminal {
         tcgetpgrp(io::stdin()) == Ok(self.own_group)
     }
 
+    /// Whether a new program may take the terminal: it is envguard's, or still the previous
+    /// program's (a restart), not the shell's.
+    pub fn may_hand_over(&self) -> bool {
+        let foreground = tcgetpgrp(io::stdin()).ok();
+        foreground == Some(self.own_group)
+            || (foreground.is_some() && foreground == self.handed_to.get())
+    }
+
     /// Makes `group` the foreground group. Works from the background because envguard
     /// blocks SIGTTOU.
     pub fn give_to(&self, group: Pid) {
