@@ -7,6 +7,9 @@ pub struct Binding {
     pub value: String,
     /// 1-based line where the binding starts.
     pub line: usize,
+    /// Byte range of the value as written (quotes included; empty after a bare `NAME=`), so
+    /// that `envguard set` can rewrite one value and keep every other byte of the file.
+    pub value_span: std::ops::Range<usize>,
 }
 
 /// Why a file does not parse. Carries no text from the file.
