@@ -67,6 +67,6 @@ mod tests {
     #[test]
     fn counts_characters_not_bytes_and_escapes_control_characters() {
         assert_eq!(hint("ééé-middle-part-üüüü"), "ééé…üüüü (20 chars)");
-        assert_eq!(hint("-----BEGIN KEY-----\nabc\n"), "---…bc\\n (24 chars)");
+        assert_eq!(hint("-----BEGIN KEY-----\nabc\n"), "---…abc\\n (24 chars)");
     }
 }
