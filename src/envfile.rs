@@ -6,9 +6,9 @@
 //! both land), refuses to rewrite a file it cannot parse (it would have to guess what the
 //! user meant), writes through [`atomic::write`] with mode 0600, and re-allows the result.
 //!
-//! This is also the one place that renders a value in `.env` syntax ([`render`]): always
-//! single-quoted, where `\\` and `\'` are the only escapes (in envguard's parser and in
-//! python-dotenv alike) and everything else, newlines included, is literal. Every rendering is
+//! This is also the one place that renders a value in `.env` syntax ([`render`]): quoted so
+//! that, in envguard's parser and in python-dotenv alike, everything but the quote and the
+//! backslash is literal, newlines included. Every rendering is
 //! parsed back before it is written; a value the parser would not return exactly is refused
 //! rather than silently stored as something else.
 
@@ -34,19 +34,29 @@ pub const MODE: u32 = 0o600;
 const STALE_TEMP_AGE: Duration = Duration::from_secs(10);
 
 /// `value` as a `.env` value that reads back exactly, or why it cannot be written.
+///
+/// Single quotes, where only `\\` and `\'` are escapes. A carriage return cannot be written
+/// literally (python reads files with universal newlines, so it would come back as `\n`):
+/// such values are double-quoted, where `\r` is an escape.
 pub fn render(value: &str) -> Result<String, &'static str> {
     if value.contains('\0') {
         return Err("it contains a NUL character, which no environment variable can hold");
     }
+    let quote = if value.contains('\r') { '"' } else { '\'' };
     let mut out = String::with_capacity(value.len() + 2);
-    out.push('\'');
+    out.push(quote);
     for c in value.chars() {
-        if c == '\\' || c == '\'' {
-            out.push('\\');
+        match c {
+            '\r' => out.push_str("\\r"),
+            '\\' => out.push_str("\\\\"),
+            _ if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
         }
-        out.push(c);
     }
-    out.push('\'');
+    out.push(quote);
     Ok(out)
 }
 
@@ -354,6 +364,7 @@ mod tests {
         assert_eq!(render("plain").unwrap(), "'plain'");
         assert_eq!(render(r"it's a\b").unwrap(), r"'it\'s a\\b'");
         assert_eq!(render("a\nb $X ${Y} # z").unwrap(), "'a\nb $X ${Y} # z'");
+        assert_eq!(render("a\r\n\\\"'").unwrap(), "\"a\\r\n\\\\\\\"'\"");
         assert!(render("a\0b").is_err());
     }
 
