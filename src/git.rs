@@ -56,7 +56,7 @@ pub fn is_tracked(path: &Path) -> Option<bool> {
             name,
         ],
     )?;
-    out.status.success().then(|| !out.stdout.is_empty())
+    out.status.success().then_some(!out.stdout.is_empty())
 }
 
 fn split(path: &Path) -> Option<(&Path, &OsStr)> {

@@ -318,7 +318,7 @@ fn set_creates_the_file_like_init_and_does_not_approve_unreviewed_files() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(mode(&dir.join(".env")), 0o600);
     git(&dir, &["check-ignore", "-q", ".env"]);
-    assert!(loaded(&env, &dir).get("TOKEN").is_some());
+    assert!(loaded(&env, &dir).contains_key("TOKEN"));
 
     // A file that was never allowed (say, from a cloned repository) stays unallowed.
     let cloned = env.project("cloned", "LD_PRELOAD=/tmp/evil.so\n", 0o600);
