@@ -48,6 +48,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry as Slot;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
 
 /// One variable the file defines, after quoting, escapes and `${...}` substitution.
 #[derive(Clone, PartialEq, Eq)]
@@ -58,6 +59,10 @@ pub struct Binding {
     /// once, the value and this line are the last assignment's, the position in the list
     /// the first's (a Python dict update).
     pub line: usize,
+    /// Byte range in the file of the last assignment's value as written (quotes included;
+    /// empty for `KEY=`), so that `envguard set` can replace one value and keep every other
+    /// byte of the file.
+    pub value_span: Range<usize>,
 }
 
 /// Hand-written so that logging a binding cannot leak the secret: the value shows as its
@@ -143,7 +148,7 @@ pub fn parse(
     bytes: &[u8],
     outer: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<Binding>, ParseError> {
-    let text = text_of(bytes)?;
+    let (text, offsets) = text_of(bytes)?;
     let mut scanner = Scanner {
         s: &text,
         pos: 0,
@@ -161,7 +166,7 @@ pub fn parse(
         }
         let line = scanner.line;
         let fail = |problem| ParseError { line, problem };
-        let Some((name, raw)) = scanner.statement().map_err(fail)? else {
+        let Some((name, raw, span)) = scanner.statement().map_err(fail)? else {
             continue;
         };
         if !is_shell_name(name) {
@@ -174,7 +179,7 @@ pub fn parse(
                 None => raw.into_owned(),
             }),
         };
-        known.set(name, value, line);
+        known.set(name, value, line, span);
     }
     Ok(known
         .entries
@@ -184,6 +189,7 @@ pub fn parse(
                 name: entry.name.to_owned(),
                 value: entry.value?,
                 line: entry.line,
+                value_span: offsets.raw(entry.span.start)..offsets.raw(entry.span.end),
             })
         })
         .collect())
@@ -192,8 +198,16 @@ pub fn parse(
 /// The file as python reads it (`open(encoding="utf-8")`, universal newlines): afterwards
 /// every line ends in a lone `\n`, which keeps the scanner and its line count simple. Borrows
 /// unless the file has a `\r`.
-fn text_of(bytes: &[u8]) -> Result<Cow<'_, str>, ParseError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+fn text_of(bytes: &[u8]) -> Result<(Cow<'_, str>, RawOffsets), ParseError> {
+    let mut offsets = RawOffsets {
+        bom: 0,
+        collapsed: Vec::new(),
+    };
+    let without_bom = bytes.strip_prefix(b"\xEF\xBB\xBF");
+    if without_bom.is_some() {
+        offsets.bom = 3;
+    }
+    let bytes = without_bom.unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| ParseError {
         line: physical_line(&bytes[..e.valid_up_to()]),
         problem: Problem::InvalidUtf8,
@@ -205,7 +219,7 @@ fn text_of(bytes: &[u8]) -> Result<Cow<'_, str>, ParseError> {
         });
     }
     if find(text, b'\r').is_none() {
-        return Ok(Cow::Borrowed(text));
+        return Ok((Cow::Borrowed(text), offsets));
     }
     let mut normalized = String::with_capacity(text.len());
     let mut rest = text;
@@ -213,10 +227,27 @@ fn text_of(bytes: &[u8]) -> Result<Cow<'_, str>, ParseError> {
         normalized.push_str(&rest[..at]);
         normalized.push('\n');
         rest = &rest[at + 1..];
-        rest = rest.strip_prefix('\n').unwrap_or(rest);
+        if let Some(after) = rest.strip_prefix('\n') {
+            offsets.collapsed.push(normalized.len() - 1);
+            rest = after;
+        }
     }
     normalized.push_str(rest);
-    Ok(Cow::Owned(normalized))
+    Ok((Cow::Owned(normalized), offsets))
+}
+
+/// Maps offsets in the normalized text back to the file's bytes: the BOM that was dropped,
+/// and one byte for every `\r\n` that became `\n`.
+struct RawOffsets {
+    bom: usize,
+    /// Normalized offsets of the `\n`s that were `\r\n`, ascending.
+    collapsed: Vec<usize>,
+}
+
+impl RawOffsets {
+    fn raw(&self, normalized: usize) -> usize {
+        self.bom + normalized + self.collapsed.partition_point(|&at| at < normalized)
+    }
 }
 
 /// Room to reserve for bindings: growing the table and list while parsing was half the time
@@ -287,8 +318,9 @@ struct Scanner<'a> {
     line: usize,
 }
 
-/// A statement's name and, unless it had no `=`, its value before substitution.
-type Statement<'a> = (&'a str, Option<Cow<'a, str>>);
+/// A statement's name, its value before substitution unless it had no `=`, and where that
+/// value is written in the normalized text.
+type Statement<'a> = (&'a str, Option<Cow<'a, str>>, Range<usize>);
 
 impl<'a> Scanner<'a> {
     fn peek(&self) -> Option<u8> {
@@ -374,11 +406,13 @@ impl<'a> Scanner<'a> {
         };
         self.skip_space(false);
         if self.peek() != Some(b'=') {
+            let at = self.pos;
             self.end_of_statement(Problem::MissingEquals)?;
-            return Ok(Some((name, None)));
+            return Ok(Some((name, None, at..at)));
         }
         let after_equals = self.pos + 1;
         self.pos = self.space_end(after_equals, false);
+        let value_start = self.pos;
         let value = match self.peek() {
             // python-dotenv 1.2.4: `KEY= # comment` is empty, `KEY=#x` is `#x`.
             Some(b'#') if self.pos > after_equals => Cow::Borrowed(""),
@@ -389,8 +423,14 @@ impl<'a> Scanner<'a> {
             None | Some(b'\n') => Cow::Borrowed(""),
             Some(_) => Cow::Borrowed(self.unquoted()),
         };
+        let value_end = match self.s.as_bytes().get(value_start) {
+            Some(b'\'' | b'"') => self.pos,
+            // Unquoted (or empty): as long as the text it returned, which starts there.
+            _ if value.is_empty() => value_start,
+            _ => value_start + value.len(),
+        };
         self.end_of_statement(Problem::TrailingGarbage)?;
-        Ok(Some((name, Some(value))))
+        Ok(Some((name, Some(value), value_start..value_end)))
     }
 
     /// End of an unquoted name: python's `[^=#\s]+`.
@@ -547,19 +587,26 @@ struct Entry<'t> {
     name: &'t str,
     value: Option<String>,
     line: usize,
+    span: Range<usize>,
 }
 
 impl<'t> Known<'t> {
-    fn set(&mut self, name: &'t str, value: Option<String>, line: usize) {
+    fn set(&mut self, name: &'t str, value: Option<String>, line: usize, span: Range<usize>) {
         match self.index.entry(name) {
             Slot::Occupied(slot) => {
                 let entry = &mut self.entries[*slot.get()];
                 entry.value = value;
                 entry.line = line;
+                entry.span = span;
             }
             Slot::Vacant(slot) => {
                 slot.insert(self.entries.len());
-                self.entries.push(Entry { name, value, line });
+                self.entries.push(Entry {
+                    name,
+                    value,
+                    line,
+                    span,
+                });
             }
         }
     }
@@ -632,6 +679,20 @@ impl<'t> Known<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn value_spans_are_byte_ranges_of_the_file_as_written() {
+        let file = "\u{feff}A=plain # c\r\nexport B = 'x\r\ny'\r\nC=\nD=\"q\" \nA=last";
+        let bindings = parse(file.as_bytes(), &|_| None).unwrap();
+        let span_of = |name: &str| {
+            let binding = bindings.iter().find(|b| b.name == name).unwrap();
+            &file[binding.value_span.clone()]
+        };
+        assert_eq!(span_of("A"), "last");
+        assert_eq!(span_of("B"), "'x\r\ny'");
+        assert_eq!(span_of("C"), "");
+        assert_eq!(span_of("D"), "\"q\"");
+    }
 
     fn outer(name: &str) -> Option<String> {
         match name {
