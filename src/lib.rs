@@ -12,6 +12,7 @@ pub mod discover;
 pub mod dotenv;
 pub mod error;
 pub mod guard;
+pub mod jupyter;
 pub mod loader;
 pub mod names;
 pub mod shell;
