@@ -14,7 +14,6 @@ use crate::jupyter::dirs::{self, Lookup};
 use crate::jupyter::kernelspec::{self, Installed, SPEC_FILE};
 use crate::jupyter::python::{self, Python};
 use crate::loader::{self, from_process_env};
-use crate::shell::quote_for_display;
 use crate::trust::TrustStore;
 
 pub fn run(command: &KernelCommand) -> Result<()> {
@@ -27,17 +26,7 @@ pub fn run(command: &KernelCommand) -> Result<()> {
 }
 
 fn install(args: &KernelInstallArgs, env: Lookup) -> Result<()> {
-    let project = match &args.dir {
-        Some(dir) => dir.clone(),
-        None => discover::working_dir()?,
-    };
-    let project = fs::canonicalize(&project).context("find the project directory", &project)?;
-    if !project.is_dir() {
-        return Err(Error::Usage(format!(
-            "{}: not a directory (fix: pass --dir PROJECT)",
-            project.display()
-        )));
-    }
+    let project = project_dir(args.dir.as_deref())?;
     let env_file = discover::nearest(&project).ok_or_else(|| discover::not_found(&project))?;
     let name = match &args.name {
         Some(name) => kernelspec::validate_name(name)?,
@@ -81,12 +70,39 @@ fn install(args: &KernelInstallArgs, env: Lookup) -> Result<()> {
         "envguard: installed kernel {name} ({display_name}) in {}",
         spec_dir.display()
     );
-    // The kernel loads the file when it starts, so today's refusal is only a warning; but it
-    // is better heard now than as a kernel that dies in a notebook.
-    if let Err(refusal) = loader::load(&env_file, &from_process_env, &TrustStore::open()?) {
+    warn_if_refused(&env_file);
+    Ok(())
+}
+
+/// The project as a canonical path: the kernel may start from any working directory, long
+/// after `..` or a symlink in what the user typed has stopped meaning the same place.
+fn project_dir(given: Option<&Path>) -> Result<PathBuf> {
+    let project = match given {
+        Some(dir) => dir.to_path_buf(),
+        None => discover::working_dir()?,
+    };
+    let project = fs::canonicalize(&project).context("find the project directory", &project)?;
+    if !project.is_dir() {
+        return Err(Error::Usage(format!(
+            "{}: not a directory (fix: pass --dir PROJECT)",
+            project.display()
+        )));
+    }
+    Ok(project)
+}
+
+/// The kernel loads the `.env` each time it starts, so a refusal today does not stop the
+/// install; but it is better heard now than as a kernel that dies in a notebook.
+fn warn_if_refused(env_file: &Path) {
+    let refusal = match TrustStore::open() {
+        Ok(store) => loader::load(env_file, &from_process_env, &store)
+            .err()
+            .map(Error::from),
+        Err(error) => Some(error),
+    };
+    if let Some(refusal) = refusal {
         eprintln!("envguard: warning: the kernel will not start until this is fixed: {refusal}");
     }
-    Ok(())
 }
 
 /// One envguard kernel as Jupyter resolves it.
@@ -97,37 +113,36 @@ struct Found {
 }
 
 fn list(env: Lookup) -> Result<()> {
-    let mut found: Vec<(String, PathBuf, PathBuf)> = visible_kernels(env)?
+    let mut rows: Vec<[String; 3]> = visible_kernels(env)?
         .into_iter()
         .filter_map(|kernel| match kernel.installed {
-            Installed::Envguard { project } => Some((kernel.name, project, kernel.spec_dir)),
+            Installed::Envguard { project } => Some([
+                kernel.name,
+                project.display().to_string(),
+                kernel.spec_dir.display().to_string(),
+            ]),
             Installed::Foreign => None,
         })
         .collect();
-    if found.is_empty() {
+    if rows.is_empty() {
         eprintln!(
             "envguard: no envguard kernels installed (add one with `envguard kernel install`)"
         );
         return Ok(());
     }
-    found.sort();
-    let name_width = found
-        .iter()
-        .map(|(name, _, _)| name.len())
-        .max()
-        .unwrap_or(0);
-    let project_width = found
-        .iter()
-        .map(|(_, project, _)| project.as_os_str().len())
-        .max()
-        .unwrap_or(0);
+    rows.sort();
+    let width = |column: usize| {
+        rows.iter()
+            .map(|row| row[column].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let (name_width, project_width) = (width(0), width(1));
     let mut out = io::stdout().lock();
-    for (name, project, spec_dir) in &found {
-        let project = project.display().to_string();
+    for [name, project, spec_dir] in &rows {
         writeln!(
             out,
-            "{name:name_width$}  {project:project_width$}  {}",
-            spec_dir.display()
+            "{name:name_width$}  {project:project_width$}  {spec_dir}"
         )
         .context("write", Path::new("standard output"))?;
     }
@@ -160,7 +175,7 @@ fn remove(args: &KernelRemoveArgs, env: Lookup) -> Result<()> {
     removed.context("remove", &kernel.spec_dir)?;
     eprintln!(
         "envguard: removed kernel {name} ({})",
-        quote_for_display(&kernel.spec_dir)
+        kernel.spec_dir.display()
     );
     Ok(())
 }
