@@ -92,10 +92,10 @@ impl Jupyter {
         cmd.output().unwrap()
     }
 
-    /// `python -m jupyter ARGS`, started without envguard.
-    fn jupyter<const N: usize>(&self, dir: &Path, args: [&str; N]) -> Output {
+    /// `python ARGS` (the venv's), started without envguard.
+    fn python<const N: usize>(&self, dir: &Path, args: [&str; N]) -> Output {
         let mut cmd = Command::new(&self.python);
-        cmd.args(["-m", "jupyter"]).args(args);
+        cmd.args(args);
         self.isolate(&mut cmd, dir);
         cmd.output().unwrap()
     }
@@ -134,15 +134,13 @@ fn exec_gives_jupyter_and_its_kernels_the_projects_variables() {
         .env
         .allowed_project("analysis", &format!("API_TOKEN={SECRET}\n"));
     jupyter.notebook(&project);
-    let python = jupyter.python.to_str().unwrap();
 
+    // `jupyter` as the user types it, found on PATH (the venv's).
     let out = jupyter.envguard(
         &project,
         [
             "exec",
             "--",
-            python,
-            "-m",
             "jupyter",
             "nbconvert",
             "--execute",
@@ -238,9 +236,11 @@ fn an_installed_kernel_loads_the_project_and_fails_visibly_when_refused() {
 
     // Jupyter runs elsewhere, with no secret in its environment: only the kernel gets it.
     let run = || {
-        jupyter.jupyter(
+        jupyter.python(
             &elsewhere,
             [
+                "-m",
+                "jupyter",
                 "execute",
                 "--kernel_name=analysis",
                 "--output=executed.ipynb",
@@ -299,10 +299,60 @@ fn an_installed_kernel_loads_the_project_and_fails_visibly_when_refused() {
     assert_not_leaked(&out, SECRET);
 }
 
+/// A fresh virtualenv that borrows the test venv's packages through a `.pth` file, so that
+/// `--sys-prefix` installs can be tested without writing into the shared test venv.
+fn borrowing_venv(python: &Path, at: &Path) -> PathBuf {
+    let out = Command::new(python)
+        .args(["-m", "venv", "--without-pip"])
+        .arg(at)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "venv failed: {}", stderr(&out));
+    let purelib = |python: &Path| {
+        let out = Command::new(python)
+            .args([
+                "-c",
+                "import sysconfig; print(sysconfig.get_path('purelib'))",
+            ])
+            .output()
+            .unwrap();
+        PathBuf::from(stdout(&out).trim())
+    };
+    let borrowed = purelib(python);
+    let new_python = at.join("bin/python");
+    fs::write(
+        purelib(&new_python).join("borrowed.pth"),
+        format!("{}\n", borrowed.display()),
+    )
+    .unwrap();
+    new_python
+}
+
+/// `envguard kernel list` as rows of (name, project, kernelspec dir).
+fn listed(out: &Output) -> Vec<[String; 3]> {
+    assert!(out.status.success(), "kernel list failed: {}", stderr(out));
+    stdout(out)
+        .lines()
+        .map(|line| {
+            let fields: Vec<String> = line
+                .split("  ")
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .map(String::from)
+                .collect();
+            fields.try_into().expect("three columns")
+        })
+        .collect()
+}
+
 #[test]
 fn install_list_remove_round_trip_matches_jupyter() {
-    let jupyter = Jupyter::new();
+    let mut jupyter = Jupyter::new();
+    // Jupyter and the kernels run from a venv of this test's own, as for a project's .venv.
+    jupyter.python = borrowing_venv(&jupyter.python, &jupyter.env.root.path().join("venv"));
     let project = jupyter.env.allowed_project("My Project", "API_TOKEN=x\n");
+    let canonical_project = fs::canonicalize(&project).unwrap();
+    let project_arg = canonical_project.to_str().unwrap();
     let work = jupyter.env.work();
     let python = jupyter.python.to_str().unwrap();
 
@@ -310,6 +360,25 @@ fn install_list_remove_round_trip_matches_jupyter() {
     assert!(
         out.status.success(),
         "kernel install failed: {}",
+        stderr(&out)
+    );
+    let out = jupyter.envguard(
+        &work,
+        [
+            "kernel",
+            "install",
+            "--dir",
+            project_arg,
+            "--name",
+            "In-Env",
+            "--sys-prefix",
+            "--python",
+            python,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "kernel install --sys-prefix failed: {}",
         stderr(&out)
     );
 
@@ -320,47 +389,64 @@ fn install_list_remove_round_trip_matches_jupyter() {
                            "display_name": "Other", "language": "python"}"#;
     fs::write(foreign.join("kernel.json"), foreign_spec).unwrap();
 
-    let out = jupyter.envguard(&work, ["kernel", "list"]);
-    assert!(out.status.success(), "kernel list failed: {}", stderr(&out));
-    let listing = stdout(&out);
-    let canonical_project = fs::canonicalize(&project).unwrap();
-    assert_eq!(listing.lines().count(), 1, "unexpected listing: {listing}");
-    let fields: Vec<&str> = listing
-        .split("  ")
-        .map(str::trim)
-        .filter(|f| !f.is_empty())
-        .collect();
-    let spec_dir = jupyter.jupyter_data_dir().join("kernels/my-project");
-    assert_eq!(
-        fields,
+    let user_spec = jupyter.jupyter_data_dir().join("kernels/my-project");
+    let env_spec = jupyter
+        .env
+        .root
+        .path()
+        .join("venv/share/jupyter/kernels/in-env");
+    let expected = [
         [
-            "my-project",
-            canonical_project.to_str().unwrap(),
-            spec_dir.to_str().unwrap()
-        ]
+            "in-env".to_string(),
+            project_arg.to_string(),
+            env_spec.display().to_string(),
+        ],
+        [
+            "my-project".to_string(),
+            project_arg.to_string(),
+            user_spec.display().to_string(),
+        ],
+    ];
+    assert_eq!(
+        listed(&jupyter.envguard(&work, ["kernel", "list"])),
+        expected
     );
 
-    // Jupyter resolves the same name to the same directory.
-    let out = jupyter.jupyter(&work, ["kernelspec", "list", "--json"]);
+    // Jupyter sees exactly these envguard kernels, in the same directories. (Run as a module:
+    // `jupyter kernelspec` would run the first `jupyter-kernelspec` on PATH, another venv's.)
+    let out = jupyter.python(
+        &work,
+        ["-m", "jupyter_client.kernelspecapp", "list", "--json"],
+    );
     assert!(
         out.status.success(),
         "jupyter kernelspec list failed: {}",
         stderr(&out)
     );
     let specs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        specs["kernelspecs"]["my-project"]["resource_dir"],
-        spec_dir.to_str().unwrap()
-    );
-    assert_eq!(
-        specs["kernelspecs"]["my-project"]["spec"]["metadata"]["envguard"]["project"],
-        fields[1]
-    );
-
+    let mut seen_by_jupyter: Vec<[String; 3]> = specs["kernelspecs"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter_map(|(name, kernel)| {
+            let project = kernel["spec"]["metadata"]["envguard"]["project"].as_str()?;
+            let dir = kernel["resource_dir"].as_str().unwrap();
+            Some([name.clone(), project.to_string(), dir.to_string()])
+        })
+        .collect();
+    seen_by_jupyter.sort();
+    assert_eq!(seen_by_jupyter, expected);
     let out = jupyter.envguard(
         &work,
         [
-            "kernel", "install", "--dir", fields[1], "--name", "Other", "--python", python,
+            "kernel",
+            "install",
+            "--dir",
+            project_arg,
+            "--name",
+            "Other",
+            "--python",
+            python,
         ],
     );
     assert_eq!(
@@ -386,7 +472,14 @@ fn install_list_remove_round_trip_matches_jupyter() {
         let out = jupyter.envguard(
             &work,
             [
-                "kernel", "install", "--dir", fields[1], "--name", bad, "--python", python,
+                "kernel",
+                "install",
+                "--dir",
+                project_arg,
+                "--name",
+                bad,
+                "--python",
+                python,
             ],
         );
         assert_eq!(out.status.code(), Some(2), "accepted kernel name {bad:?}");
@@ -410,7 +503,7 @@ fn install_list_remove_round_trip_matches_jupyter() {
             "kernel",
             "install",
             "--dir",
-            fields[1],
+            project_arg,
             "--python",
             no_site.to_str().unwrap(),
         ],
@@ -422,19 +515,22 @@ fn install_list_remove_round_trip_matches_jupyter() {
         stderr(&out)
     );
 
-    let out = jupyter.envguard(&work, ["kernel", "remove", "my-project"]);
-    assert!(
-        out.status.success(),
-        "kernel remove failed: {}",
-        stderr(&out)
-    );
-    assert!(!spec_dir.exists());
-    let out = jupyter.envguard(&work, ["kernel", "list"]);
-    assert!(
-        out.status.success() && stdout(&out).is_empty(),
-        "listed after removal: {}",
-        stdout(&out)
-    );
+    for (name, spec_dir) in [("my-project", &user_spec), ("IN-ENV", &env_spec)] {
+        let out = jupyter.envguard(&work, ["kernel", "remove", name]);
+        assert!(
+            out.status.success(),
+            "kernel remove {name} failed: {}",
+            stderr(&out)
+        );
+        assert!(!spec_dir.exists(), "{name} is still there");
+    }
+    let remaining = listed(&jupyter.envguard(&work, ["kernel", "list"]));
+    assert!(remaining.is_empty(), "listed after removal: {remaining:?}");
     let out = jupyter.envguard(&work, ["kernel", "remove", "my-project"]);
     assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no kernel named my-project"),
+        "{}",
+        stderr(&out)
+    );
 }
