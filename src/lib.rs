@@ -14,6 +14,7 @@ pub mod envfile;
 pub mod error;
 pub mod git;
 pub mod guard;
+pub mod jupyter;
 pub mod loader;
 pub mod mask;
 pub mod names;
