@@ -8,11 +8,14 @@
 pub mod atomic;
 pub mod cli;
 pub mod cmd;
+pub mod diff;
 pub mod discover;
 pub mod dotenv;
+pub mod emit;
 pub mod error;
 pub mod guard;
 pub mod loader;
 pub mod names;
 pub mod shell;
+pub mod state;
 pub mod trust;
