@@ -21,7 +21,7 @@ __envguard_hook() {
 # Run first in PROMPT_COMMAND, keeping what is there, whether a string or (bash 5.1+) an array;
 # sourcing this file twice registers the hook once.
 if [[ ${PROMPT_COMMAND[*]:-} != *__envguard_hook* ]]; then
-    if [[ ${PROMPT_COMMAND@a} == *a* ]]; then
+    if [[ -n ${PROMPT_COMMAND+set} && ${PROMPT_COMMAND@a} == *a* ]]; then
         PROMPT_COMMAND=(__envguard_hook "${PROMPT_COMMAND[@]}")
     else
         # A string in this branch, not an array.
