@@ -40,7 +40,7 @@ chmod 600 "$scratch/project/.env" "$scratch/big/.env"
 work="$scratch/project/src/deep"
 cd "$work"
 export PWD="$work"
-bench() { hyperfine -N --warmup 30 --runs "$1" --export-json "$2" "${@:3}" >/dev/null; }
+bench() { hyperfine -N --style none --warmup 30 --runs "$1" --export-json "$2" "${@:3}" 2>&1 | grep -v -e 'outliers' -e '^ *$' >&2 || true; }
 
 # First load: nothing loaded yet in this environment.
 bench 300 "$scratch/first.json" \
@@ -75,9 +75,16 @@ per_prompt() {
             "BEGIN { printf \"%.4f\n\", ((e1 - s1) - (e0 - s0)) / 500 * 1000 }"
     ' per-prompt "$1" "$2"
 }
-prompt_true=$(per_prompt ":" true_hook)
-prompt_envguard=$(per_prompt "$("$envguard" hook bash)" __envguard_hook)
-prompt_direnv=$(per_prompt "$("$direnv" hook bash)" _direnv_hook)
+# Five interleaved rounds, so that a busy moment on the machine hits all three alike; the
+# table takes the median round of each.
+envguard_hook=$("$envguard" hook bash)
+direnv_hook=$("$direnv" hook bash)
+prompt_true="" prompt_envguard="" prompt_direnv=""
+for _ in 1 2 3 4 5; do
+    prompt_true+="$(per_prompt ":" true_hook),"
+    prompt_envguard+="$(per_prompt "$envguard_hook" __envguard_hook),"
+    prompt_direnv+="$(per_prompt "$direnv_hook" _direnv_hook),"
+done
 
 python3 - "$scratch" "$prompt_true" "$prompt_envguard" "$prompt_direnv" "$("$direnv" version)" <<'PY'
 import json, sys
@@ -92,14 +99,16 @@ print(f"{'what':<44} {'median':>9} {'vs /bin/true':>13} {'vs direnv':>10}")
 def row(label, value, base, direnv=None):
     against = f"{value / direnv:>9.2f}x" if direnv else f"{'':>10}"
     print(f"{label:<44} {value:>7.2f}ms {value / base:>12.2f}x {against}")
-row("/bin/true (floor)", floor, floor)
+row("/bin/true (floor, first-load run)", floor, floor)
+row("/bin/true (floor, no-change run)", floor_same, floor_same)
 row("envguard export bash, no change", ms["envguard-same"], floor_same, ms["direnv-same"])
 row("direnv export bash, no change", ms["direnv-same"], floor_same)
 row("envguard export bash, first load", ms["envguard-first"], floor, ms["direnv-first"])
 row("direnv export bash, first load", ms["direnv-first"], floor)
 row("envguard export bash, first load, 10k vars", ms["envguard-10k"], floor)
-p_true, p_eg, p_direnv = float(p_true), float(p_eg), float(p_direnv)
-print(f"\nper prompt inside bash (500 hook calls minus an empty loop)")
+import statistics
+p_true, p_eg, p_direnv = (statistics.median(float(x) for x in p.split(",") if x) for p in (p_true, p_eg, p_direnv))
+print(f"\nper prompt inside bash (500 hook calls minus an empty loop, median of 5 interleaved rounds)")
 print(f"{'hook':<44} {'per prompt':>9} {'vs /bin/true':>13} {'vs direnv':>10}")
 row('eval "$(/bin/true)"', p_true, p_true)
 row("__envguard_hook (no change)", p_eg, p_true, p_direnv)
