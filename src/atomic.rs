@@ -24,9 +24,24 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     temp.as_file()
         .set_permissions(fs::Permissions::from_mode(mode))?;
     temp.as_file().sync_all()?;
+    crash_point("temp-written");
     temp.persist(path).map_err(|e| e.error)?;
+    crash_point("renamed");
     File::open(&dir)?.sync_all()
 }
+
+/// Test hook: `ENVGUARD_TEST_KILL_AT=temp-written|renamed` makes the process SIGKILL itself at
+/// that step of [`write`], so the crash-safety tests can show what a crash there leaves
+/// behind. Compiled into debug builds only; a release binary has no such switch.
+#[cfg(debug_assertions)]
+fn crash_point(step: &str) {
+    if std::env::var_os("ENVGUARD_TEST_KILL_AT").is_some_and(|at| at == step) {
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn crash_point(_step: &str) {}
 
 /// An exclusive advisory lock held until dropped, serialising read-modify-write cycles
 /// between envguard processes (two terminals running `envguard set` at once).

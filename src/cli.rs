@@ -137,9 +137,14 @@ pub struct InitArgs {
 
 #[derive(Debug, Args)]
 pub struct SetArgs {
-    /// Names of the variables to set; each value is asked for at a hidden prompt.
+    /// Names of the variables to set. Each value is asked for at a hidden prompt; from a pipe,
+    /// one name takes all of standard input (minus one final newline), several names take one
+    /// line each.
     #[arg(required = true, value_name = "NAME")]
     pub names: Vec<String>,
+    /// Values on standard input are separated by NUL bytes instead (for multi-line values).
+    #[arg(short = '0', long)]
+    pub null: bool,
     /// Accept `NAME=value` on the command line (it lands in shell history and process lists).
     #[arg(long)]
     pub insecure_arg: bool,
@@ -150,6 +155,7 @@ pub struct SetArgs {
 
 #[derive(Debug, Args)]
 pub struct UnsetArgs {
+    /// Names of the variables to remove.
     #[arg(required = true, value_name = "NAME")]
     pub names: Vec<String>,
     /// The project directory. Default: the current directory.

@@ -137,6 +137,7 @@ mod tests {
             name: name.into(),
             value: value.into(),
             line: 1,
+            value_span: 0..0,
         }
     }
 

@@ -82,7 +82,8 @@ pub fn trust_refusal(checked: &Checked, trust: Trust) -> Option<Refusal> {
     ))
 }
 
-fn parse_refusal(path: &Path, error: &ParseError) -> Refusal {
+/// The refusal for a file that does not parse: where, what, and how to fix it.
+pub fn parse_refusal(path: &Path, error: &ParseError) -> Refusal {
     Refusal::new(
         path,
         RefusalKind::Parse,

@@ -1,15 +1,19 @@
 //! `envguard check`: every check the loader makes, one line each, with the fix for each
 //! failure, so a user can repair a refused file in one pass rather than one refusal at a time.
 
+use std::fs;
 use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use crate::cli::CheckArgs;
 use crate::discover;
 use crate::error::{Error, IoContext, Refusal, RefusalKind, Result};
+use crate::git;
 use crate::guard;
 use crate::loader::{self, from_process_env};
 use crate::names;
+use crate::shell::quote_for_display;
 use crate::trust::TrustStore;
 
 /// One reported line: passed, failed (refuses the file) or a warning (does not).
@@ -116,9 +120,11 @@ fn inspect(path: &Path) -> Result<Report> {
             }
         }
     }
+    warn_about_directory(path, &mut report);
     if !readable {
         return Ok(report);
     }
+    warn_about_git(path, &mut report);
     let contents = opened
         .read_unguarded(path, limit)
         .and_then(|guarded| loader::from_contents(path, guarded, &from_process_env));
@@ -146,4 +152,42 @@ fn inspect(path: &Path) -> Result<Report> {
         Err(refusal) => report.fail(&refusal),
     }
     Ok(report)
+}
+
+/// Whoever can write the directory can replace the `.env` (rename over it) with a file of
+/// their own, mode and all; the guard would then refuse it, but only after the fact.
+fn warn_about_directory(path: &Path, report: &mut Report) {
+    let Some(dir) = path.parent() else { return };
+    let Ok(meta) = fs::metadata(dir) else { return };
+    let mode = meta.permissions().mode();
+    // In a sticky directory (like /tmp) others cannot rename or delete your files.
+    if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+        report.warn(
+            format!("its directory {} is writable by group or others (mode {:04o}), who could replace it", dir.display(), mode & 0o7777),
+            format!("chmod go-w {}", quote_for_display(dir)),
+        );
+    }
+}
+
+/// A `.env` in git's index is in the repository's history; one that git does not ignore is
+/// one `git add .` away from it.
+fn warn_about_git(path: &Path, report: &mut Report) {
+    let quoted = quote_for_display(path);
+    if git::is_tracked(path) == Some(true) {
+        report.warn(
+            "is tracked by git: its contents are in the repository (and its history)",
+            format!(
+                "git rm --cached {quoted}, add .env to .gitignore, and rotate the secrets it held"
+            ),
+        );
+    } else if git::is_ignored(path) == Some(false) {
+        let gitignore = path
+            .parent()
+            .and_then(git::work_tree)
+            .map(|top| top.join(".gitignore"));
+        let fix = gitignore.map_or("add .env to .gitignore".into(), |file| {
+            format!("echo .env >> {}", quote_for_display(&file))
+        });
+        report.warn("is not ignored by git: `git add .` would commit it", fix);
+    }
 }

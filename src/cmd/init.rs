@@ -1,6 +1,58 @@
-use crate::cli::InitArgs;
-use crate::error::{Error, Result};
+//! `envguard init`: the safe starting point, a `.env` that is private (0600), ignored by git
+//! and allowed, so that nobody has to remember `chmod` or `.gitignore`.
 
-pub fn run(_args: &InitArgs) -> Result<()> {
-    Err(Error::Failed("`init` is not implemented yet".into()))
+use std::fs;
+
+use crate::atomic;
+use crate::cli::InitArgs;
+use crate::discover::{self, FILE_NAME};
+use crate::envfile::{self, MODE};
+use crate::error::{Error, IoContext, Result};
+use crate::git;
+use crate::loader::{self, from_process_env};
+use crate::shell::quote_for_display;
+
+pub fn run(args: &InitArgs) -> Result<()> {
+    let dir = match &args.dir {
+        Some(dir) => discover::absolute(dir)?,
+        None => discover::working_dir()?,
+    };
+    if !dir.is_dir() {
+        return Err(Error::Usage(format!("{}: not a directory", dir.display())));
+    }
+    let path = dir.join(FILE_NAME);
+    let _lock = envfile::lock_dir(&dir)?;
+    if let Ok(meta) = fs::symlink_metadata(&path) {
+        if meta.is_dir() {
+            return Err(Error::Usage(format!(
+                "{}: is a directory (a virtualenv?); rename it, then run `envguard init` again",
+                path.display()
+            )));
+        }
+        if !args.force {
+            return Err(Error::Usage(format!(
+                "{}: already exists; nothing was changed (fix: `envguard edit` to change it, or `envguard init --force` to empty it)",
+                path.display()
+            )));
+        }
+    }
+    atomic::write(&path, b"", MODE).context("create", &path)?;
+    let (ignored, warning) = git::ensure_ignored(&path)?.describe(&path);
+    envfile::allow(&loader::check(&path, &from_process_env)?)?;
+    eprintln!(
+        "envguard: created {} (mode 0600{ignored}, allowed)",
+        path.display()
+    );
+    if let Some(warning) = warning {
+        eprintln!("envguard: warning: {warning}");
+    }
+    let dir_arg = args
+        .dir
+        .as_ref()
+        .map(|_| format!(" -C {}", quote_for_display(&dir)))
+        .unwrap_or_default();
+    eprintln!(
+        "envguard: next: `envguard set{dir_arg} NAME` asks for a value at a hidden prompt and stores it"
+    );
+    Ok(())
 }

@@ -1,6 +1,78 @@
-use crate::cli::ListArgs;
-use crate::error::{Error, Result};
+//! `envguard list`: what the `.env` defines, with masked hints instead of values, and whether
+//! it would load, so a user can see what is there without printing a secret.
 
-pub fn run(_args: &ListArgs) -> Result<()> {
-    Err(Error::Failed("`list` is not implemented yet".into()))
+use std::io::{self, Write};
+use std::path::Path;
+
+use crate::cli::ListArgs;
+use crate::discover;
+use crate::error::{IoContext, RefusalKind, Result};
+use crate::guard;
+use crate::loader::{self, from_process_env};
+use crate::mask;
+use crate::trust::TrustStore;
+
+pub fn run(args: &ListArgs) -> Result<()> {
+    let path = discover::resolve_target(args.dir.as_deref())?;
+    let opened = guard::open(&path)?;
+    let limit = guard::max_size();
+    // A loose mode or a foreign owner refuses loading but not reading what is there; only
+    // a file that cannot be read safely (a FIFO, a huge file) stops the listing.
+    let mut refusal = None;
+    for verdict in opened.verdicts(&path, limit) {
+        match verdict.outcome {
+            Err(failed) if matches!(verdict.kind, RefusalKind::NotRegular | RefusalKind::Size) => {
+                return Err(failed.into());
+            }
+            Err(failed) => {
+                refusal.get_or_insert(failed);
+            }
+            Ok(_) => {}
+        }
+    }
+    let checked = loader::from_contents(
+        &path,
+        opened.read_unguarded(&path, limit)?,
+        &from_process_env,
+    )?;
+    if refusal.is_none() {
+        let store = TrustStore::open()?;
+        refusal = loader::trust_refusal(&checked, store.trust(&checked.canonical, &checked.digest));
+    }
+
+    let mut out = io::stdout().lock();
+    let stdout = Path::new("standard output");
+    if args.names {
+        for binding in &checked.bindings {
+            writeln!(out, "{}", binding.name).context("write", stdout)?;
+        }
+        return Ok(());
+    }
+    let status = match &refusal {
+        None => "would load".to_string(),
+        Some(refusal) => format!("refused: {} (fix: {})", refusal.reason, refusal.fix),
+    };
+    writeln!(
+        out,
+        "{}: {} variables, {status}",
+        path.display(),
+        checked.bindings.len()
+    )
+    .context("write", stdout)?;
+    let width = checked
+        .bindings
+        .iter()
+        .map(|b| b.name.len())
+        .max()
+        .unwrap_or(0);
+    for binding in &checked.bindings {
+        writeln!(
+            out,
+            "  {:width$}  {}",
+            binding.name,
+            mask::hint(&binding.value)
+        )
+        .context("write", stdout)?;
+    }
+    Ok(())
 }

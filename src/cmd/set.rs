@@ -1,6 +1,140 @@
-use crate::cli::SetArgs;
-use crate::error::{Error, Result};
+//! `envguard set NAME...`: put secrets into the `.env` without them ever being on screen, in
+//! shell history or in a process listing: values come from a hidden prompt or a pipe, never
+//! from the command line (unless the user insists with `--insecure-arg`).
 
-pub fn run(_args: &SetArgs) -> Result<()> {
-    Err(Error::Failed("`set` is not implemented yet".into()))
+use std::io::{self, IsTerminal, Read};
+use std::path::{Path, PathBuf};
+
+use crate::cli::SetArgs;
+use crate::discover::{self, FILE_NAME};
+use crate::envfile::{self, Reallow, Update};
+use crate::error::{Error, Result};
+use crate::git;
+use crate::guard;
+
+pub fn run(args: &SetArgs) -> Result<()> {
+    let mut pending = Vec::with_capacity(args.names.len());
+    for arg in &args.names {
+        let (name, inline) = match arg.split_once('=') {
+            Some((name, value)) => (name, Some(value.to_string())),
+            None => (arg.as_str(), None),
+        };
+        envfile::check_name(name)?;
+        if inline.is_some() && !args.insecure_arg {
+            return Err(Error::Usage(format!(
+                "refusing `{name}=...` on the command line: it would stay in your shell history and show in process listings (fix: `envguard set {name}` and type it at the hidden prompt, or pipe it in: `envguard set {name} < file`; `--insecure-arg` overrides)"
+            )));
+        }
+        pending.push((name, inline));
+    }
+    let path = env_file(args.dir.as_deref())?;
+    // Fail before asking for secrets, not after, when the file cannot be rewritten.
+    drop(Update::begin(&path)?);
+
+    let asked: Vec<&str> = pending
+        .iter()
+        .filter(|(_, inline)| inline.is_none())
+        .map(|(name, _)| *name)
+        .collect();
+    let mut answers = read_values(&asked, args.null)?.into_iter();
+    let values: Vec<(&str, String)> = pending
+        .into_iter()
+        .map(|(name, inline)| (name, inline.or_else(|| answers.next()).unwrap_or_default()))
+        .collect();
+
+    let mut update = Update::begin(&path)?;
+    for (name, value) in &values {
+        update.set(name, value)?;
+    }
+    let created = !update.existed();
+    let committed = update.commit(Reallow::IfAllowedBefore)?;
+    let names: Vec<&str> = values.iter().map(|(name, _)| *name).collect();
+    if created {
+        let (ignored, warning) = git::ensure_ignored(&path)?.describe(&path);
+        eprintln!("envguard: created {} (mode 0600{ignored})", path.display());
+        if let Some(warning) = warning {
+            eprintln!("envguard: warning: {warning}");
+        }
+    }
+    super::unset::report(
+        &path,
+        &format!("set {}", names.join(", ")),
+        &names,
+        committed,
+    )
+}
+
+/// The `.env` that `set` and `unset` change: the nearest one from DIR (or here), else a new
+/// one in DIR.
+pub(super) fn env_file(dir: Option<&Path>) -> Result<PathBuf> {
+    let dir = match dir {
+        Some(dir) => discover::absolute(dir)?,
+        None => discover::working_dir()?,
+    };
+    Ok(discover::nearest(&dir).unwrap_or_else(|| dir.join(FILE_NAME)))
+}
+
+/// One value per name: typed at a hidden prompt on the terminal, or read from standard input
+/// when it is not a terminal.
+fn read_values(names: &[&str], null_separated: bool) -> Result<Vec<String>> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    if io::stdin().is_terminal() {
+        return names
+            .iter()
+            .map(|name| {
+                rpassword::prompt_password(format!("{name} (hidden): "))
+                    .map_err(|e| Error::io("read a value from", "the terminal", e))
+            })
+            .collect();
+    }
+    let limit = guard::max_size();
+    let mut input = Vec::new();
+    io::stdin()
+        .lock()
+        .take(limit + 1)
+        .read_to_end(&mut input)
+        .map_err(|e| Error::io("read", "standard input", e))?;
+    if input.len() as u64 > limit {
+        return Err(Error::Usage(format!(
+            "standard input is over the {limit}-byte limit of a .env"
+        )));
+    }
+    if input.is_empty() {
+        return Err(Error::Usage(
+            "no value on standard input (to set an empty value, send an empty line: `echo | envguard set NAME`)".into(),
+        ));
+    }
+    let text = String::from_utf8(input).map_err(|_| {
+        Error::Usage("standard input is not UTF-8 text; .env values must be".into())
+    })?;
+    let values: Vec<String> = if null_separated {
+        text.strip_suffix('\0')
+            .unwrap_or(&text)
+            .split('\0')
+            .map(String::from)
+            .collect()
+    } else if names.len() == 1 {
+        vec![text.strip_suffix('\n').unwrap_or(&text).to_string()]
+    } else {
+        text.strip_suffix('\n')
+            .unwrap_or(&text)
+            .split('\n')
+            .map(String::from)
+            .collect()
+    };
+    if values.len() != names.len() {
+        let separator = if null_separated {
+            "NUL-separated"
+        } else {
+            "one per line; use --null for multi-line values"
+        };
+        return Err(Error::Usage(format!(
+            "expected {} values on standard input ({separator}), got {}; nothing was changed",
+            names.len(),
+            values.len()
+        )));
+    }
+    Ok(values)
 }

@@ -1,6 +1,73 @@
-use crate::cli::UnsetArgs;
-use crate::error::{Error, Result};
+//! `envguard unset NAME...`: remove variables, with the same guarantees as `set` (locked,
+//! atomic, every other byte kept, re-allowed).
 
-pub fn run(_args: &UnsetArgs) -> Result<()> {
-    Err(Error::Failed("`unset` is not implemented yet".into()))
+use std::path::Path;
+
+use crate::cli::UnsetArgs;
+use crate::discover;
+use crate::envfile::{Committed, Reallow, Update};
+use crate::error::{Error, Result};
+use crate::names;
+use crate::shell::quote_for_display;
+
+pub fn run(args: &UnsetArgs) -> Result<()> {
+    for name in &args.names {
+        if !names::is_valid(name) {
+            return Err(Error::Usage(format!("{name:?} is not a variable name")));
+        }
+    }
+    let path = super::set::env_file(args.dir.as_deref())?;
+    let mut update = Update::begin(&path)?;
+    if !update.existed() {
+        return Err(discover::not_found(path.parent().unwrap_or(Path::new("/"))));
+    }
+    let mut removed = Vec::new();
+    for name in &args.names {
+        if update.unset(name)? {
+            removed.push(name.as_str());
+        } else {
+            eprintln!("envguard: {name} is not set in {}", path.display());
+        }
+    }
+    if removed.is_empty() {
+        return Ok(());
+    }
+    let committed = update.commit(Reallow::IfAllowedBefore)?;
+    report(
+        &path,
+        &format!("removed {}", removed.join(", ")),
+        &[],
+        committed,
+    )
+}
+
+/// Tells the user what a `set` or `unset` did to the file and its trust, in one line (plus a
+/// warning per newly set name that makes other programs run code).
+pub(super) fn report(
+    path: &Path,
+    did: &str,
+    set_names: &[&str],
+    committed: Committed,
+) -> Result<()> {
+    let shown = path.display();
+    match committed {
+        Committed::Unchanged => {
+            eprintln!("envguard: {shown} already had those values; nothing changed")
+        }
+        Committed::Allowed(_) => eprintln!("envguard: {did} in {shown} (allowed)"),
+        Committed::LeftUnallowed => eprintln!(
+            "envguard: {did} in {shown}; it was not allowed before, so it still is not: review it, then `envguard allow {}`",
+            quote_for_display(path)
+        ),
+        Committed::Refused(refusal) => {
+            eprintln!("envguard: {did} in {shown}, but it will not load: {refusal}");
+            return Err(Error::Silent(1));
+        }
+    }
+    for name in set_names.iter().filter(|name| names::runs_code(name)) {
+        eprintln!(
+            "envguard: warning: {name} makes other programs load or run code; keep it only if you meant to"
+        );
+    }
+    Ok(())
 }

@@ -355,6 +355,7 @@ mod tests {
             name: name.into(),
             value: value.into(),
             line,
+            value_span: 0..0,
         };
         let old = [
             binding("A", "1", 1),

@@ -1,0 +1,153 @@
+//! Asking git itself whether a `.env` is ignored or tracked.
+//!
+//! Ignore rules are layered (nested `.gitignore`s, `.git/info/exclude`, `core.excludesFile`,
+//! negations), so envguard runs the real `git` rather than guessing. Only paths are passed
+//! on its command line, never anything read from a `.env`.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use crate::atomic;
+use crate::error::{Error, IoContext, Result};
+use crate::shell::quote_for_display;
+
+/// The top directory of the git work tree holding `dir`, if any (and if git is installed).
+pub fn work_tree(dir: &Path) -> Option<PathBuf> {
+    let out = git(dir, ["rev-parse", "--show-toplevel"])?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8(out.stdout).ok()?;
+    Some(PathBuf::from(text.trim_end_matches('\n')))
+}
+
+/// Whether git ignores `path` (None when git cannot tell: not a repository, no git).
+pub fn is_ignored(path: &Path) -> Option<bool> {
+    let (dir, name) = split(path)?;
+    let out = git(
+        dir,
+        [
+            OsStr::new("check-ignore"),
+            OsStr::new("-q"),
+            OsStr::new("--"),
+            name,
+        ],
+    )?;
+    match out.status.code() {
+        Some(0) => Some(true),
+        Some(1) => Some(false),
+        _ => None,
+    }
+}
+
+/// Whether `path` is in git's index (committed or staged).
+pub fn is_tracked(path: &Path) -> Option<bool> {
+    let (dir, name) = split(path)?;
+    let out = git(
+        dir,
+        [
+            OsStr::new("ls-files"),
+            OsStr::new("-z"),
+            OsStr::new("--"),
+            name,
+        ],
+    )?;
+    out.status.success().then_some(!out.stdout.is_empty())
+}
+
+fn split(path: &Path) -> Option<(&Path, &OsStr)> {
+    Some((path.parent()?, path.file_name()?))
+}
+
+fn git<I, S>(dir: &Path, args: I) -> Option<Output>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()
+}
+
+/// What [`ensure_ignored`] found or did.
+pub enum Ignore {
+    /// Not inside a git work tree (or git is not installed): nothing to do.
+    NoRepository,
+    AlreadyIgnored,
+    /// `.env` was added to this `.gitignore`.
+    Added(PathBuf),
+    /// In the index: ignoring would not help; `git rm --cached` is needed.
+    Tracked,
+    /// `.env` was added to this `.gitignore`, but another rule (a `!.env`) still includes it.
+    StillIncluded(PathBuf),
+}
+
+/// Makes git ignore the `.env` at `path` by adding `.env` to the work tree's top-level
+/// `.gitignore` (which covers every directory below), unless git already ignores it.
+pub fn ensure_ignored(path: &Path) -> Result<Ignore> {
+    let Some(top) = path.parent().and_then(work_tree) else {
+        return Ok(Ignore::NoRepository);
+    };
+    if is_tracked(path) == Some(true) {
+        return Ok(Ignore::Tracked);
+    }
+    match is_ignored(path) {
+        Some(true) => return Ok(Ignore::AlreadyIgnored),
+        None => return Ok(Ignore::NoRepository),
+        Some(false) => {}
+    }
+    let gitignore = top.join(".gitignore");
+    let mut text = match fs::read(&gitignore) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(Error::io("read", gitignore, e)),
+    };
+    if !text.is_empty() && !text.ends_with(b"\n") {
+        text.push(b'\n');
+    }
+    text.extend_from_slice(b".env\n");
+    let mode = fs::metadata(&gitignore).map_or(0o644, |meta| meta.permissions().mode() & 0o7777);
+    atomic::write(&gitignore, &text, mode).context("write", &gitignore)?;
+    Ok(if is_ignored(path) == Some(true) {
+        Ignore::Added(gitignore)
+    } else {
+        Ignore::StillIncluded(gitignore)
+    })
+}
+
+impl Ignore {
+    /// A short clause for a status line (`created .env (…, ignored by git)`), and a warning to
+    /// print on its own when the file is not ignored.
+    pub fn describe(&self, env: &Path) -> (String, Option<String>) {
+        let quoted = quote_for_display(env);
+        match self {
+            Ignore::NoRepository => (String::new(), None),
+            Ignore::AlreadyIgnored => (", ignored by git".into(), None),
+            Ignore::Added(gitignore) => (format!(", added to {}", gitignore.display()), None),
+            Ignore::Tracked => (
+                String::new(),
+                Some(format!(
+                    "{} is tracked by git; untrack it: git rm --cached {quoted}",
+                    env.display()
+                )),
+            ),
+            Ignore::StillIncluded(gitignore) => (
+                String::new(),
+                Some(format!(
+                    "added .env to {} but git still does not ignore {} (a `!` rule?); see: git check-ignore -v --no-index {quoted}",
+                    gitignore.display(),
+                    env.display()
+                )),
+            ),
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! The kernel.json envguard writes, and how it recognises its own among everyone else's.
+//!
+//! The kernel's argv is `envguard exec -C PROJECT -- PYTHON -m ipykernel_launcher -f
+//! {connection_file}`: Jupyter starts envguard, envguard loads the project's `.env` through
+//! the one loader and replaces itself with the kernel (same pid, so Jupyter's interrupt and
+//! shutdown signals reach the kernel). If the `.env` is refused, envguard exits with its
+//! one-line error on stderr, which Jupyter shows in the kernel log: the kernel fails to start
+//! rather than starting without its secrets. The file holds paths only, never a value.
+//!
+//! `metadata.envguard.project` marks a kernelspec as envguard's; `list` and `remove` act only
+//! on kernelspecs that carry it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use crate::error::{Error, Result};
+
+pub const SPEC_FILE: &str = "kernel.json";
+
+/// A kernel name as Jupyter accepts it (ASCII letters, digits, `-`, `.`, `_`), lowercased as
+/// `jupyter kernelspec install` does, since Jupyter looks kernels up by their lowercase name.
+pub fn validate_name(name: &str) -> Result<String> {
+    let valid = name.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"-._".contains(&byte))
+        // `.` and `..` pass Jupyter's pattern but would name the kernels directory or its parent.
+        && name.bytes().any(|byte| byte != b'.');
+    if !valid {
+        return Err(Error::Usage(format!(
+            "{name:?} is not a valid kernel name: use ASCII letters, digits, '-', '.' and '_' \
+             (fix: pass --name my-project)"
+        )));
+    }
+    Ok(name.to_ascii_lowercase())
+}
+
+/// A kernel name made from the project directory's name: lowercased, with every run of
+/// characters Jupyter does not accept turned into one `-`.
+pub fn default_name(project: &Path) -> Option<String> {
+    let base = project.file_name()?.to_string_lossy().to_ascii_lowercase();
+    let mut name = String::with_capacity(base.len());
+    for c in base.chars() {
+        if c.is_ascii_alphanumeric() || "._".contains(c) {
+            name.push(c);
+        } else if !name.ends_with('-') {
+            name.push('-');
+        }
+    }
+    let name = name.trim_matches(|c| c == '-' || c == '.');
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+pub fn default_display_name(project: &Path) -> String {
+    let base = project
+        .file_name()
+        .map_or_else(|| project.to_string_lossy(), |name| name.to_string_lossy());
+    format!("Python (envguard: {base})")
+}
+
+/// The kernel.json of a kernel that runs `python` with `project`'s variables.
+pub fn render(
+    envguard: &Path,
+    project: &Path,
+    python: &Path,
+    display_name: &str,
+) -> Result<Vec<u8>> {
+    let (envguard, project, python) = (utf8(envguard)?, utf8(project)?, utf8(python)?);
+    let spec = json!({
+        "argv": [
+            envguard, "exec", "-C", project, "--",
+            python, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+        ],
+        "display_name": display_name,
+        "language": "python",
+        "interrupt_mode": "signal",
+        "metadata": {
+            "debugger": true,
+            "envguard": { "project": project },
+        },
+    });
+    let mut bytes = serde_json::to_vec_pretty(&spec).expect("a JSON value always serialises");
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// JSON strings are Unicode; a path that is not cannot be written into a kernelspec.
+fn utf8(path: &Path) -> Result<&str> {
+    path.to_str().ok_or_else(|| {
+        Error::Usage(format!(
+            "{}: a kernelspec can only hold UTF-8 paths (fix: use a UTF-8 path)",
+            path.display()
+        ))
+    })
+}
+
+/// What is installed in one kernelspec directory.
+pub enum Installed {
+    /// Written by envguard, serving this project.
+    Envguard { project: PathBuf },
+    /// Anyone else's kernel (or a kernel.json envguard cannot read).
+    Foreign,
+}
+
+/// Reads `dir/kernel.json`; `None` when there is no kernelspec in `dir`. A kernel.json that
+/// cannot be read or does not carry the marker is someone else's.
+///
+/// Only the marker is extracted: a foreign kernel.json may carry an `env` block with secrets,
+/// so neither its text nor a parse error quoting it is ever shown.
+pub fn inspect(dir: &Path) -> Option<Installed> {
+    let path = dir.join(SPEC_FILE);
+    if !path.is_file() {
+        return None;
+    }
+    let project = fs::read(&path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|spec| {
+            spec.pointer("/metadata/envguard/project")?
+                .as_str()
+                .map(PathBuf::from)
+        });
+    Some(match project {
+        Some(project) => Installed::Envguard { project },
+        None => Installed::Foreign,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_jupyter_rules_and_never_escape_the_kernels_dir() {
+        assert_eq!(validate_name("My_Proj-2.1").unwrap(), "my_proj-2.1");
+        for bad in ["", ".", "..", "a/b", "a b", "é", "x\n"] {
+            assert!(validate_name(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn default_names_come_from_the_directory_name() {
+        assert_eq!(
+            default_name(Path::new("/w/My Project (v2)")).as_deref(),
+            Some("my-project-v2")
+        );
+        assert_eq!(
+            default_name(Path::new("/w/data.science_x")).as_deref(),
+            Some("data.science_x")
+        );
+        assert_eq!(default_name(Path::new("/w/ééé")), None);
+        assert_eq!(default_name(Path::new("/")), None);
+        assert_eq!(
+            default_display_name(Path::new("/w/myproject")),
+            "Python (envguard: myproject)"
+        );
+    }
+
+    #[test]
+    fn rendered_spec_is_marked_and_starts_through_envguard() {
+        let bytes = render(
+            Path::new("/bin/envguard"),
+            Path::new("/w/p"),
+            Path::new("/v/bin/python"),
+            "P",
+        )
+        .unwrap();
+        let spec: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(spec["argv"][0], "/bin/envguard");
+        assert_eq!(spec["argv"][3], "/w/p");
+        assert_eq!(spec["argv"][5], "/v/bin/python");
+        assert_eq!(spec["metadata"]["envguard"]["project"], "/w/p");
+    }
+}

@@ -1,0 +1,72 @@
+//! Masked hints of secret values, for every place envguard shows that a value exists.
+//!
+//! A hint has to let a user tell two keys apart (`sk-…f3a9` vs `sk-…09c1`) without giving an
+//! onlooker, a screen recording or a pasted terminal log anything usable. So it shows at most
+//! the first 3 and last 4 characters, and only of values long enough (12 characters or more)
+//! that those 7 leave most of the value unknown; shorter values show their length only.
+
+/// Values shorter than this get no characters in their hint.
+const MIN_LEN_FOR_CHARS: usize = 12;
+const HEAD: usize = 3;
+const TAIL: usize = 4;
+
+/// A masked hint of `value`, e.g. `sk-…f3a9 (51 chars)`; `(5 chars)` for short values.
+pub fn hint(value: &str) -> String {
+    let count = value.chars().count();
+    let length = match count {
+        0 => return "(empty)".into(),
+        1 => "(1 char)".to_string(),
+        _ => format!("({count} chars)"),
+    };
+    if count < MIN_LEN_FOR_CHARS {
+        return length;
+    }
+    let mut out = String::new();
+    value
+        .chars()
+        .take(HEAD)
+        .for_each(|c| push_visible(&mut out, c));
+    out.push('…');
+    value
+        .chars()
+        .skip(count - TAIL)
+        .for_each(|c| push_visible(&mut out, c));
+    out.push(' ');
+    out.push_str(&length);
+    out
+}
+
+/// Control characters (the newline of a PEM key, an escape) would garble a terminal line, so
+/// they are shown escaped.
+fn push_visible(out: &mut String, c: char) {
+    if c.is_control() {
+        out.extend(c.escape_debug());
+    } else {
+        out.push(c);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_values_show_three_and_four_characters() {
+        let key = format!("sk-{}f3a9", "x".repeat(44));
+        assert_eq!(hint(&key), "sk-…f3a9 (51 chars)");
+    }
+
+    #[test]
+    fn short_values_show_length_only() {
+        assert_eq!(hint(""), "(empty)");
+        assert_eq!(hint("a"), "(1 char)");
+        assert_eq!(hint("hunter2hunt"), "(11 chars)");
+        assert_eq!(hint("hunter2hunte"), "hun…unte (12 chars)");
+    }
+
+    #[test]
+    fn counts_characters_not_bytes_and_escapes_control_characters() {
+        assert_eq!(hint("ééé-middle-part-üüüü"), "ééé…üüüü (20 chars)");
+        assert_eq!(hint("-----BEGIN KEY-----\nabc\n"), "---…abc\\n (24 chars)");
+    }
+}

@@ -1,0 +1,536 @@
+//! Jupyter, for real: notebooks executed by nbconvert and nbclient on a real ipykernel, through
+//! `envguard exec` and through kernels installed by `envguard kernel install`.
+//!
+//! Kernel launches are slow (1-3 s), so there are four in all. The notebook never prints the
+//! secret: it prints the value's length and SHA-256, which the tests compare.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::*;
+use envguard::trust::digest;
+
+const SECRET: &str = "nb-secret-5f0c19e2a7d3";
+
+/// One code cell that reports the variable by length and hash only.
+const NOTEBOOK: &str = r#"{
+ "cells": [{
+  "cell_type": "code", "execution_count": null, "id": "probe", "metadata": {}, "outputs": [],
+  "source": "import hashlib, os\nvalue = os.environ.get('API_TOKEN', '')\nprint(len(value), hashlib.sha256(value.encode()).hexdigest())"
+ }],
+ "metadata": {}, "nbformat": 4, "nbformat_minor": 5
+}"#;
+
+fn expected_report() -> String {
+    format!("{} {}", SECRET.len(), digest(SECRET.as_bytes()))
+}
+
+/// The test venv's interpreter; these tests must not pass by skipping Jupyter.
+fn test_python() -> PathBuf {
+    let python = std::env::var_os("ENVGUARD_TEST_PYTHON")
+        .map(PathBuf::from)
+        .expect(
+            "ENVGUARD_TEST_PYTHON must name a Python with Jupyter installed (run ./scripts/test)",
+        );
+    let imports = Command::new(&python)
+        .args([
+            "-c",
+            "import ipykernel, jupyter_client, jupyter_core, nbclient, nbconvert, nbformat",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run ENVGUARD_TEST_PYTHON={}: {e}", python.display()));
+    assert!(
+        imports.status.success(),
+        "ENVGUARD_TEST_PYTHON={} lacks the Jupyter packages of tests/requirements.txt: {}",
+        python.display(),
+        stderr(&imports)
+    );
+    python
+}
+
+struct Jupyter {
+    env: TestEnv,
+    python: PathBuf,
+}
+
+impl Jupyter {
+    fn new() -> Self {
+        Jupyter {
+            env: TestEnv::new(),
+            python: test_python(),
+        }
+    }
+
+    fn jupyter_data_dir(&self) -> PathBuf {
+        self.env.root.path().join("jupyter-data")
+    }
+
+    /// The isolated environment, with the venv first on PATH (so `python3` and `jupyter` are
+    /// the venv's) and Jupyter's data in a temporary directory. No secret is in it.
+    fn isolate(&self, cmd: &mut Command, dir: &Path) {
+        let venv_bin = self.python.parent().unwrap();
+        let path = format!(
+            "{}:{}",
+            venv_bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        cmd.current_dir(dir)
+            .env_clear()
+            .envs(self.env.base_env())
+            .env("PATH", path)
+            .env("PWD", dir)
+            .env("JUPYTER_DATA_DIR", self.jupyter_data_dir());
+    }
+
+    fn envguard<const N: usize>(&self, dir: &Path, args: [&str; N]) -> Output {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args);
+        self.isolate(&mut cmd, dir);
+        cmd.output().unwrap()
+    }
+
+    /// `python ARGS` (the venv's), started without envguard.
+    fn python<const N: usize>(&self, dir: &Path, args: [&str; N]) -> Output {
+        let mut cmd = Command::new(&self.python);
+        cmd.args(args);
+        self.isolate(&mut cmd, dir);
+        cmd.output().unwrap()
+    }
+
+    fn notebook(&self, dir: &Path) -> PathBuf {
+        let path = dir.join("probe.ipynb");
+        fs::write(&path, NOTEBOOK).unwrap();
+        path
+    }
+}
+
+/// The text the notebook's cell printed.
+fn cell_output(notebook: &Path) -> String {
+    let executed: serde_json::Value = serde_json::from_slice(&fs::read(notebook).unwrap()).unwrap();
+    let mut text = String::new();
+    for output in executed["cells"][0]["outputs"]
+        .as_array()
+        .expect("the cell has outputs")
+    {
+        match &output["text"] {
+            serde_json::Value::String(line) => text.push_str(line),
+            serde_json::Value::Array(lines) => lines
+                .iter()
+                .filter_map(|l| l.as_str())
+                .for_each(|l| text.push_str(l)),
+            _ => {}
+        }
+    }
+    text
+}
+
+#[test]
+fn exec_gives_jupyter_and_its_kernels_the_projects_variables() {
+    let jupyter = Jupyter::new();
+    let project = jupyter
+        .env
+        .allowed_project("analysis", &format!("API_TOKEN={SECRET}\n"));
+    jupyter.notebook(&project);
+
+    // `jupyter` as the user types it, found on PATH (the venv's).
+    let out = jupyter.envguard(
+        &project,
+        [
+            "exec",
+            "--",
+            "jupyter",
+            "nbconvert",
+            "--execute",
+            "--to",
+            "notebook",
+            "--output",
+            "executed.ipynb",
+            "probe.ipynb",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "nbconvert under envguard exec failed: {}",
+        stderr(&out)
+    );
+    assert_not_leaked(&out, SECRET);
+    let report = cell_output(&project.join("executed.ipynb"));
+    assert!(
+        report.contains(&expected_report()),
+        "the kernel did not see API_TOKEN: {report}"
+    );
+    assert!(!report.contains(SECRET));
+}
+
+#[test]
+fn an_installed_kernel_loads_the_project_and_fails_visibly_when_refused() {
+    let jupyter = Jupyter::new();
+    let project = jupyter
+        .env
+        .allowed_project("analysis", &format!("API_TOKEN={SECRET}\n"));
+    let elsewhere = jupyter.env.work().join("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    jupyter.notebook(&elsewhere);
+
+    let project_arg = project.to_str().unwrap();
+    let python = jupyter.python.to_str().unwrap();
+    let out = jupyter.envguard(
+        &elsewhere,
+        [
+            "kernel",
+            "install",
+            "--dir",
+            project_arg,
+            "--python",
+            python,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "kernel install failed: {}",
+        stderr(&out)
+    );
+    assert!(
+        !stderr(&out).contains("warning"),
+        "an allowed project was warned about: {}",
+        stderr(&out)
+    );
+
+    let spec_file = jupyter
+        .jupyter_data_dir()
+        .join("kernels/analysis/kernel.json");
+    let spec_text = fs::read_to_string(&spec_file).unwrap();
+    assert!(!spec_text.contains(SECRET), "kernel.json holds the secret");
+    let spec: serde_json::Value = serde_json::from_str(&spec_text).unwrap();
+    let argv: Vec<&str> = spec["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    let envguard = fs::canonicalize(BIN).unwrap();
+    let canonical_project = fs::canonicalize(&project).unwrap();
+    assert_eq!(
+        argv,
+        [
+            envguard.to_str().unwrap(),
+            "exec",
+            "-C",
+            canonical_project.to_str().unwrap(),
+            "--",
+            python,
+            "-m",
+            "ipykernel_launcher",
+            "-f",
+            "{connection_file}",
+        ]
+    );
+    assert_eq!(
+        spec["metadata"]["envguard"]["project"],
+        canonical_project.to_str().unwrap()
+    );
+    assert_eq!(spec["display_name"], "Python (envguard: analysis)");
+
+    // Jupyter runs elsewhere, with no secret in its environment: only the kernel gets it.
+    let run = || {
+        jupyter.python(
+            &elsewhere,
+            [
+                "-m",
+                "jupyter",
+                "execute",
+                "--kernel_name=analysis",
+                "--output=executed.ipynb",
+                "probe.ipynb",
+            ],
+        )
+    };
+    let out = run();
+    assert!(
+        out.status.success(),
+        "jupyter execute with the envguard kernel failed: {}",
+        stderr(&out)
+    );
+    assert_not_leaked(&out, SECRET);
+    let report = cell_output(&elsewhere.join("executed.ipynb"));
+    assert!(
+        report.contains(&expected_report()),
+        "the kernel did not see API_TOKEN: {report}"
+    );
+
+    // A refused .env: the kernel dies at start with envguard's message in Jupyter's output.
+    let env_file = project.join(".env");
+    write_mode(&env_file, &format!("API_TOKEN={SECRET}\n"), 0o644);
+    let out = run();
+    assert!(
+        !out.status.success(),
+        "a kernel started from a group-readable .env"
+    );
+    let log = stderr(&out);
+    assert!(
+        log.contains("Kernel died"),
+        "Jupyter did not report the dead kernel: {log}"
+    );
+    assert!(
+        log.contains("envguard: ") && log.contains("has mode 0644"),
+        "no envguard message in: {log}"
+    );
+    assert_not_leaked(&out, SECRET);
+
+    // An edit nobody allowed: refused the same way.
+    write_mode(
+        &env_file,
+        &format!("API_TOKEN={SECRET}\nINJECTED=1\n"),
+        0o600,
+    );
+    let out = run();
+    assert!(
+        !out.status.success(),
+        "a kernel started from an edited, unallowed .env"
+    );
+    let log = stderr(&out);
+    assert!(
+        log.contains("changed since it was allowed"),
+        "no envguard trust message in: {log}"
+    );
+    assert_not_leaked(&out, SECRET);
+}
+
+/// A fresh virtualenv that borrows the test venv's packages through a `.pth` file, so that
+/// `--sys-prefix` installs can be tested without writing into the shared test venv.
+fn borrowing_venv(python: &Path, at: &Path) -> PathBuf {
+    let out = Command::new(python)
+        .args(["-m", "venv", "--without-pip"])
+        .arg(at)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "venv failed: {}", stderr(&out));
+    let purelib = |python: &Path| {
+        let out = Command::new(python)
+            .args([
+                "-c",
+                "import sysconfig; print(sysconfig.get_path('purelib'))",
+            ])
+            .output()
+            .unwrap();
+        PathBuf::from(stdout(&out).trim())
+    };
+    let borrowed = purelib(python);
+    let new_python = at.join("bin/python");
+    fs::write(
+        purelib(&new_python).join("borrowed.pth"),
+        format!("{}\n", borrowed.display()),
+    )
+    .unwrap();
+    new_python
+}
+
+/// `envguard kernel list` as rows of (name, project, kernelspec dir).
+fn listed(out: &Output) -> Vec<[String; 3]> {
+    assert!(out.status.success(), "kernel list failed: {}", stderr(out));
+    stdout(out)
+        .lines()
+        .map(|line| {
+            let fields: Vec<String> = line
+                .split("  ")
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .map(String::from)
+                .collect();
+            fields.try_into().expect("three columns")
+        })
+        .collect()
+}
+
+#[test]
+fn install_list_remove_round_trip_matches_jupyter() {
+    let mut jupyter = Jupyter::new();
+    // Jupyter and the kernels run from a venv of this test's own, as for a project's .venv.
+    jupyter.python = borrowing_venv(&jupyter.python, &jupyter.env.root.path().join("venv"));
+    let project = jupyter.env.allowed_project("My Project", "API_TOKEN=x\n");
+    let canonical_project = fs::canonicalize(&project).unwrap();
+    let project_arg = canonical_project.to_str().unwrap();
+    let work = jupyter.env.work();
+    let python = jupyter.python.to_str().unwrap();
+
+    let out = jupyter.envguard(&project, ["kernel", "install", "--python", python]);
+    assert!(
+        out.status.success(),
+        "kernel install failed: {}",
+        stderr(&out)
+    );
+    let out = jupyter.envguard(
+        &work,
+        [
+            "kernel",
+            "install",
+            "--dir",
+            project_arg,
+            "--name",
+            "In-Env",
+            "--sys-prefix",
+            "--python",
+            python,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "kernel install --sys-prefix failed: {}",
+        stderr(&out)
+    );
+
+    // Someone else's kernel, which envguard must neither list, replace nor remove.
+    let foreign = jupyter.jupyter_data_dir().join("kernels/other");
+    fs::create_dir_all(&foreign).unwrap();
+    let foreign_spec = r#"{"argv": ["python3", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                           "display_name": "Other", "language": "python"}"#;
+    fs::write(foreign.join("kernel.json"), foreign_spec).unwrap();
+
+    let user_spec = jupyter.jupyter_data_dir().join("kernels/my-project");
+    let env_spec = jupyter
+        .env
+        .root
+        .path()
+        .join("venv/share/jupyter/kernels/in-env");
+    let expected = [
+        [
+            "in-env".to_string(),
+            project_arg.to_string(),
+            env_spec.display().to_string(),
+        ],
+        [
+            "my-project".to_string(),
+            project_arg.to_string(),
+            user_spec.display().to_string(),
+        ],
+    ];
+    assert_eq!(
+        listed(&jupyter.envguard(&work, ["kernel", "list"])),
+        expected
+    );
+
+    // Jupyter sees exactly these envguard kernels, in the same directories. (Run as a module:
+    // `jupyter kernelspec` would run the first `jupyter-kernelspec` on PATH, another venv's.)
+    let out = jupyter.python(
+        &work,
+        ["-m", "jupyter_client.kernelspecapp", "list", "--json"],
+    );
+    assert!(
+        out.status.success(),
+        "jupyter kernelspec list failed: {}",
+        stderr(&out)
+    );
+    let specs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut seen_by_jupyter: Vec<[String; 3]> = specs["kernelspecs"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter_map(|(name, kernel)| {
+            let project = kernel["spec"]["metadata"]["envguard"]["project"].as_str()?;
+            let dir = kernel["resource_dir"].as_str().unwrap();
+            Some([name.clone(), project.to_string(), dir.to_string()])
+        })
+        .collect();
+    seen_by_jupyter.sort();
+    assert_eq!(seen_by_jupyter, expected);
+    let out = jupyter.envguard(
+        &work,
+        [
+            "kernel",
+            "install",
+            "--dir",
+            project_arg,
+            "--name",
+            "Other",
+            "--python",
+            python,
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "replaced a foreign kernel: {}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("did not install"), "{}", stderr(&out));
+    let out = jupyter.envguard(&work, ["kernel", "remove", "other"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "removed a foreign kernel: {}",
+        stderr(&out)
+    );
+    assert_eq!(
+        fs::read_to_string(foreign.join("kernel.json")).unwrap(),
+        foreign_spec
+    );
+
+    for bad in ["..", "a/b", "has space"] {
+        let out = jupyter.envguard(
+            &work,
+            [
+                "kernel",
+                "install",
+                "--dir",
+                project_arg,
+                "--name",
+                bad,
+                "--python",
+                python,
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "accepted kernel name {bad:?}");
+        assert!(
+            stderr(&out).starts_with("envguard: ") && stderr(&out).lines().count() == 1,
+            "{}",
+            stderr(&out)
+        );
+    }
+
+    // A Python that cannot import ipykernel (site-packages switched off) is refused with the fix.
+    let no_site = work.join("python-no-site");
+    write_mode(
+        &no_site,
+        &format!("#!/bin/sh\nexec '{python}' -S \"$@\"\n"),
+        0o755,
+    );
+    let out = jupyter.envguard(
+        &work,
+        [
+            "kernel",
+            "install",
+            "--dir",
+            project_arg,
+            "--python",
+            no_site.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("pip install ipykernel"),
+        "{}",
+        stderr(&out)
+    );
+
+    for (name, spec_dir) in [("my-project", &user_spec), ("IN-ENV", &env_spec)] {
+        let out = jupyter.envguard(&work, ["kernel", "remove", name]);
+        assert!(
+            out.status.success(),
+            "kernel remove {name} failed: {}",
+            stderr(&out)
+        );
+        assert!(!spec_dir.exists(), "{name} is still there");
+    }
+    let remaining = listed(&jupyter.envguard(&work, ["kernel", "list"]));
+    assert!(remaining.is_empty(), "listed after removal: {remaining:?}");
+    let out = jupyter.envguard(&work, ["kernel", "remove", "my-project"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no kernel named my-project"),
+        "{}",
+        stderr(&out)
+    );
+}
