@@ -8,8 +8,10 @@
 pub mod atomic;
 pub mod cli;
 pub mod cmd;
+pub mod diff;
 pub mod discover;
 pub mod dotenv;
+pub mod emit;
 pub mod envfile;
 pub mod error;
 pub mod git;
@@ -19,4 +21,5 @@ pub mod loader;
 pub mod mask;
 pub mod names;
 pub mod shell;
+pub mod state;
 pub mod trust;

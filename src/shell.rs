@@ -19,28 +19,37 @@ pub fn quote(shell: ShellKind, value: &str) -> String {
 
 /// Appends `value` quoted for `shell` to `out`.
 pub fn push_quoted(out: &mut String, shell: ShellKind, value: &str) {
-    out.push('\'');
+    let mut bytes = std::mem::take(out).into_bytes();
+    push_quoted_bytes(&mut bytes, shell, value.as_bytes());
+    *out = String::from_utf8(bytes).expect("quoting adds only ASCII around whole UTF-8 text");
+}
+
+/// [`push_quoted`] for bytes that need not be UTF-8: the values a shell hook restores come from
+/// the environment, where any byte but NUL may appear. The escaped bytes are ASCII, which never
+/// occurs inside a multi-byte UTF-8 sequence, so UTF-8 text passes through whole.
+pub fn push_quoted_bytes(out: &mut Vec<u8>, shell: ShellKind, value: &[u8]) {
+    out.push(b'\'');
     match shell {
         // POSIX: a single quote cannot appear inside single quotes; close, escape, reopen.
         ShellKind::Bash | ShellKind::Zsh => {
-            for (i, part) in value.split('\'').enumerate() {
+            for (i, part) in value.split(|&b| b == b'\'').enumerate() {
                 if i > 0 {
-                    out.push_str("'\\''");
+                    out.extend_from_slice(b"'\\''");
                 }
-                out.push_str(part);
+                out.extend_from_slice(part);
             }
         }
         // fish: inside single quotes `\'` and `\\` are the only escapes.
         ShellKind::Fish => {
-            for c in value.chars() {
-                if c == '\'' || c == '\\' {
-                    out.push('\\');
+            for &b in value {
+                if b == b'\'' || b == b'\\' {
+                    out.push(b'\\');
                 }
-                out.push(c);
+                out.push(b);
             }
         }
     }
-    out.push('\'');
+    out.push(b'\'');
 }
 
 /// A path as it should appear in a command the user may paste into a POSIX shell: bare when

@@ -1,6 +1,286 @@
-use crate::cli::ShellArgs;
-use crate::error::{Error, Result};
+//! `envguard export SHELL`: what the prompt hook evaluates before every prompt.
+//!
+//! It prints the statements that take the shell from what it has loaded (recorded in
+//! [`state::VAR`]) to what its working directory asks for: the nearest `.env`, through the one
+//! loader, or nothing. Because it runs before *every* prompt it has two paths:
+//!
+//! - the fast path, taken almost always: read the state variable, find the nearest `.env` by
+//!   `lstat`ing up the ancestors, `stat` it and the trust store, and if the state still
+//!   describes exactly that (same path, same [`Identity`], same store), print nothing. No file
+//!   is opened, nothing parsed or hashed. An edit changes the size, mtime or ctime
+//!   (nanoseconds) or the inode; `allow`/`deny` rewrite the store, which changes its identity.
+//! - the full path, when anything differs: guard, read, parse and trust-check through
+//!   [`loader::load`], then plan ([`diff`]) and emit ([`emit`]) restores and unsets first,
+//!   exports next and the new state last, so an interrupted `eval` never records a state it
+//!   did not apply.
 
-pub fn run(_args: &ShellArgs) -> Result<()> {
-    Err(Error::Failed("`export` is not implemented yet".into()))
+use std::env;
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::cli::{ShellArgs, ShellKind};
+use crate::diff::{self, Base, Mark, Plan};
+use crate::discover;
+use crate::emit;
+use crate::error::{IoContext, Refusal, Result};
+use crate::guard::Identity;
+use crate::loader::{self, Checked};
+use crate::shell::quote_for_display;
+use crate::state::{self, Current, Loaded, Saved, State};
+use crate::trust::{self, TrustStore};
+
+/// At most this many names are listed in a message; a 10,000-variable file gets a count.
+const LISTED_NAMES: usize = 40;
+
+pub fn run(args: &ShellArgs) -> Result<()> {
+    let raw = env::var_os(state::VAR);
+    let state = raw
+        .as_deref()
+        .and_then(|raw| raw.to_str())
+        .and_then(State::decode);
+    let nearest = discover::nearest(&discover::working_dir()?);
+    if nearest.is_none() && raw.is_none() {
+        return Ok(());
+    }
+    let store = Identity::of_path(&trust::store_path()?);
+    let nearest_identity = nearest.as_deref().and_then(Identity::of_path);
+    if let (Some(path), Some(state)) = (&nearest, &state)
+        && state.is_current(path, nearest_identity, store)
+    {
+        return Ok(());
+    }
+    let update = Update {
+        shell: args.shell,
+        raw,
+        state,
+        nearest,
+        nearest_identity,
+        store,
+    };
+    update.run()
+}
+
+/// Everything the full path needs, gathered by the fast path.
+struct Update {
+    shell: ShellKind,
+    raw: Option<OsString>,
+    state: Option<State>,
+    nearest: Option<PathBuf>,
+    nearest_identity: Option<Identity>,
+    /// The store's identity, taken before the store is read: if it changes meanwhile, the
+    /// next prompt looks again.
+    store: Option<Identity>,
+}
+
+impl Update {
+    fn run(self) -> Result<()> {
+        let previous_file = match self.state.as_ref().map(|state| &state.current) {
+            Some(Current::Loaded(loaded)) => Some(loaded),
+            _ => None,
+        };
+        if self.raw.is_some() && self.state.is_none() {
+            say(&format!(
+                "ignoring a damaged {}: variables loaded before it cannot be restored",
+                state::VAR
+            ));
+        }
+        let previous: Vec<Saved> = previous_file.and_then(Loaded::saved).unwrap_or_default();
+        let base = Base::new(&previous);
+        let (loaded, refusal) = self.load(&base)?;
+        let target = loaded
+            .as_ref()
+            .map_or(&[][..], |checked| &checked.bindings[..]);
+        let plan = diff::plan(&previous, &base, target, &|name| env::var_os(name));
+
+        let mut out = Vec::new();
+        for restore in &plan.restores {
+            if env::var_os(restore.name).as_deref() != restore.original {
+                emit::restore(
+                    &mut out,
+                    self.shell,
+                    restore.name,
+                    restore.original.map(|v| v.as_bytes()),
+                );
+            }
+        }
+        for binding in &plan.exports {
+            emit::set(
+                &mut out,
+                self.shell,
+                &binding.name,
+                binding.value.as_bytes(),
+            );
+        }
+        let reloaded_unchanged = self.report(previous_file, &previous, loaded.as_ref(), &plan);
+        if let Some(refusal) = refusal {
+            warn(&refusal);
+        }
+        let next = self.next_state(previous_file, loaded.as_ref(), &plan, reloaded_unchanged);
+        match next.map(|state| state.encode()) {
+            Some(encoded) if self.raw.as_deref() != Some(encoded.as_ref()) => {
+                emit::set(&mut out, self.shell, state::VAR, encoded.as_bytes());
+            }
+            Some(_) => {}
+            None if self.raw.is_some() => emit::unset(&mut out, self.shell, state::VAR),
+            None => {}
+        }
+        io::stdout()
+            .lock()
+            .write_all(&out)
+            .context("write", Path::new("standard output"))
+    }
+
+    /// The nearest file through the loader, or `None` when there is none or it is refused;
+    /// with the refusal to warn about, once per version of the file.
+    fn load(&self, base: &Base) -> Result<(Option<Checked>, Option<Refusal>)> {
+        let Some(path) = &self.nearest else {
+            return Ok((None, None));
+        };
+        // `${NAME}` resolves against the shell without the previous file's values.
+        let outer = |name: &str| base.get(name).and_then(|value| value.into_string().ok());
+        match loader::load(path, &outer, &TrustStore::open()?) {
+            Ok(checked) => Ok((Some(checked), None)),
+            Err(_) if self.warned_about(path) => Ok((None, None)),
+            Err(refusal) => Ok((None, Some(refusal))),
+        }
+    }
+
+    /// Whether this version of `path` was already refused with a warning in this shell.
+    fn warned_about(&self, path: &Path) -> bool {
+        matches!(
+            self.state.as_ref().map(|state| &state.current),
+            Some(Current::Refused { path: refused, identity }) if refused == path && *identity == self.nearest_identity
+        )
+    }
+
+    /// Tells the user what changed; returns whether the same file was re-read with no visible
+    /// change (the store changed, or an edit was reverted), which keeps its "loaded since".
+    fn report(
+        &self,
+        previous: Option<&Loaded>,
+        previous_names: &[Saved],
+        loaded: Option<&Checked>,
+        plan: &Plan,
+    ) -> bool {
+        let previous_path = previous.map(|loaded| loaded.path.as_path());
+        let new_path = loaded.map(|checked| checked.path.as_path());
+        if let Some(left) = previous_path
+            && previous_path != new_path
+        {
+            let names = previous_names
+                .iter()
+                .map(|saved| (Mark::Removed, saved.name.as_str()));
+            inform(&format!("unloaded {}", quote_for_display(left)), names);
+        }
+        let Some(entered) = new_path else {
+            return false;
+        };
+        if previous_path != Some(entered) {
+            let names = plan.entered.iter().map(|e| (e.mark, e.name));
+            inform(&format!("loaded {}", quote_for_display(entered)), names);
+            return false;
+        }
+        let added = plan
+            .entered
+            .iter()
+            .filter(|e| !e.was_loaded)
+            .map(|e| (Mark::Added, e.name));
+        let changed = plan
+            .entered
+            .iter()
+            .filter(|e| e.was_loaded && e.differs)
+            .map(|e| (Mark::Changed, e.name));
+        let removed = plan.restores.iter().map(|r| (Mark::Removed, r.name));
+        let names: Vec<_> = added.chain(changed).chain(removed).collect();
+        if names.is_empty() {
+            return true;
+        }
+        inform(
+            &format!("reloaded {}", quote_for_display(entered)),
+            names.into_iter(),
+        );
+        false
+    }
+
+    fn next_state(
+        &self,
+        previous: Option<&Loaded>,
+        loaded: Option<&Checked>,
+        plan: &Plan,
+        keep_since: bool,
+    ) -> Option<State> {
+        let current = match (loaded, &self.nearest) {
+            (Some(checked), _) => {
+                let since = match previous {
+                    Some(previous) if keep_since => previous.since,
+                    _ => now(),
+                };
+                Current::Loaded(Loaded::new(
+                    checked.path.clone(),
+                    checked.identity,
+                    since,
+                    &plan.saved,
+                ))
+            }
+            (None, Some(path)) => Current::Refused {
+                path: path.clone(),
+                identity: self.nearest_identity,
+            },
+            (None, None) => return None,
+        };
+        Some(State {
+            store: self.store,
+            current,
+        })
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
+fn quiet() -> bool {
+    env::var_os("ENVGUARD_QUIET").is_some_and(|value| !value.is_empty() && value != "0")
+}
+
+/// A load/unload message: `envguard: loaded /p/.env +A ~B`, unless `ENVGUARD_QUIET` is set.
+fn inform<'a>(what: &str, names: impl Iterator<Item = (Mark, &'a str)>) {
+    if quiet() {
+        return;
+    }
+    let mut line = what.to_owned();
+    let mut unlisted = 0;
+    for (i, (mark, name)) in names.enumerate() {
+        if i >= LISTED_NAMES {
+            unlisted += 1;
+            continue;
+        }
+        line.push(' ');
+        line.push(match mark {
+            Mark::Added => '+',
+            Mark::Changed => '~',
+            Mark::Removed => '-',
+        });
+        line.push_str(name);
+    }
+    if unlisted > 0 {
+        line.push_str(&format!(" (and {unlisted} more)"));
+    }
+    say(&line);
+}
+
+/// A refused file is reported even with `ENVGUARD_QUIET`: it is printed once per version of
+/// the file, and silence would leave the user wondering where their variables went.
+fn warn(refusal: &Refusal) {
+    say(&format!("{refusal}; nothing loaded"));
+}
+
+/// One line on stderr. A closed stderr is no reason to fail the prompt, so errors are ignored.
+fn say(line: &str) {
+    let _ = writeln!(io::stderr().lock(), "envguard: {line}");
 }

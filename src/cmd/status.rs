@@ -1,5 +1,110 @@
-use crate::error::{Error, Result};
+//! `envguard status`: what the shell hook has loaded in this shell, and why the `.env` that
+//! applies here is refused if it is.
+//!
+//! It reads the hook's state from its own environment (inherited from the shell), so it
+//! reports on the shell it was typed in. It shows paths, times and names, never a value.
+
+use std::env;
+use std::io::{self, Write};
+use std::path::Path;
+
+use crate::diff::Base;
+use crate::discover;
+use crate::error::{IoContext, Result};
+use crate::loader;
+use crate::shell::quote_for_display;
+use crate::state::{self, Current, Loaded, State};
+use crate::trust::TrustStore;
 
 pub fn run() -> Result<()> {
-    Err(Error::Failed("`status` is not implemented yet".into()))
+    let state = env::var(state::VAR).ok().as_deref().and_then(State::decode);
+    let loaded = match state.as_ref().map(|state| &state.current) {
+        Some(Current::Loaded(loaded)) => Some(loaded),
+        _ => None,
+    };
+    let mut report = String::new();
+    match loaded {
+        Some(loaded) => describe_loaded(&mut report, loaded),
+        None => report.push_str("loaded: nothing in this shell\n"),
+    }
+    let here = discover::working_dir()?;
+    match discover::nearest(&here) {
+        None => report.push_str("here: no .env in this directory or any parent\n"),
+        Some(nearest) if loaded.is_some_and(|loaded| loaded.path == nearest) => {}
+        Some(nearest) => describe_nearest(&mut report, &nearest, loaded, state.is_some())?,
+    }
+    io::stdout()
+        .lock()
+        .write_all(report.as_bytes())
+        .context("write", Path::new("standard output"))
+}
+
+fn describe_loaded(report: &mut String, loaded: &Loaded) {
+    let names = loaded.saved().unwrap_or_default();
+    report.push_str(&format!(
+        "loaded: {} (since {})\nnames: {}\n",
+        quote_for_display(&loaded.path),
+        utc_time(loaded.since),
+        names
+            .iter()
+            .map(|saved| saved.name.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+    ));
+}
+
+/// Why the nearest file is not the loaded one: refused (and the fix), or not loaded yet.
+fn describe_nearest(
+    report: &mut String,
+    nearest: &Path,
+    loaded: Option<&Loaded>,
+    hooked: bool,
+) -> Result<()> {
+    let previous = loaded.and_then(Loaded::saved).unwrap_or_default();
+    let base = Base::new(&previous);
+    let outer = |name: &str| base.get(name).and_then(|value| value.into_string().ok());
+    let shown = quote_for_display(nearest);
+    match loader::load(nearest, &outer, &TrustStore::open()?) {
+        Err(refusal) => report.push_str(&format!("refused: {refusal}\n")),
+        Ok(_) if hooked => report.push_str(&format!("pending: {shown} loads at the next prompt\n")),
+        Ok(_) => report.push_str(&format!(
+            "not loaded: {shown} would load, but the shell hook is not active in this shell \
+             (add `eval \"$(envguard hook bash)\"` to ~/.bashrc, or see `envguard hook --help`)\n"
+        )),
+    }
+    Ok(())
+}
+
+/// `2026-11-23 09:12:26 UTC`, without a date crate: days since the epoch to a civil date
+/// (Howard Hinnant's `civil_from_days`).
+fn utc_time(seconds: u64) -> String {
+    let (days, rest) = ((seconds / 86_400) as i64, seconds % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_time_is_a_civil_date() {
+        assert_eq!(utc_time(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc_time(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(utc_time(1_795_424_546), "2026-11-23 09:02:26 UTC");
+    }
 }

@@ -1,0 +1,26 @@
+# envguard shell integration for zsh.
+#
+# Before every prompt and after every directory change, `envguard export zsh` prints the
+# statements that load the nearest .env (or unload the previous one); this hook evaluates them.
+# It prints nothing when nothing changed, which is almost always.
+
+typeset -g __envguard_exe=@ENVGUARD_EXE@
+
+__envguard_hook() {
+    # Keep the status of the user's last command for the prompt.
+    \builtin local -r __envguard_status=$?
+    # Ctrl-C during the eval must not leave half an environment (as direnv does).
+    \builtin trap -- '' INT
+    \builtin eval -- "$(\command "${__envguard_exe}" export zsh)"
+    \builtin trap - INT
+    \builtin return ${__envguard_status}
+}
+
+# add-zsh-hook adds a function once, so sourcing this file twice registers it once. chpwd makes
+# `cd project && cmd` see the project's variables before the next prompt.
+\builtin autoload -Uz add-zsh-hook
+add-zsh-hook precmd __envguard_hook
+add-zsh-hook chpwd __envguard_hook
+
+# To load .env files as you change directory, add this line to ~/.zshrc:
+#   eval "$(envguard hook zsh)"

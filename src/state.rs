@@ -1,0 +1,337 @@
+//! What the shell hook remembers between two prompts, carried in one exported variable.
+//!
+//! `envguard export` is a fresh process at every prompt, so whatever it must remember lives in
+//! the shell itself: the variable `__ENVGUARD_STATE`. It is exported, not a shell-local
+//! variable, so that a subshell or a nested interactive shell inherits it along with the
+//! variables it describes and can unload exactly what its parent loaded.
+//!
+//! Why this carrier is safe enough: unlike direnv's `DIRENV_DIFF` or mise's `__MISE_DIFF`, the
+//! state never holds a value read from a `.env`. It holds the loaded file's path and
+//! [`Identity`], the trust store's identity, the loaded *names*, and for each name the value it
+//! had *before* loading (or that it was absent), which is what leaving needs to restore
+//! exactly. Those earlier values were already in the shell's environment; the state repeats
+//! them, it adds no secret. Nothing of it is ever put on a command line: it travels in the
+//! environment (readable by the user's own processes only, unlike argv in a process listing)
+//! and in the text the shell evaluates from a pipe.
+//!
+//! The encoding is versioned, printable ASCII (every byte outside a small safe set is written
+//! `%XX`), so it survives any value (any byte but NUL) and every shell's quoting, and the
+//! fields the per-prompt fast path compares are decoded without touching the saved values.
+//!
+//! ```text
+//! 1;L;<store>;<path>;<identity>;<since>;NAME=<original>,NAME2,...   a file is loaded
+//! 1;R;<store>;<path>;<identity>                                     the nearest file was refused
+//! ```
+//! `<store>`/`<identity>` are `dev.ino.size.mtime_ns.ctime_ns.mode.uid` or `-` when there was
+//! nothing to stat; a saved name without `=` was absent before loading.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+use crate::guard::Identity;
+
+/// The exported variable that carries the state.
+pub const VAR: &str = "__ENVGUARD_STATE";
+
+const VERSION: &str = "1";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
+    /// The trust store's identity when the decision below was taken: `allow`/`deny` change it,
+    /// which is how the hook notices them without reading the store.
+    pub store: Option<Identity>,
+    pub current: Current,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Current {
+    Loaded(Loaded),
+    /// The nearest file was refused and its warning printed; remembered so that the warning
+    /// is not repeated at every prompt while the file and the store stay as they are.
+    Refused {
+        path: PathBuf,
+        identity: Option<Identity>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    pub path: PathBuf,
+    pub identity: Identity,
+    /// When it was loaded, in seconds since the Unix epoch (for `status`).
+    pub since: u64,
+    /// The saved names, still encoded: the fast path never needs them.
+    saved: String,
+}
+
+/// A loaded name and the value it had before loading (`None`: it was absent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Saved {
+    pub name: String,
+    pub original: Option<OsString>,
+}
+
+impl Loaded {
+    pub fn new(path: PathBuf, identity: Identity, since: u64, saved: &[Saved]) -> Self {
+        let mut encoded = String::new();
+        for (i, entry) in saved.iter().enumerate() {
+            if i > 0 {
+                encoded.push(',');
+            }
+            encoded.push_str(&entry.name);
+            if let Some(original) = &entry.original {
+                encoded.push('=');
+                push_escaped(&mut encoded, original.as_bytes());
+            }
+        }
+        Loaded {
+            path,
+            identity,
+            since,
+            saved: encoded,
+        }
+    }
+
+    /// The loaded names with their earlier values; `None` if the state was tampered with.
+    pub fn saved(&self) -> Option<Vec<Saved>> {
+        if self.saved.is_empty() {
+            return Some(Vec::new());
+        }
+        self.saved
+            .split(',')
+            .map(|entry| {
+                let (name, original) = match entry.split_once('=') {
+                    Some((name, original)) => (name, Some(OsString::from_vec(unescape(original)?))),
+                    None => (entry, None),
+                };
+                crate::names::is_valid(name).then(|| Saved {
+                    name: name.to_owned(),
+                    original,
+                })
+            })
+            .collect()
+    }
+}
+
+impl State {
+    /// Reads the state; `None` for a missing, foreign-version or damaged value.
+    pub fn decode(raw: &str) -> Option<State> {
+        let mut fields = raw.splitn(7, ';');
+        if fields.next()? != VERSION {
+            return None;
+        }
+        let kind = fields.next()?;
+        let store = decode_identity(fields.next()?)?;
+        let path = PathBuf::from(OsString::from_vec(unescape(fields.next()?)?));
+        let identity = decode_identity(fields.next()?)?;
+        let current = match kind {
+            "L" => Current::Loaded(Loaded {
+                path,
+                identity: identity?,
+                since: fields.next()?.parse().ok()?,
+                saved: fields.next()?.to_owned(),
+            }),
+            "R" if fields.next().is_none() => Current::Refused { path, identity },
+            _ => return None,
+        };
+        Some(State { store, current })
+    }
+
+    pub fn encode(&self) -> String {
+        let mut out = format!("{VERSION};");
+        let (kind, path, identity) = match &self.current {
+            Current::Loaded(loaded) => ("L", &loaded.path, Some(loaded.identity)),
+            Current::Refused { path, identity } => ("R", path, *identity),
+        };
+        out.push_str(kind);
+        out.push(';');
+        push_identity(&mut out, self.store);
+        out.push(';');
+        push_escaped(&mut out, path.as_os_str().as_bytes());
+        out.push(';');
+        push_identity(&mut out, identity);
+        if let Current::Loaded(loaded) = &self.current {
+            out.push_str(&format!(";{};{}", loaded.since, loaded.saved));
+        }
+        out
+    }
+
+    /// The path this state is about, loaded or refused.
+    pub fn path(&self) -> &Path {
+        match &self.current {
+            Current::Loaded(loaded) => &loaded.path,
+            Current::Refused { path, .. } => path,
+        }
+    }
+
+    /// Whether the state still describes `nearest` as it is now: same file, same identity,
+    /// same trust store. The whole per-prompt test, from stats alone.
+    pub fn is_current(
+        &self,
+        nearest: &Path,
+        identity: Option<Identity>,
+        store: Option<Identity>,
+    ) -> bool {
+        let recorded = match &self.current {
+            Current::Loaded(loaded) => Some(loaded.identity),
+            Current::Refused { identity, .. } => *identity,
+        };
+        self.path() == nearest && recorded == identity && self.store == store
+    }
+}
+
+fn push_identity(out: &mut String, identity: Option<Identity>) {
+    match identity {
+        None => out.push('-'),
+        Some(id) => out.push_str(&format!(
+            "{}.{}.{}.{}.{}.{}.{}",
+            id.dev, id.ino, id.size, id.mtime_ns, id.ctime_ns, id.mode, id.uid
+        )),
+    }
+}
+
+/// `Some(None)` for `-`, `None` for a damaged field.
+fn decode_identity(field: &str) -> Option<Option<Identity>> {
+    if field == "-" {
+        return Some(None);
+    }
+    let mut parts = field.split('.');
+    let mut next = || parts.next();
+    let identity = Identity {
+        dev: next()?.parse().ok()?,
+        ino: next()?.parse().ok()?,
+        size: next()?.parse().ok()?,
+        mtime_ns: next()?.parse().ok()?,
+        ctime_ns: next()?.parse().ok()?,
+        mode: next()?.parse().ok()?,
+        uid: next()?.parse().ok()?,
+    };
+    next().is_none().then_some(Some(identity))
+}
+
+fn is_plain(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"/._-+@:".contains(&byte)
+}
+
+fn push_escaped(out: &mut String, bytes: &[u8]) {
+    for &byte in bytes {
+        if is_plain(byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push('%');
+            out.push(char::from(b"0123456789ABCDEF"[usize::from(byte >> 4)]));
+            out.push(char::from(b"0123456789ABCDEF"[usize::from(byte & 0xf)]));
+        }
+    }
+}
+
+fn unescape(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut bytes = text.bytes();
+    while let Some(byte) = bytes.next() {
+        match byte {
+            b'%' => {
+                let high = char::from(bytes.next()?).to_digit(16)?;
+                let low = char::from(bytes.next()?).to_digit(16)?;
+                out.push((high * 16 + low) as u8);
+            }
+            byte if is_plain(byte) => out.push(byte),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity(n: u64) -> Identity {
+        Identity {
+            dev: n,
+            ino: n + 1,
+            size: 3,
+            mtime_ns: -5,
+            ctime_ns: 1_700_000_000_123_456_789,
+            mode: 0o100600,
+            uid: 1000,
+        }
+    }
+
+    #[test]
+    fn loaded_state_round_trips_any_bytes() {
+        let saved = vec![
+            Saved {
+                name: "A".into(),
+                original: None,
+            },
+            Saved {
+                name: "B".into(),
+                original: Some(OsString::new()),
+            },
+            Saved {
+                name: "C".into(),
+                original: Some(OsString::from_vec(
+                    b"x;,=%\n'\"\\\xff\x01 \xc3\xa9".to_vec(),
+                )),
+            },
+        ];
+        let state = State {
+            store: Some(identity(7)),
+            current: Current::Loaded(Loaded::new(
+                "/my dir;1/.env".into(),
+                identity(1),
+                42,
+                &saved,
+            )),
+        };
+        let encoded = state.encode();
+        assert!(encoded.bytes().all(|b| b.is_ascii_graphic()), "{encoded}");
+        let decoded = State::decode(&encoded).unwrap();
+        assert_eq!(decoded, state);
+        let Current::Loaded(loaded) = decoded.current else {
+            panic!("not loaded")
+        };
+        assert_eq!(loaded.saved().unwrap(), saved);
+    }
+
+    #[test]
+    fn refused_state_round_trips_and_damage_is_rejected() {
+        let state = State {
+            store: None,
+            current: Current::Refused {
+                path: "/p/.env".into(),
+                identity: None,
+            },
+        };
+        assert_eq!(State::decode(&state.encode()), Some(state));
+        for damaged in [
+            "",
+            "2;R;-;/p;-",
+            "1;R;-;/p",
+            "1;X;-;/p;-",
+            "1;L;-;/p;1.2;0;A",
+            "1;R;-;a b;-",
+        ] {
+            assert_eq!(State::decode(damaged), None, "{damaged}");
+        }
+        let bad_name = State::decode("1;L;-;/p;1.2.3.4.5.6.7;0;A-B").unwrap();
+        let Current::Loaded(loaded) = bad_name.current else {
+            panic!("not loaded")
+        };
+        assert_eq!(loaded.saved(), None);
+    }
+
+    #[test]
+    fn is_current_compares_path_identity_and_store() {
+        let state = State {
+            store: Some(identity(7)),
+            current: Current::Loaded(Loaded::new("/p/.env".into(), identity(1), 0, &[])),
+        };
+        assert!(state.is_current(Path::new("/p/.env"), Some(identity(1)), Some(identity(7))));
+        assert!(!state.is_current(Path::new("/q/.env"), Some(identity(1)), Some(identity(7))));
+        assert!(!state.is_current(Path::new("/p/.env"), Some(identity(2)), Some(identity(7))));
+        assert!(!state.is_current(Path::new("/p/.env"), Some(identity(1)), None));
+    }
+}

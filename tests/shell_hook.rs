@@ -1,0 +1,163 @@
+//! The hook scripts as the shells see them: each one sourced (twice) by the real shell without
+//! a word of output, shellcheck-clean for bash, and registered exactly once.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use common::*;
+
+/// `envguard hook SHELL`, as text.
+fn hook(env: &TestEnv, shell: &str) -> String {
+    let out = env.run(&env.work(), ["hook", shell]);
+    assert!(
+        out.status.success(),
+        "hook {shell} failed: {}",
+        stderr(&out)
+    );
+    stdout(&out)
+}
+
+/// Runs `script` with `shell` in strict, rc-free mode, in the test's isolated environment.
+fn run_shell(env: &TestEnv, shell: &str, script: &str) -> std::process::Output {
+    let args: &[&str] = match shell {
+        "bash" => &["--noprofile", "--norc", "-euo", "pipefail", "-c"],
+        "zsh" => &["-f", "-euo", "pipefail", "-c"],
+        "fish" => &["--no-config", "--private", "-c"],
+        _ => unreachable!(),
+    };
+    Command::new(shell)
+        .args(args)
+        .arg(script)
+        .current_dir(env.work())
+        .env_clear()
+        .envs(env.base_env())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {shell} (the test command installs it): {e}"))
+}
+
+#[test]
+fn each_shell_sources_its_hook_twice_silently() {
+    let env = TestEnv::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let script = hook(&env, shell);
+        let out = run_shell(&env, shell, &format!("{script}\n{script}\n"));
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        assert_eq!(
+            (stdout(&out), stderr(&out)),
+            (String::new(), String::new()),
+            "{shell}"
+        );
+    }
+}
+
+#[test]
+fn the_hook_runs_silently_where_there_is_no_env() {
+    let env = TestEnv::new();
+    let calls = [
+        ("bash", "eval \"$(envguard hook bash)\"; __envguard_hook"),
+        ("zsh", "eval \"$(envguard hook zsh)\"; __envguard_hook"),
+        ("fish", "envguard hook fish | source; __envguard_hook"),
+    ];
+    for (shell, script) in calls {
+        let path = format!(
+            "{}:{}",
+            bin_dir(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let out = Command::new(shell)
+            .args(if shell == "fish" {
+                vec!["--no-config", "-c"]
+            } else {
+                vec!["-c"]
+            })
+            .arg(script)
+            .current_dir(env.work())
+            .env_clear()
+            .envs(env.base_env())
+            .env("PATH", path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        assert_eq!(
+            (stdout(&out), stderr(&out)),
+            (String::new(), String::new()),
+            "{shell}"
+        );
+    }
+}
+
+#[test]
+fn bash_hook_is_shellcheck_clean() {
+    let env = TestEnv::new();
+    let mut child = Command::new("shellcheck")
+        .args(["--shell=bash", "--enable=all", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("shellcheck is required (the test command installs it)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(hook(&env, "bash").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "shellcheck:\n{}", stdout(&out));
+}
+
+#[test]
+fn bash_prompt_command_is_kept_as_a_string_or_an_array_and_registered_once() {
+    let env = TestEnv::new();
+    let script = hook(&env, "bash");
+    let string = run_shell(
+        &env,
+        "bash",
+        &format!("PROMPT_COMMAND='mine'\n{script}\n{script}\nprintf '%s' \"$PROMPT_COMMAND\""),
+    );
+    assert_eq!(
+        stdout(&string),
+        "__envguard_hook;mine",
+        "{}",
+        stderr(&string)
+    );
+    let array = run_shell(
+        &env,
+        "bash",
+        &format!(
+            "PROMPT_COMMAND=(one two)\n{script}\n{script}\nprintf '%s,' \"${{PROMPT_COMMAND[@]}}\""
+        ),
+    );
+    assert_eq!(
+        stdout(&array),
+        "__envguard_hook,one,two,",
+        "{}",
+        stderr(&array)
+    );
+}
+
+#[test]
+fn zsh_hook_is_registered_once() {
+    let env = TestEnv::new();
+    let script = hook(&env, "zsh");
+    let out = run_shell(
+        &env,
+        "zsh",
+        &format!("{script}\n{script}\nprint -rn -- ${{precmd_functions}},${{chpwd_functions}}"),
+    );
+    assert_eq!(
+        stdout(&out),
+        "__envguard_hook,__envguard_hook",
+        "{}",
+        stderr(&out)
+    );
+}
+
+fn bin_dir() -> String {
+    std::path::Path::new(BIN)
+        .parent()
+        .unwrap()
+        .display()
+        .to_string()
+}
