@@ -9,32 +9,12 @@
 # (Debian) when missing. direnv runs with `load_dotenv = true` in a throw-away HOME.
 #
 #   benches/hook.sh            # prints the table
-set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$PWD
-
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-for tool in hyperfine direnv; do
-    if ! command -v "$tool" >/dev/null; then
-        as_root apt-get update -qq && as_root apt-get install -y -qq "$tool" >/dev/null
-    fi
-done
-envguard=$("$root/scripts/build-release")
-direnv=$(command -v direnv)
-
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
-export HOME="$scratch/home" XDG_DATA_HOME="$scratch/data" XDG_CONFIG_HOME="$scratch/config"
-mkdir -p "$HOME" "$XDG_CONFIG_HOME/direnv" "$scratch/project/src/deep" "$scratch/big"
-printf '[global]\nload_dotenv = true\n' >"$XDG_CONFIG_HOME/direnv/direnv.toml"
-for i in $(seq 1 20); do
-    printf 'VAR_%02d=value-number-%02d-abcdefghijklmnopqrstuvwxyz\n' "$i" "$i"
-done >"$scratch/project/.env"
+# shellcheck source=benches/common.sh
+source "$(dirname "$0")/common.sh"
+mkdir -p "$scratch/project/src/deep" "$scratch/big"
 for i in $(seq 1 10000); do printf 'BIG_%05d=value-%05d\n' "$i" "$i"; done >"$scratch/big/.env"
-chmod 600 "$scratch/project/.env" "$scratch/big/.env"
-"$envguard" allow "$scratch/project" 2>/dev/null
+chmod 600 "$scratch/big/.env"
 "$envguard" allow "$scratch/big" 2>/dev/null
-(cd "$scratch/project" && "$direnv" allow . 2>/dev/null)
 
 # The prompt happens in a subdirectory of the project, as it usually does.
 work="$scratch/project/src/deep"
