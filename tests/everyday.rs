@@ -341,6 +341,9 @@ fn unset_removes_every_assignment_and_keeps_the_rest() {
         "p",
         "# keep\nA=1\nexport B='two\nlines' # note\nC=3\nB=again\n",
     );
+    let out = env.run(&dir, ["unset", &format!("B={SECRET}")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_not_leaked(&out, SECRET);
     let out = env.run(&dir, ["unset", "B", "MISSING"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("MISSING is not set"));
