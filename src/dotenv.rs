@@ -1073,13 +1073,22 @@ mod tests {
             format!("A {secret}"),
         ] {
             let e = parse(text.as_bytes(), &outer).unwrap_err();
-            for shown in [format!("{e}"), format!("{e:?}"), e.problem.to_string()] {
-                assert!(!shown.contains("hunter2"), "{shown}");
+            for (index, shown) in [format!("{e}"), format!("{e:?}"), e.problem.to_string()]
+                .iter()
+                .enumerate()
+            {
+                assert!(
+                    !shown.contains("hunter2"),
+                    "rendering {index} shows the secret"
+                );
             }
         }
         let bindings = parse(format!("API_KEY={secret}").as_bytes(), &outer).unwrap();
         let shown = format!("{:?} {:#?}", bindings[0], bindings);
-        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            !shown.contains("hunter2"),
+            "Debug of a binding shows the secret"
+        );
         assert_eq!(
             format!("{:?}", bindings[0]),
             "Binding { name: \"API_KEY\", value: <14 bytes>, line: 1 }"
