@@ -127,6 +127,22 @@ fn cell_output(notebook: &Path) -> String {
     text
 }
 
+/// `what` (a Jupyter run) succeeded, leaked nothing, and its kernel saw API_TOKEN (by length
+/// and digest) in the `executed` notebook.
+fn assert_kernel_saw_the_token(out: &Output, executed: &Path, what: &str) {
+    assert!(out.status.success(), "{what} failed: {}", stderr(out));
+    assert_not_leaked(out, SECRET);
+    let report = cell_output(executed);
+    assert!(
+        report.contains(&expected_report()),
+        "the kernel did not see API_TOKEN: {report}"
+    );
+    assert!(
+        !report.contains(SECRET),
+        "the notebook output holds the secret"
+    );
+}
+
 #[test]
 fn exec_gives_jupyter_and_its_kernels_the_projects_variables() {
     let jupyter = Jupyter::new();
@@ -151,18 +167,11 @@ fn exec_gives_jupyter_and_its_kernels_the_projects_variables() {
             "probe.ipynb",
         ],
     );
-    assert!(
-        out.status.success(),
-        "nbconvert under envguard exec failed: {}",
-        stderr(&out)
+    assert_kernel_saw_the_token(
+        &out,
+        &project.join("executed.ipynb"),
+        "nbconvert under envguard exec",
     );
-    assert_not_leaked(&out, SECRET);
-    let report = cell_output(&project.join("executed.ipynb"));
-    assert!(
-        report.contains(&expected_report()),
-        "the kernel did not see API_TOKEN: {report}"
-    );
-    assert!(!report.contains(SECRET));
 }
 
 #[test]
@@ -249,16 +258,10 @@ fn an_installed_kernel_loads_the_project_and_fails_visibly_when_refused() {
         )
     };
     let out = run();
-    assert!(
-        out.status.success(),
-        "jupyter execute with the envguard kernel failed: {}",
-        stderr(&out)
-    );
-    assert_not_leaked(&out, SECRET);
-    let report = cell_output(&elsewhere.join("executed.ipynb"));
-    assert!(
-        report.contains(&expected_report()),
-        "the kernel did not see API_TOKEN: {report}"
+    assert_kernel_saw_the_token(
+        &out,
+        &elsewhere.join("executed.ipynb"),
+        "jupyter execute with the envguard kernel",
     );
 
     // A refused .env: the kernel dies at start with envguard's message in Jupyter's output.
