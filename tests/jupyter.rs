@@ -267,21 +267,7 @@ fn an_installed_kernel_loads_the_project_and_fails_visibly_when_refused() {
     // A refused .env: the kernel dies at start with envguard's message in Jupyter's output.
     let env_file = project.join(".env");
     write_mode(&env_file, &format!("API_TOKEN={SECRET}\n"), 0o644);
-    let out = run();
-    assert!(
-        !out.status.success(),
-        "a kernel started from a group-readable .env"
-    );
-    let log = stderr(&out);
-    assert!(
-        log.contains("Kernel died"),
-        "Jupyter did not report the dead kernel: {log}"
-    );
-    assert!(
-        log.contains("envguard: ") && log.contains("has mode 0644"),
-        "no envguard message in: {log}"
-    );
-    assert_not_leaked(&out, SECRET);
+    assert_kernel_refused(&run(), "a group-readable .env", "has mode 0644");
 
     // An edit nobody allowed: refused the same way.
     write_mode(
@@ -289,17 +275,27 @@ fn an_installed_kernel_loads_the_project_and_fails_visibly_when_refused() {
         &format!("API_TOKEN={SECRET}\nINJECTED=1\n"),
         0o600,
     );
-    let out = run();
-    assert!(
-        !out.status.success(),
-        "a kernel started from an edited, unallowed .env"
+    assert_kernel_refused(
+        &run(),
+        "an edited, unallowed .env",
+        "changed since it was allowed",
     );
-    let log = stderr(&out);
+}
+
+/// The kernel of a Jupyter run did not start from `what`: Jupyter reports it dead, with
+/// envguard's refusal (`reason`) in its output and no secret.
+fn assert_kernel_refused(out: &Output, what: &str, reason: &str) {
+    assert!(!out.status.success(), "a kernel started from {what}");
+    let log = stderr(out);
     assert!(
-        log.contains("changed since it was allowed"),
-        "no envguard trust message in: {log}"
+        log.contains("Kernel died"),
+        "Jupyter did not report the dead kernel: {log}"
     );
-    assert_not_leaked(&out, SECRET);
+    assert!(
+        log.contains("envguard: ") && log.contains(reason),
+        "no envguard message in: {log}"
+    );
+    assert_not_leaked(out, SECRET);
 }
 
 /// A fresh virtualenv that borrows the test venv's packages through a `.pth` file, so that
