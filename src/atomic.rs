@@ -9,7 +9,7 @@
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nix::fcntl::{Flock, FlockArg};
 
@@ -19,7 +19,7 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let mut temp = tempfile::Builder::new()
         .prefix(".envguard-")
         .suffix(".tmp")
-        .tempfile_in(&dir)?;
+        .tempfile_in(dir)?;
     temp.write_all(bytes)?;
     temp.as_file()
         .set_permissions(fs::Permissions::from_mode(mode))?;
@@ -27,7 +27,7 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     crash_point("temp-written");
     temp.persist(path).map_err(|e| e.error)?;
     crash_point("renamed");
-    File::open(&dir)?.sync_all()
+    File::open(dir)?.sync_all()
 }
 
 /// Test hook: `ENVGUARD_TEST_KILL_AT=temp-written|renamed` makes the process SIGKILL itself at
@@ -61,10 +61,12 @@ pub fn lock_dir(dir: &Path) -> io::Result<Lock> {
     Ok(Lock { _lock: lock })
 }
 
-fn parent(path: &Path) -> PathBuf {
+/// The directory that holds `path`, where its temp file goes and which [`lock_dir`] locks
+/// (`.` for a bare file name).
+pub fn parent(path: &Path) -> &Path {
     match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
     }
 }
 

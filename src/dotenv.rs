@@ -50,6 +50,8 @@ use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 
+use crate::names;
+
 /// One variable the file defines, after quoting, escapes and `${...}` substitution.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Binding {
@@ -169,7 +171,7 @@ pub fn parse(
         let Some((name, raw, span)) = scanner.statement().map_err(fail)? else {
             continue;
         };
-        if !is_shell_name(name) {
+        if !names::is_valid(name) {
             return Err(fail(Problem::InvalidName));
         }
         let value = match raw {
@@ -301,14 +303,6 @@ fn is_py_space(c: char) -> bool {
             | '\u{205f}'
             | '\u{3000}'
     )
-}
-
-fn is_shell_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    bytes
-        .next()
-        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// A cursor over normalized text (no `\r`) that keeps the line count as it moves.
@@ -654,7 +648,7 @@ impl<'t> Known<'t> {
                 continue;
             };
             let name = &value[name_start..name_end];
-            if !is_shell_name(name) {
+            if !names::is_valid(name) {
                 return Err(Problem::InvalidReference);
             }
             let out = out.get_or_insert_with(|| String::with_capacity(value.len()));
@@ -1007,9 +1001,9 @@ mod tests {
             assert_eq!(err(text), (1, Problem::InvalidName), "{text:?}");
         }
         assert_eq!(err("A=1\nB=2\nC-D=3\n"), (3, Problem::InvalidName));
-        assert!(is_shell_name("_"));
-        assert!(is_shell_name("a_1"));
-        assert!(!is_shell_name(""));
+        assert!(names::is_valid("_"));
+        assert!(names::is_valid("a_1"));
+        assert!(!names::is_valid(""));
     }
 
     #[test]
@@ -1079,13 +1073,22 @@ mod tests {
             format!("A {secret}"),
         ] {
             let e = parse(text.as_bytes(), &outer).unwrap_err();
-            for shown in [format!("{e}"), format!("{e:?}"), e.problem.to_string()] {
-                assert!(!shown.contains("hunter2"), "{shown}");
+            for (index, shown) in [format!("{e}"), format!("{e:?}"), e.problem.to_string()]
+                .iter()
+                .enumerate()
+            {
+                assert!(
+                    !shown.contains("hunter2"),
+                    "rendering {index} shows the secret"
+                );
             }
         }
         let bindings = parse(format!("API_KEY={secret}").as_bytes(), &outer).unwrap();
         let shown = format!("{:?} {:#?}", bindings[0], bindings);
-        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            !shown.contains("hunter2"),
+            "Debug of a binding shows the secret"
+        );
         assert_eq!(
             format!("{:?}", bindings[0]),
             "Binding { name: \"API_KEY\", value: <14 bytes>, line: 1 }"

@@ -123,7 +123,7 @@ impl Update {
     /// [`Update::begin`] for a file that may not parse: `edit` replaces it whole.
     pub fn begin_unparsed(path: &Path) -> Result<Self> {
         let target = write_target(path)?;
-        let lock = lock_dir(parent(&target))?;
+        let lock = lock_dir(atomic::parent(&target))?;
         let original = read_existing(path, &target)?;
         let contents = original.clone().unwrap_or_default();
         Ok(Update {
@@ -338,17 +338,10 @@ fn line_of(bytes: &[u8], value_span: &Range<usize>) -> Range<usize> {
     start..end
 }
 
-fn parent(path: &Path) -> &Path {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    }
-}
-
 /// The canonical path trust is recorded under, also for a file that does not exist yet.
 fn canonical(target: &Path) -> PathBuf {
     fs::canonicalize(target).unwrap_or_else(|_: io::Error| {
-        match (fs::canonicalize(parent(target)), target.file_name()) {
+        match (fs::canonicalize(atomic::parent(target)), target.file_name()) {
             (Ok(dir), Some(name)) => dir.join(name),
             _ => target.to_path_buf(),
         }

@@ -53,8 +53,8 @@ impl Identity {
             dev: stat.st_dev,
             ino: stat.st_ino,
             size: stat.st_size as u64,
-            mtime_ns: stat.st_mtime * 1_000_000_000 + stat.st_mtime_nsec,
-            ctime_ns: stat.st_ctime * 1_000_000_000 + stat.st_ctime_nsec,
+            mtime_ns: nanoseconds(stat.st_mtime, stat.st_mtime_nsec),
+            ctime_ns: nanoseconds(stat.st_ctime, stat.st_ctime_nsec),
             mode: stat.st_mode,
             uid: stat.st_uid,
         }
@@ -66,6 +66,12 @@ impl Identity {
             .ok()
             .map(|stat| Identity::from_stat(&stat))
     }
+}
+
+/// A timestamp in nanoseconds. Wrapping, not overflowing: a file dated past 2262 (`touch -d`)
+/// must not panic, and the value is only ever compared for equality.
+fn nanoseconds(seconds: i64, nanos: i64) -> i64 {
+    seconds.wrapping_mul(1_000_000_000).wrapping_add(nanos)
 }
 
 /// A `.env` opened for checking; nothing has been read from it yet.
@@ -262,5 +268,22 @@ fn user_name(uid: Uid) -> String {
     match User::from_uid(uid) {
         Ok(Some(user)) => user.name,
         _ => format!("uid {uid}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn a_file_dated_past_2262_has_an_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        let file = File::create(&path).unwrap();
+        let year_2302 = SystemTime::UNIX_EPOCH + Duration::from_secs(10_500_000_000);
+        file.set_modified(year_2302).unwrap();
+        let first = Identity::of_path(&path).unwrap();
+        assert_eq!(Identity::of_path(&path), Some(first));
     }
 }

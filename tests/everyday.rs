@@ -301,7 +301,10 @@ fn set_refuses_command_line_values_bad_names_and_unparseable_files() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains(".env:2:"), "{}", stderr(&out));
     assert_not_leaked(&out, SECRET);
-    assert_eq!(fs::read_to_string(dir.join(".env")).unwrap(), broken);
+    assert!(
+        fs::read_to_string(dir.join(".env")).unwrap() == broken,
+        "the unparseable file was changed"
+    );
 }
 
 #[test]
@@ -338,6 +341,9 @@ fn unset_removes_every_assignment_and_keeps_the_rest() {
         "p",
         "# keep\nA=1\nexport B='two\nlines' # note\nC=3\nB=again\n",
     );
+    let out = env.run(&dir, ["unset", &format!("B={SECRET}")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_not_leaked(&out, SECRET);
     let out = env.run(&dir, ["unset", "B", "MISSING"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("MISSING is not set"));
@@ -464,6 +470,30 @@ fn check_warns_about_git_and_a_writable_directory() {
         "{text}"
     );
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A reader that went away (`envguard check | head -0`) is an I/O error (exit 2), not a panic.
+#[test]
+fn output_to_a_closed_pipe_is_an_error_not_a_panic() {
+    let env = TestEnv::new();
+    let project = env.allowed_project("p", "A=1\n");
+    let nowhere = project_dir(&env, "nowhere");
+    for (dir, args) in [
+        (&project, ["check"]),
+        (&nowhere, ["check"]),
+        (&project, ["list"]),
+    ] {
+        let (reader, writer) = nix::unistd::pipe().unwrap();
+        drop(reader);
+        let out = env
+            .cmd(dir, args)
+            .stdout(Stdio::from(writer))
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("Broken pipe"), "{}", stderr(&out));
+    }
 }
 
 #[test]

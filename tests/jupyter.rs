@@ -127,6 +127,22 @@ fn cell_output(notebook: &Path) -> String {
     text
 }
 
+/// `what` (a Jupyter run) succeeded, leaked nothing, and its kernel saw API_TOKEN (by length
+/// and digest) in the `executed` notebook.
+fn assert_kernel_saw_the_token(out: &Output, executed: &Path, what: &str) {
+    assert!(out.status.success(), "{what} failed: {}", stderr(out));
+    assert_not_leaked(out, SECRET);
+    let report = cell_output(executed);
+    assert!(
+        report.contains(&expected_report()),
+        "the kernel did not see API_TOKEN: {report}"
+    );
+    assert!(
+        !report.contains(SECRET),
+        "the notebook output holds the secret"
+    );
+}
+
 #[test]
 fn exec_gives_jupyter_and_its_kernels_the_projects_variables() {
     let jupyter = Jupyter::new();
@@ -151,18 +167,11 @@ fn exec_gives_jupyter_and_its_kernels_the_projects_variables() {
             "probe.ipynb",
         ],
     );
-    assert!(
-        out.status.success(),
-        "nbconvert under envguard exec failed: {}",
-        stderr(&out)
+    assert_kernel_saw_the_token(
+        &out,
+        &project.join("executed.ipynb"),
+        "nbconvert under envguard exec",
     );
-    assert_not_leaked(&out, SECRET);
-    let report = cell_output(&project.join("executed.ipynb"));
-    assert!(
-        report.contains(&expected_report()),
-        "the kernel did not see API_TOKEN: {report}"
-    );
-    assert!(!report.contains(SECRET));
 }
 
 #[test]
@@ -249,36 +258,16 @@ fn an_installed_kernel_loads_the_project_and_fails_visibly_when_refused() {
         )
     };
     let out = run();
-    assert!(
-        out.status.success(),
-        "jupyter execute with the envguard kernel failed: {}",
-        stderr(&out)
-    );
-    assert_not_leaked(&out, SECRET);
-    let report = cell_output(&elsewhere.join("executed.ipynb"));
-    assert!(
-        report.contains(&expected_report()),
-        "the kernel did not see API_TOKEN: {report}"
+    assert_kernel_saw_the_token(
+        &out,
+        &elsewhere.join("executed.ipynb"),
+        "jupyter execute with the envguard kernel",
     );
 
     // A refused .env: the kernel dies at start with envguard's message in Jupyter's output.
     let env_file = project.join(".env");
     write_mode(&env_file, &format!("API_TOKEN={SECRET}\n"), 0o644);
-    let out = run();
-    assert!(
-        !out.status.success(),
-        "a kernel started from a group-readable .env"
-    );
-    let log = stderr(&out);
-    assert!(
-        log.contains("Kernel died"),
-        "Jupyter did not report the dead kernel: {log}"
-    );
-    assert!(
-        log.contains("envguard: ") && log.contains("has mode 0644"),
-        "no envguard message in: {log}"
-    );
-    assert_not_leaked(&out, SECRET);
+    assert_kernel_refused(&run(), "a group-readable .env", "has mode 0644");
 
     // An edit nobody allowed: refused the same way.
     write_mode(
@@ -286,17 +275,27 @@ fn an_installed_kernel_loads_the_project_and_fails_visibly_when_refused() {
         &format!("API_TOKEN={SECRET}\nINJECTED=1\n"),
         0o600,
     );
-    let out = run();
-    assert!(
-        !out.status.success(),
-        "a kernel started from an edited, unallowed .env"
+    assert_kernel_refused(
+        &run(),
+        "an edited, unallowed .env",
+        "changed since it was allowed",
     );
-    let log = stderr(&out);
+}
+
+/// The kernel of a Jupyter run did not start from `what`: Jupyter reports it dead, with
+/// envguard's refusal (`reason`) in its output and no secret.
+fn assert_kernel_refused(out: &Output, what: &str, reason: &str) {
+    assert!(!out.status.success(), "a kernel started from {what}");
+    let log = stderr(out);
     assert!(
-        log.contains("changed since it was allowed"),
-        "no envguard trust message in: {log}"
+        log.contains("Kernel died"),
+        "Jupyter did not report the dead kernel: {log}"
     );
-    assert_not_leaked(&out, SECRET);
+    assert!(
+        log.contains("envguard: ") && log.contains(reason),
+        "no envguard message in: {log}"
+    );
+    assert_not_leaked(out, SECRET);
 }
 
 /// A fresh virtualenv that borrows the test venv's packages through a `.pth` file, so that

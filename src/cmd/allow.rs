@@ -3,11 +3,11 @@
 
 use crate::cli::TargetArgs;
 use crate::discover;
+use crate::envfile;
 use crate::error::Result;
 use crate::loader::{self, from_process_env};
 use crate::names;
 use crate::shell::quote_for_display;
-use crate::trust::TrustStore;
 
 pub fn run(args: &TargetArgs) -> Result<()> {
     let path = discover::resolve_target(args.path.as_deref())?;
@@ -23,7 +23,7 @@ pub fn run(args: &TargetArgs) -> Result<()> {
             binding.name
         );
     }
-    TrustStore::update(|store| store.allow(&checked.canonical, checked.digest.clone()))?;
+    envfile::allow(&checked)?;
     let names: Vec<&str> = checked.bindings.iter().map(|b| b.name.as_str()).collect();
     eprintln!(
         "envguard: allowed {} ({} variables{}{}); any edit revokes this until `envguard allow {}`",

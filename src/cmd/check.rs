@@ -77,10 +77,17 @@ impl Report {
 }
 
 pub fn run(args: &CheckArgs) -> Result<()> {
+    let stdout = Path::new("standard output");
     let path = match discover::resolve_target(args.path.as_deref()) {
         Err(Error::Refused(refusal)) if refusal.kind == RefusalKind::NotFound => {
             if !args.quiet {
-                println!("✗ {} (fix: {})", refusal.reason, refusal.fix);
+                writeln!(
+                    io::stdout().lock(),
+                    "✗ {} (fix: {})",
+                    refusal.reason,
+                    refusal.fix
+                )
+                .context("write", stdout)?;
             }
             return Err(Error::Silent(1));
         }
@@ -90,7 +97,7 @@ pub fn run(args: &CheckArgs) -> Result<()> {
     if !args.quiet {
         report
             .print(&path, &mut io::stdout().lock())
-            .context("write", Path::new("standard output"))?;
+            .context("write", stdout)?;
     }
     if report.refused() {
         Err(Error::Silent(1))

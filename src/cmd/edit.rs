@@ -49,7 +49,7 @@ pub fn run(args: &DirArgs) -> Result<()> {
     let mut update = Update::begin_unparsed(&path)?;
     if update.contents() != original {
         return Err(Error::Failed(format!(
-            "{} changed while you were editing (another `envguard set`?); your edit was not saved, run `envguard edit` again",
+            "{}: changed while you were editing (another `envguard set`?); your edit was not saved (fix: run `envguard edit` again)",
             path.display()
         )));
     }

@@ -18,15 +18,20 @@ pub fn run(args: &InitArgs) -> Result<()> {
         None => discover::working_dir()?,
     };
     if !dir.is_dir() {
-        return Err(Error::Usage(format!("{}: not a directory", dir.display())));
+        return Err(Error::Usage(format!(
+            "{}: not a directory (fix: `envguard init DIR` with an existing directory)",
+            dir.display()
+        )));
     }
     let path = dir.join(FILE_NAME);
     let _lock = envfile::lock_dir(&dir)?;
     if let Ok(meta) = fs::symlink_metadata(&path) {
         if meta.is_dir() {
             return Err(Error::Usage(format!(
-                "{}: is a directory (a virtualenv?); rename it, then run `envguard init` again",
-                path.display()
+                "{}: is a directory (a virtualenv?) (fix: rename it: mv {} {}, then `envguard init`)",
+                path.display(),
+                quote_for_display(&path),
+                quote_for_display(&dir.join(".venv"))
             )));
         }
         if !args.force {

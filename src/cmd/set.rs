@@ -103,7 +103,7 @@ fn read_values(names: &[&str], null_separated: bool) -> Result<Vec<String>> {
     }
     if input.is_empty() {
         return Err(Error::Usage(
-            "no value on standard input (to set an empty value, send an empty line: `echo | envguard set NAME`)".into(),
+            "no value on standard input (fix: pipe the value in; an empty line sets it empty: `echo | envguard set NAME`)".into(),
         ));
     }
     let text = String::from_utf8(input).map_err(|_| {

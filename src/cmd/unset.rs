@@ -12,6 +12,12 @@ use crate::shell::quote_for_display;
 
 pub fn run(args: &UnsetArgs) -> Result<()> {
     for name in &args.names {
+        // `NAME=value` by mistake: the value may be a secret, so only the name is repeated.
+        if let Some((name, _)) = name.split_once('=') {
+            return Err(Error::Usage(format!(
+                "unset takes names, not NAME=value (fix: `envguard unset {name}`)"
+            )));
+        }
         if !names::is_valid(name) {
             return Err(Error::Usage(format!("{name:?} is not a variable name")));
         }
