@@ -14,5 +14,6 @@ pub mod error;
 pub mod guard;
 pub mod loader;
 pub mod names;
+pub mod scan;
 pub mod shell;
 pub mod trust;
