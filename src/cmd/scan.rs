@@ -206,18 +206,18 @@ fn redact(detector: &Detector, notebooks: &[PathBuf]) -> Result<Vec<PathBuf>> {
                 atomic::write(path, &clean, mode).context("rewrite", path)?;
                 warn(&format!(
                     "redacted {}; its secrets were exposed: rotate them if it was shared or committed",
-                    path.display()
+                    walk::display_path(path)
                 ));
                 rewritten.push(path.clone());
             }
             Ok(None) => {}
             Err(RedactError::NotANotebook) => warn(&format!(
                 "{}: not notebook JSON, left unchanged (fix: remove the secrets by hand)",
-                path.display()
+                walk::display_path(path)
             )),
             Err(RedactError::Survived) => warn(&format!(
                 "{}: a secret is escaped in a way envguard cannot rewrite safely; left unchanged (fix: clear the outputs in Jupyter and remove it from the source)",
-                path.display()
+                walk::display_path(path)
             )),
         }
     }

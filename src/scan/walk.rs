@@ -94,14 +94,8 @@ pub fn scan(detector: &Detector, roots: &[PathBuf], options: &Options) -> Outcom
         })
     });
     let mut findings = findings.into_inner().unwrap_or_else(|e| e.into_inner());
-    findings.sort_by(|a, b| {
-        (&a.path, a.place.is_some(), a.line, a.column).cmp(&(
-            &b.path,
-            b.place.is_some(),
-            b.line,
-            b.column,
-        ))
-    });
+    // Stable: one file's findings arrive together and already in order.
+    findings.sort_by(|a, b| a.path.cmp(&b.path));
     let mut notebooks = notebooks.into_inner().unwrap_or_else(|e| e.into_inner());
     notebooks.sort();
     Outcome {
