@@ -21,9 +21,7 @@ pub fn run(args: ExecArgs) -> Result<()> {
         None => Vec::new(),
     };
     if args.watch {
-        return Err(Error::Failed(
-            "`exec --watch` is not implemented yet".into(),
-        ));
+        return Err(Error::Failed("`exec --watch` is not implemented yet".into()));
     }
     Err(replace_process(&args.command, bindings))
 }
@@ -50,11 +48,7 @@ fn replace_process(command: &[OsString], bindings: Vec<Binding>) -> Error {
     let (program, arguments) = command.split_first().expect("clap requires a command");
     let error = Command::new(program)
         .args(arguments)
-        .envs(
-            bindings
-                .into_iter()
-                .map(|binding| (binding.name, binding.value)),
-        )
+        .envs(bindings.into_iter().map(|binding| (binding.name, binding.value)))
         .exec();
     let name = program.to_string_lossy();
     match error.kind() {

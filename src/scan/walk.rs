@@ -166,8 +166,13 @@ fn scan_file(
         .bytes
         .fetch_add(buffer.len() as u64, Ordering::Relaxed);
     let shown = display_path(path);
-    if is_notebook(path) && notebook::scan(detector, &shown, buffer, found).is_ok() {
-        return;
+    if is_notebook(path) {
+        // The raw JSON holds every secret the decoded cells do (known values are also searched
+        // JSON-escaped), so parsing, the costly part, is only needed to locate hits by cell.
+        detector.find(buffer, hits);
+        if hits.is_empty() || notebook::scan(detector, &shown, buffer, found).is_ok() {
+            return;
+        }
     }
     scan_text(detector, &shown, buffer, hits, found);
 }
