@@ -16,9 +16,13 @@ use nix::fcntl::{Flock, FlockArg};
 /// Replaces `path` with `bytes`, atomically, leaving it with `mode`.
 pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let dir = parent(path);
-    let mut temp = tempfile::Builder::new().prefix(".envguard-").suffix(".tmp").tempfile_in(&dir)?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".envguard-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)?;
     temp.write_all(bytes)?;
-    temp.as_file().set_permissions(fs::Permissions::from_mode(mode))?;
+    temp.as_file()
+        .set_permissions(fs::Permissions::from_mode(mode))?;
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|e| e.error)?;
     File::open(&dir)?.sync_all()
@@ -37,7 +41,8 @@ pub struct Lock {
 /// the directory also leaves no lock file behind in the user's project.
 pub fn lock_dir(dir: &Path) -> io::Result<Lock> {
     let file = File::open(dir)?;
-    let lock = Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, errno)| io::Error::from(errno))?;
+    let lock =
+        Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, errno)| io::Error::from(errno))?;
     Ok(Lock { _lock: lock })
 }
 
@@ -59,7 +64,10 @@ mod tests {
         fs::write(&target, "OLD=1\n").unwrap();
         write(&target, b"NEW=2\n", 0o600).unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"NEW=2\n");
-        assert_eq!(fs::metadata(&target).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&target).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

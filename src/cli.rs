@@ -85,10 +85,20 @@ pub struct ExecArgs {
     #[arg(long)]
     pub watch: bool,
     /// With --watch: the signal that asks the program to stop before a restart.
-    #[arg(long, value_name = "SIGNAL", default_value = "TERM", requires = "watch")]
+    #[arg(
+        long,
+        value_name = "SIGNAL",
+        default_value = "TERM",
+        requires = "watch"
+    )]
     pub signal: String,
     /// With --watch: seconds to wait after the signal before killing the program.
-    #[arg(long, value_name = "SECONDS", default_value_t = 5.0, requires = "watch")]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 5.0,
+        requires = "watch"
+    )]
     pub grace: f64,
     /// The program and its arguments.
     #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]

@@ -57,7 +57,8 @@ pub fn working_dir() -> Result<PathBuf> {
 }
 
 fn has_dot_components(path: &Path) -> bool {
-    path.components().any(|c| matches!(c.as_os_str().to_str(), Some(".") | Some("..")))
+    path.components()
+        .any(|c| matches!(c.as_os_str().to_str(), Some(".") | Some("..")))
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

@@ -49,7 +49,13 @@ impl Refusal {
         reason: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
-        Refusal { path: path.to_path_buf(), line: None, kind, reason: reason.into(), fix: fix.into() }
+        Refusal {
+            path: path.to_path_buf(),
+            line: None,
+            kind,
+            reason: reason.into(),
+            fix: fix.into(),
+        }
     }
 
     pub fn at_line(mut self, line: usize) -> Self {
@@ -77,7 +83,11 @@ pub enum Error {
     /// The loader said no (exit 1).
     Refused(Refusal),
     /// An operation on a path failed (exit 2).
-    Io { path: PathBuf, action: &'static str, source: io::Error },
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        source: io::Error,
+    },
     /// Wrong use of a command, in envguard's own words (exit 2).
     Usage(String),
     /// A failure that is not the user's input (exit 2): a child that could not start, git
@@ -91,7 +101,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
-        Error::Io { path: path.into(), action, source }
+        Error::Io {
+            path: path.into(),
+            action,
+            source,
+        }
     }
 
     pub fn exit_code(&self) -> u8 {
@@ -107,7 +121,11 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Refused(refusal) => refusal.fmt(f),
-            Error::Io { path, action, source } => {
+            Error::Io {
+                path,
+                action,
+                source,
+            } => {
                 write!(f, "cannot {action} {}: {source}", path.display())
             }
             Error::Usage(message) | Error::Failed(message) => f.write_str(message),

@@ -62,7 +62,9 @@ impl Identity {
 
     /// The identity of whatever `path` reaches now (following symlinks), if anything.
     pub fn of_path(path: &Path) -> Option<Self> {
-        nix::sys::stat::stat(path).ok().map(|stat| Identity::from_stat(&stat))
+        nix::sys::stat::stat(path)
+            .ok()
+            .map(|stat| Identity::from_stat(&stat))
     }
 }
 
@@ -87,9 +89,13 @@ pub struct Guarded {
 /// Opens `path` for the guard. Fails only when it cannot be opened at all.
 pub fn open(path: &Path) -> Result<Opened, Refusal> {
     let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
-    let fd: OwnedFd = fcntl::open(path, flags, Mode::empty()).map_err(|errno| cannot_open(path, errno))?;
+    let fd: OwnedFd =
+        fcntl::open(path, flags, Mode::empty()).map_err(|errno| cannot_open(path, errno))?;
     let stat = fstat(&fd).map_err(|errno| cannot_open(path, errno))?;
-    Ok(Opened { file: File::from(fd), stat })
+    Ok(Opened {
+        file: File::from(fd),
+        stat,
+    })
 }
 
 fn cannot_open(path: &Path, errno: Errno) -> Refusal {
@@ -124,10 +130,22 @@ impl Opened {
     /// Every guard check, in the order a user would fix them.
     pub fn verdicts(&self, path: &Path, limit: u64) -> [Verdict; 4] {
         [
-            Verdict { kind: RefusalKind::NotRegular, outcome: self.check_type(path) },
-            Verdict { kind: RefusalKind::Owner, outcome: self.check_owner(path) },
-            Verdict { kind: RefusalKind::Mode, outcome: self.check_mode(path) },
-            Verdict { kind: RefusalKind::Size, outcome: self.check_size(path, limit) },
+            Verdict {
+                kind: RefusalKind::NotRegular,
+                outcome: self.check_type(path),
+            },
+            Verdict {
+                kind: RefusalKind::Owner,
+                outcome: self.check_owner(path),
+            },
+            Verdict {
+                kind: RefusalKind::Mode,
+                outcome: self.check_mode(path),
+            },
+            Verdict {
+                kind: RefusalKind::Size,
+                outcome: self.check_size(path, limit),
+            },
         ]
     }
 
@@ -151,7 +169,10 @@ impl Opened {
         if bytes.len() as u64 > limit {
             return Err(too_large(path, bytes.len() as u64, limit));
         }
-        Ok(Guarded { bytes, identity: self.identity() })
+        Ok(Guarded {
+            bytes,
+            identity: self.identity(),
+        })
     }
 
     fn check_type(&self, path: &Path) -> Result<String, Refusal> {
@@ -167,7 +188,10 @@ impl Opened {
             path,
             RefusalKind::NotRegular,
             format!("is {kind}, not a regular file"),
-            format!("replace it with a regular file: rm {} && envguard init", quote_for_display(path)),
+            format!(
+                "replace it with a regular file: rm {} && envguard init",
+                quote_for_display(path)
+            ),
         ))
     }
 
@@ -226,7 +250,12 @@ fn too_large(path: &Path, size: u64, limit: u64) -> Refusal {
 }
 
 fn unreadable(path: &Path, error: &io::Error) -> Refusal {
-    Refusal::new(path, RefusalKind::Unreadable, format!("cannot be read: {error}"), "check the file")
+    Refusal::new(
+        path,
+        RefusalKind::Unreadable,
+        format!("cannot be read: {error}"),
+        "check the file",
+    )
 }
 
 fn user_name(uid: Uid) -> String {

@@ -43,7 +43,13 @@ pub fn from_contents(
     let bindings = dotenv::parse(&guarded.bytes, outer).map_err(|e| parse_refusal(path, &e))?;
     check_names(path, &bindings)?;
     let canonical = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    Ok(Checked { path: path.to_path_buf(), canonical, identity: guarded.identity, digest, bindings })
+    Ok(Checked {
+        path: path.to_path_buf(),
+        canonical,
+        identity: guarded.identity,
+        digest,
+        bindings,
+    })
 }
 
 /// [`check`], then the trust gate: the variables of `path`, or why it may not load.
@@ -53,7 +59,8 @@ pub fn load(
     store: &TrustStore,
 ) -> Result<Checked, Refusal> {
     let checked = check(path, outer)?;
-    trust_refusal(&checked, store.trust(&checked.canonical, &checked.digest)).map_or(Ok(checked), Err)
+    trust_refusal(&checked, store.trust(&checked.canonical, &checked.digest))
+        .map_or(Ok(checked), Err)
 }
 
 /// The refusal for a checked file the store does not trust as it is, if any.
@@ -63,8 +70,16 @@ pub fn trust_refusal(checked: &Checked, trust: Trust) -> Option<Refusal> {
         Trust::Changed => "has changed since it was allowed",
         Trust::NeverAllowed => "is not allowed yet",
     };
-    let fix = format!("review it, then run `envguard allow {}`", quote_for_display(&checked.path));
-    Some(Refusal::new(&checked.path, RefusalKind::Untrusted, reason, fix))
+    let fix = format!(
+        "review it, then run `envguard allow {}`",
+        quote_for_display(&checked.path)
+    );
+    Some(Refusal::new(
+        &checked.path,
+        RefusalKind::Untrusted,
+        reason,
+        fix,
+    ))
 }
 
 fn parse_refusal(path: &Path, error: &ParseError) -> Refusal {
@@ -72,7 +87,10 @@ fn parse_refusal(path: &Path, error: &ParseError) -> Refusal {
         path,
         RefusalKind::Parse,
         error.problem.to_string(),
-        format!("correct line {} (`envguard edit`), then `envguard allow`", error.line),
+        format!(
+            "correct line {} (`envguard edit`), then `envguard allow`",
+            error.line
+        ),
     )
     .at_line(error.line)
 }
@@ -83,8 +101,14 @@ fn check_names(path: &Path, bindings: &[Binding]) -> Result<(), Refusal> {
             return Err(Refusal::new(
                 path,
                 RefusalKind::Name,
-                format!("{} controls the shell or envguard itself; a .env may not set it", binding.name),
-                format!("remove line {} (`envguard unset {}`)", binding.line, binding.name),
+                format!(
+                    "{} controls the shell or envguard itself; a .env may not set it",
+                    binding.name
+                ),
+                format!(
+                    "remove line {} (`envguard unset {}`)",
+                    binding.line, binding.name
+                ),
             )
             .at_line(binding.line));
         }

@@ -56,15 +56,21 @@ const RUNS_CODE: &[&str] = &[
 /// Whether `name` is a shell name: `[A-Za-z_][A-Za-z0-9_]*`.
 pub fn is_valid(name: &str) -> bool {
     let mut bytes = name.bytes();
-    bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// Whether setting `name` in a shell could disable or hijack the hook or the session.
 pub fn is_reserved(name: &str) -> bool {
     RESERVED.contains(&name)
-        || RESERVED_PREFIXES.iter().any(|prefix| name.starts_with(prefix))
-        || RESERVED_SUFFIXES.iter().any(|suffix| name.ends_with(suffix))
+        || RESERVED_PREFIXES
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+        || RESERVED_SUFFIXES
+            .iter()
+            .any(|suffix| name.ends_with(suffix))
 }
 
 /// Whether `name` makes other programs run code chosen by its value.
@@ -89,12 +95,28 @@ mod tests {
     #[test]
     fn hook_hijackers_are_reserved_and_ordinary_names_are_not() {
         for name in [
-            "ENVGUARD_QUIET", "__ENVGUARD_STATE", "PROMPT_COMMAND", "IFS", "BASH_ENV", "ENV",
-            "ZDOTDIR", "fish_user_paths", "precmd_functions", "PS1", "BASH_FUNC_ls%%",
+            "ENVGUARD_QUIET",
+            "__ENVGUARD_STATE",
+            "PROMPT_COMMAND",
+            "IFS",
+            "BASH_ENV",
+            "ENV",
+            "ZDOTDIR",
+            "fish_user_paths",
+            "precmd_functions",
+            "PS1",
+            "BASH_FUNC_ls%%",
         ] {
             assert!(is_reserved(name), "{name}");
         }
-        for name in ["API_KEY", "DATABASE_URL", "ENVIRONMENT", "PATH", "HOME", "BASHFUL"] {
+        for name in [
+            "API_KEY",
+            "DATABASE_URL",
+            "ENVIRONMENT",
+            "PATH",
+            "HOME",
+            "BASHFUL",
+        ] {
             assert!(!is_reserved(name), "{name}");
         }
     }

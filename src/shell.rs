@@ -48,8 +48,14 @@ pub fn push_quoted(out: &mut String, shell: ShellKind, value: &str) {
 pub fn quote_for_display(path: &Path) -> String {
     let text = path.to_string_lossy();
     let plain = !text.is_empty()
-        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-+,:@%=".contains(&b));
-    if plain { text.into_owned() } else { quote(ShellKind::Bash, &text) }
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+,:@%=".contains(&b));
+    if plain {
+        text.into_owned()
+    } else {
+        quote(ShellKind::Bash, &text)
+    }
 }
 
 #[cfg(test)]
@@ -70,7 +76,13 @@ mod tests {
 
     #[test]
     fn display_paths_are_quoted_only_when_needed() {
-        assert_eq!(quote_for_display(Path::new("/home/me/p/.env")), "/home/me/p/.env");
-        assert_eq!(quote_for_display(Path::new("/my dir/.env")), "'/my dir/.env'");
+        assert_eq!(
+            quote_for_display(Path::new("/home/me/p/.env")),
+            "/home/me/p/.env"
+        );
+        assert_eq!(
+            quote_for_display(Path::new("/my dir/.env")),
+            "'/my dir/.env'"
+        );
     }
 }

@@ -36,7 +36,11 @@ pub fn digest(bytes: &[u8]) -> String {
 pub fn data_dir() -> Result<PathBuf> {
     directories::ProjectDirs::from("", "", "envguard")
         .map(|dirs| dirs.data_dir().to_path_buf())
-        .ok_or_else(|| Error::Failed("cannot find your home directory to keep the trust store in (set HOME)".into()))
+        .ok_or_else(|| {
+            Error::Failed(
+                "cannot find your home directory to keep the trust store in (set HOME)".into(),
+            )
+        })
 }
 
 /// The trust store file; its identity changes whenever any file is allowed or denied, which is
@@ -80,20 +84,30 @@ impl TrustStore {
         let text = match fs::read(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Ok(TrustStore { path, contents: Contents::default(), corrupt: false });
+                return Ok(TrustStore {
+                    path,
+                    contents: Contents::default(),
+                    corrupt: false,
+                });
             }
             Err(e) => return Err(Error::io("read the trust store", path, e)),
         };
         match serde_json::from_slice::<Contents>(&text) {
-            Ok(contents) if contents.version == FORMAT_VERSION => {
-                Ok(TrustStore { path, contents, corrupt: false })
-            }
+            Ok(contents) if contents.version == FORMAT_VERSION => Ok(TrustStore {
+                path,
+                contents,
+                corrupt: false,
+            }),
             _ => {
                 eprintln!(
                     "envguard: the trust store {} is unreadable; nothing is allowed until you run `envguard allow` again",
                     path.display()
                 );
-                Ok(TrustStore { path, contents: Contents::default(), corrupt: true })
+                Ok(TrustStore {
+                    path,
+                    contents: Contents::default(),
+                    corrupt: true,
+                })
             }
         }
     }
@@ -110,7 +124,10 @@ impl TrustStore {
     /// updates are serialised.
     pub fn update<T>(change: impl FnOnce(&mut TrustStore) -> T) -> Result<T> {
         let path = store_path()?;
-        let dir = path.parent().expect("store path has a parent").to_path_buf();
+        let dir = path
+            .parent()
+            .expect("store path has a parent")
+            .to_path_buf();
         create_private_dir(&dir)?;
         let _lock = atomic::lock_dir(&dir).context("lock", &dir)?;
         let mut store = TrustStore::open_at(path)?;
@@ -120,12 +137,17 @@ impl TrustStore {
     }
 
     pub fn allow(&mut self, canonical: &Path, digest: String) {
-        self.contents.allowed.insert(key(canonical).into_owned(), digest);
+        self.contents
+            .allowed
+            .insert(key(canonical).into_owned(), digest);
     }
 
     /// Removes trust; false when the file was not trusted.
     pub fn deny(&mut self, canonical: &Path) -> bool {
-        self.contents.allowed.remove(key(canonical).as_ref()).is_some()
+        self.contents
+            .allowed
+            .remove(key(canonical).as_ref())
+            .is_some()
     }
 
     fn save(&mut self) -> Result<()> {
@@ -149,7 +171,11 @@ fn key(path: &Path) -> std::borrow::Cow<'_, str> {
 
 fn create_private_dir(dir: &Path) -> Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).context("create", dir)
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .context("create", dir)
 }
 
 #[cfg(test)]
@@ -158,7 +184,10 @@ mod tests {
 
     #[test]
     fn digest_is_sha256_hex() {
-        assert_eq!(digest(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            digest(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]
@@ -183,7 +212,12 @@ mod tests {
         assert!(store.corrupt);
         store.allow(Path::new("/p/.env"), digest(b""));
         store.save().unwrap();
-        assert!(TrustStore::open_at(path.clone()).unwrap().trust(Path::new("/p/.env"), &digest(b"")) == Trust::Allowed);
+        assert!(
+            TrustStore::open_at(path.clone())
+                .unwrap()
+                .trust(Path::new("/p/.env"), &digest(b""))
+                == Trust::Allowed
+        );
         assert!(dir.path().join("trust.json.corrupt").exists());
     }
 }

@@ -12,7 +12,11 @@ use crate::trust::TrustStore;
 pub fn run(args: &TargetArgs) -> Result<()> {
     let path = discover::resolve_target(args.path.as_deref())?;
     let checked = loader::check(&path, &from_process_env)?;
-    for binding in checked.bindings.iter().filter(|b| names::runs_code(&b.name)) {
+    for binding in checked
+        .bindings
+        .iter()
+        .filter(|b| names::runs_code(&b.name))
+    {
         eprintln!(
             "envguard: warning: {} sets {}, which makes other programs load or run code",
             path.display(),

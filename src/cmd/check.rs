@@ -29,8 +29,15 @@ impl Report {
     }
 
     fn fail(&mut self, refusal: &Refusal) {
-        let line = refusal.line.map(|line| format!("line {line}: ")).unwrap_or_default();
-        self.lines.push((Mark::Fail, format!("{line}{}", refusal.reason), Some(refusal.fix.clone())));
+        let line = refusal
+            .line
+            .map(|line| format!("line {line}: "))
+            .unwrap_or_default();
+        self.lines.push((
+            Mark::Fail,
+            format!("{line}{}", refusal.reason),
+            Some(refusal.fix.clone()),
+        ));
     }
 
     fn warn(&mut self, text: impl Into<String>, fix: impl Into<String>) {
@@ -38,7 +45,9 @@ impl Report {
     }
 
     fn refused(&self) -> bool {
-        self.lines.iter().any(|(mark, _, _)| matches!(mark, Mark::Fail))
+        self.lines
+            .iter()
+            .any(|(mark, _, _)| matches!(mark, Mark::Fail))
     }
 
     fn print(&self, path: &Path, out: &mut impl Write) -> io::Result<()> {
@@ -54,7 +63,11 @@ impl Report {
                 writeln!(out, "      fix: {fix}")?;
             }
         }
-        let verdict = if self.refused() { "refused: nothing will load" } else { "would load" };
+        let verdict = if self.refused() {
+            "refused: nothing will load"
+        } else {
+            "would load"
+        };
         writeln!(out, "{verdict}")
     }
 }
@@ -71,9 +84,15 @@ pub fn run(args: &CheckArgs) -> Result<()> {
     };
     let report = inspect(&path)?;
     if !args.quiet {
-        report.print(&path, &mut io::stdout().lock()).context("write", Path::new("standard output"))?;
+        report
+            .print(&path, &mut io::stdout().lock())
+            .context("write", Path::new("standard output"))?;
     }
-    if report.refused() { Err(Error::Silent(1)) } else { Ok(()) }
+    if report.refused() {
+        Err(Error::Silent(1))
+    } else {
+        Ok(())
+    }
 }
 
 fn inspect(path: &Path) -> Result<Report> {
@@ -106,7 +125,11 @@ fn inspect(path: &Path) -> Result<Report> {
     match contents {
         Ok(checked) => {
             let names: Vec<&str> = checked.bindings.iter().map(|b| b.name.as_str()).collect();
-            report.pass(format!("parses: {} variables ({})", names.len(), names.join(", ")));
+            report.pass(format!(
+                "parses: {} variables ({})",
+                names.len(),
+                names.join(", ")
+            ));
             for name in names.iter().filter(|name| names::runs_code(name)) {
                 report.warn(
                     format!("sets {name}, which makes other programs load or run code"),
@@ -114,7 +137,8 @@ fn inspect(path: &Path) -> Result<Report> {
                 );
             }
             let store = TrustStore::open()?;
-            match loader::trust_refusal(&checked, store.trust(&checked.canonical, &checked.digest)) {
+            match loader::trust_refusal(&checked, store.trust(&checked.canonical, &checked.digest))
+            {
                 None => report.pass("allowed"),
                 Some(refusal) => report.fail(&refusal),
             }

@@ -1,8 +1,9 @@
 //! `envguard exec`: run a program with the project's variables over the inherited
 //! environment, by replacing this process with it (no extra process: signals, the terminal
-//! and the exit status belong to the program).
+//! and the exit status belong to the program). With `--watch`, envguard stays as the
+//! program's supervisor instead, to restart it when the variables change ([`watch`]).
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -15,15 +16,23 @@ use crate::error::{Error, Result};
 use crate::loader::{self, from_process_env};
 use crate::trust::TrustStore;
 
+mod watch;
+
 pub fn run(args: ExecArgs) -> Result<()> {
-    let bindings = match env_file(&args)? {
-        Some(path) => loader::load(&path, &from_process_env, &TrustStore::open()?)?.bindings,
+    // A bad `--signal` or `--grace` is reported before anything is loaded or started.
+    let stop = args
+        .watch
+        .then(|| watch::StopPolicy::parse(&args.signal, args.grace))
+        .transpose()?;
+    let path = env_file(&args)?;
+    let bindings = match &path {
+        Some(path) => loader::load(path, &from_process_env, &TrustStore::open()?)?.bindings,
         None => Vec::new(),
     };
-    if args.watch {
-        return Err(Error::Failed("`exec --watch` is not implemented yet".into()));
+    match stop {
+        Some(stop) => watch::run(path.as_deref(), bindings, &args.command, stop),
+        None => Err(replace_process(&args.command, bindings)),
     }
-    Err(replace_process(&args.command, bindings))
 }
 
 /// The `.env` that `exec` loads: `--file`, else the nearest one from `--dir` or here. `None`
@@ -48,8 +57,18 @@ fn replace_process(command: &[OsString], bindings: Vec<Binding>) -> Error {
     let (program, arguments) = command.split_first().expect("clap requires a command");
     let error = Command::new(program)
         .args(arguments)
-        .envs(bindings.into_iter().map(|binding| (binding.name, binding.value)))
+        .envs(
+            bindings
+                .into_iter()
+                .map(|binding| (binding.name, binding.value)),
+        )
         .exec();
+    launch_failure(program, &error)
+}
+
+/// Reports why `program` could not be started; the exit code follows the shell's (127 not
+/// found, 126 not runnable).
+fn launch_failure(program: &OsStr, error: &io::Error) -> Error {
     let name = program.to_string_lossy();
     match error.kind() {
         io::ErrorKind::NotFound => {

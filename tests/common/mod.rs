@@ -20,7 +20,10 @@ pub struct TestEnv {
 
 impl TestEnv {
     pub fn new() -> Self {
-        let root = tempfile::Builder::new().prefix("envguard-test-").tempdir().unwrap();
+        let root = tempfile::Builder::new()
+            .prefix("envguard-test-")
+            .tempdir()
+            .unwrap();
         for dir in ["home", "data", "config", "work"] {
             fs::create_dir(root.path().join(dir)).unwrap();
         }
@@ -43,10 +46,19 @@ impl TestEnv {
     /// The variables every child gets: a clean, isolated environment.
     pub fn base_env(&self) -> Vec<(String, String)> {
         vec![
-            ("PATH".into(), std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into())),
+            (
+                "PATH".into(),
+                std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()),
+            ),
             ("HOME".into(), self.home().display().to_string()),
-            ("XDG_DATA_HOME".into(), self.data_dir().display().to_string()),
-            ("XDG_CONFIG_HOME".into(), self.root.path().join("config").display().to_string()),
+            (
+                "XDG_DATA_HOME".into(),
+                self.data_dir().display().to_string(),
+            ),
+            (
+                "XDG_CONFIG_HOME".into(),
+                self.root.path().join("config").display().to_string(),
+            ),
             ("LANG".into(), "C.UTF-8".into()),
         ]
     }
@@ -58,7 +70,11 @@ impl TestEnv {
         S: AsRef<OsStr>,
     {
         let mut cmd = Command::new(BIN);
-        cmd.args(args).current_dir(dir).env_clear().envs(self.base_env()).env("PWD", dir);
+        cmd.args(args)
+            .current_dir(dir)
+            .env_clear()
+            .envs(self.base_env())
+            .env("PWD", dir);
         cmd
     }
 
@@ -103,8 +119,16 @@ pub fn stderr(out: &Output) -> String {
 /// Asserts that `secret` appears in neither output stream, without printing it on failure.
 pub fn assert_not_leaked(out: &Output, secret: &str) {
     let leaked = |bytes: &[u8]| String::from_utf8_lossy(bytes).contains(secret);
-    assert!(!leaked(&out.stdout), "a secret value ({} bytes) appeared on stdout", secret.len());
-    assert!(!leaked(&out.stderr), "a secret value ({} bytes) appeared on stderr", secret.len());
+    assert!(
+        !leaked(&out.stdout),
+        "a secret value ({} bytes) appeared on stdout",
+        secret.len()
+    );
+    assert!(
+        !leaked(&out.stderr),
+        "a secret value ({} bytes) appeared on stderr",
+        secret.len()
+    );
 }
 
 pub fn is_root() -> bool {

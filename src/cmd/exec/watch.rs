@@ -1,0 +1,377 @@
+//! `envguard exec --watch`: keep a long-running program on the current secrets.
+//!
+//! envguard stays as the program's parent and restarts it when the `.env` (or the trust
+//! given to it) changes in a way that changes the variables, and only through the loader:
+//! a file that is refused never reaches the program, and the running program is kept until
+//! the file loads again. Everything the supervisor reacts to (signals, file changes) arrives
+//! as an [`Event`] on one channel, read by this one thread; every wait on it is bounded by the
+//! grace period or ended by a signal, so envguard cannot hang and never leaves the program's
+//! process group behind.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, raise};
+
+use super::launch_failure;
+use crate::dotenv::Binding;
+use crate::error::{Error, Refusal, Result};
+use crate::loader::{self, from_process_env};
+use crate::trust::TrustStore;
+
+mod child;
+mod files;
+mod signals;
+mod terminal;
+
+use child::{Group, Leader};
+use terminal::Terminal;
+
+/// How long a group may take to disappear after SIGKILL before envguard stops waiting (only a
+/// process stuck in the kernel, e.g. on a dead NFS mount, takes this long).
+const KILL_WAIT: Duration = Duration::from_secs(2);
+
+/// How often the group is checked while waiting for it to end. The leader's exit arrives as
+/// SIGCHLD at once; members of the group that are not envguard's children do not signal
+/// their end.
+const GROUP_POLL: Duration = Duration::from_millis(20);
+
+/// How the program is asked to stop before a restart.
+pub struct StopPolicy {
+    signal: Signal,
+    grace: Duration,
+}
+
+impl StopPolicy {
+    /// From `--signal` (a name with or without `SIG`, any case, or a number) and `--grace`.
+    pub fn parse(signal: &str, grace: f64) -> Result<Self> {
+        let signal = parse_signal(signal).ok_or_else(|| {
+            Error::Usage(format!(
+                "--signal {signal}: not a signal (use a name like TERM, INT, HUP or a number)"
+            ))
+        })?;
+        let grace = Duration::try_from_secs_f64(grace).map_err(|_| {
+            Error::Usage(format!(
+                "--grace {grace}: expected a number of seconds, 0 or more"
+            ))
+        })?;
+        Ok(StopPolicy { signal, grace })
+    }
+}
+
+fn parse_signal(text: &str) -> Option<Signal> {
+    let text = text.trim().to_ascii_uppercase();
+    if let Ok(number) = text.parse::<i32>() {
+        return Signal::try_from(number).ok();
+    }
+    let name = if text.starts_with("SIG") {
+        text
+    } else {
+        format!("SIG{text}")
+    };
+    Signal::from_str(&name).ok()
+}
+
+/// Something the supervisor must react to.
+pub enum Event {
+    Signal(Signal),
+    /// The `.env` or the trust store may have changed.
+    FilesChanged,
+    /// The watcher lost track (e.g. too many events); the files may have changed.
+    WatchFailed(String),
+}
+
+/// Runs `command` with `bindings` (loaded from `env_file`) until it ends on its own or a
+/// signal ends it, restarting it whenever `env_file` loads with different variables.
+pub fn run(
+    env_file: Option<&Path>,
+    bindings: Vec<Binding>,
+    command: &[OsString],
+    stop: StopPolicy,
+) -> Result<()> {
+    let (events, received) = mpsc::channel();
+    signals::start(events.clone())?;
+    child::become_subreaper();
+    let _watch = env_file
+        .map(|file| files::watch(file, events))
+        .transpose()?;
+    let mut supervisor = Supervisor {
+        env_file,
+        command,
+        stop,
+        events: received,
+        terminal: Terminal::if_foreground(),
+        running: bindings,
+        reported: None,
+        shutdown: None,
+        files_changed: false,
+    };
+    match supervisor.supervise()? {
+        0 => Ok(()),
+        code => Err(Error::Silent(code)),
+    }
+}
+
+struct Supervisor<'a> {
+    env_file: Option<&'a Path>,
+    command: &'a [OsString],
+    stop: StopPolicy,
+    events: Receiver<Event>,
+    terminal: Option<Terminal>,
+    /// The variables the running program was started with.
+    running: Vec<Binding>,
+    /// The last refusal reported, so that one bad edit is reported once, not at every event.
+    reported: Option<Refusal>,
+    /// The signal that asked envguard to end, once one did.
+    shutdown: Option<Signal>,
+    /// Whether the files changed while a restart was stopping the old program.
+    files_changed: bool,
+}
+
+impl Supervisor<'_> {
+    /// The main loop; returns envguard's exit code.
+    fn supervise(&mut self) -> Result<u8> {
+        let mut group = self.start()?;
+        loop {
+            // Never disconnected: the signal thread holds a sender for the process's life.
+            let Ok(event) = self.events.recv() else {
+                return Ok(self.end(&mut group));
+            };
+            match event {
+                Event::Signal(Signal::SIGCHLD) => match group.reap() {
+                    Leader::Running => {}
+                    Leader::Stopped => self.suspend(&group),
+                    Leader::Exited => return Ok(self.end(&mut group)),
+                },
+                Event::Signal(signal) => {
+                    self.shutdown = Some(signal);
+                    self.terminate(&mut group, signal);
+                    return Ok(self.end(&mut group));
+                }
+                Event::FilesChanged => self.files_changed = true,
+                Event::WatchFailed(error) => {
+                    note(format_args!(
+                        "watching files failed ({error}); checking them now"
+                    ));
+                    self.files_changed = true;
+                }
+            }
+            while std::mem::take(&mut self.files_changed) {
+                let Some(bindings) = self.reload() else {
+                    continue;
+                };
+                self.terminate(&mut group, self.stop.signal);
+                if self.shutdown.is_some() {
+                    return Ok(self.end(&mut group));
+                }
+                self.running = bindings;
+                group = self.start()?;
+            }
+        }
+    }
+
+    fn start(&mut self) -> Result<Group> {
+        let take_terminal = self.terminal.as_ref().is_some_and(Terminal::may_hand_over);
+        let group = Group::spawn(self.command, &self.running, take_terminal)
+            .map_err(|error| launch_failure(&self.command[0], &error))?;
+        if take_terminal && let Some(terminal) = &self.terminal {
+            terminal.claimed_by(group.id());
+        }
+        Ok(group)
+    }
+
+    /// Loads the `.env` again; the new variables if they differ from the running ones.
+    /// A refusal is reported (once) and keeps the running program.
+    fn reload(&mut self) -> Option<Vec<Binding>> {
+        let path = self.env_file?;
+        let loaded = TrustStore::open()
+            .map_err(|error| note(format_args!("{error}; the program keeps running unchanged")))
+            .ok()?;
+        match loader::load(path, &from_process_env, &loaded) {
+            Err(refusal) => {
+                if self.reported.as_ref() != Some(&refusal) {
+                    note(format_args!(
+                        "{refusal}; the program keeps running unchanged"
+                    ));
+                    self.reported = Some(refusal);
+                }
+                None
+            }
+            Ok(checked) => {
+                let was_refused = self.reported.take().is_some();
+                let changed = changed_names(&self.running, &checked.bindings);
+                if changed.is_empty() {
+                    if was_refused {
+                        note(format_args!(
+                            "{} loads again, with the same variables",
+                            path.display()
+                        ));
+                    }
+                    return None;
+                }
+                note(format_args!(
+                    "{} changed ({}): restarting the program",
+                    path.display(),
+                    changed.join(", ")
+                ));
+                Some(checked.bindings)
+            }
+        }
+    }
+
+    /// Sends `signal` to the group, waits up to the grace period for it to end, then kills
+    /// what is left. Returns when the group is empty or cannot be killed.
+    fn terminate(&mut self, group: &mut Group, signal: Signal) {
+        group.signal(signal);
+        // A stopped program (Ctrl-Z) would not act on the signal until continued.
+        group.signal(Signal::SIGCONT);
+        if self.wait_until_empty(group, Instant::now() + self.stop.grace) {
+            return;
+        }
+        note(format_args!(
+            "the program did not end within {:?} of SIG{}; killing it",
+            self.stop.grace,
+            signal_name(signal)
+        ));
+        group.signal(Signal::SIGKILL);
+        if !self.wait_until_empty(group, Instant::now() + KILL_WAIT) {
+            note(format_args!(
+                "the program's processes did not end after SIGKILL (stuck in the kernel?)"
+            ));
+        }
+    }
+
+    /// Waits for the group to be empty, handling events meanwhile; false at the deadline.
+    fn wait_until_empty(&mut self, group: &mut Group, deadline: Instant) -> bool {
+        loop {
+            if group.is_empty() {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            match self.events.recv_timeout(left.min(GROUP_POLL)) {
+                Ok(Event::Signal(Signal::SIGCHLD)) | Err(RecvTimeoutError::Timeout) => {}
+                Ok(Event::Signal(signal)) => {
+                    // The user wants out: pass it on, and do not start a new program.
+                    self.shutdown = Some(signal);
+                    group.signal(signal);
+                }
+                Ok(Event::FilesChanged | Event::WatchFailed(_)) => self.files_changed = true,
+                Err(RecvTimeoutError::Disconnected) => std::thread::sleep(left.min(GROUP_POLL)),
+            }
+        }
+    }
+
+    /// The program was stopped (Ctrl-Z): stop envguard too, so that the shell sees its job
+    /// stopped and gets the terminal back; when continued, continue the program.
+    fn suspend(&self, group: &Group) {
+        if let Some(terminal) = &self.terminal {
+            terminal.take_back();
+        }
+        // Default action of SIGTSTP: envguard stops here until the shell sends SIGCONT.
+        let _ = raise(Signal::SIGTSTP);
+        if let Some(terminal) = &self.terminal
+            && terminal.is_ours()
+        {
+            terminal.give_to(group.id());
+        }
+        group.signal(Signal::SIGCONT);
+    }
+
+    /// envguard's exit code once the program has ended: its status, with anything it left in
+    /// its group stopped first.
+    fn end(&mut self, group: &mut Group) -> u8 {
+        if !group.is_empty() {
+            self.terminate(group, self.stop.signal);
+        }
+        let killed_by = self.shutdown.map_or(Signal::SIGKILL, |signal| signal);
+        group.status().unwrap_or(128 + killed_by as i32 as u8)
+    }
+}
+
+/// Names whose value differs between `old` and `new`, sorted, including names only one of
+/// them sets. Values are compared, never shown.
+fn changed_names<'a>(old: &'a [Binding], new: &'a [Binding]) -> Vec<&'a str> {
+    let values = |bindings: &'a [Binding]| -> BTreeMap<&'a str, &'a str> {
+        bindings
+            .iter()
+            .map(|b| (b.name.as_str(), b.value.as_str()))
+            .collect()
+    };
+    let (old, new) = (values(old), values(new));
+    let names: BTreeSet<&str> = old.keys().chain(new.keys()).copied().collect();
+    names
+        .into_iter()
+        .filter(|name| old.get(name) != new.get(name))
+        .collect()
+}
+
+fn signal_name(signal: Signal) -> &'static str {
+    signal.as_str().trim_start_matches("SIG")
+}
+
+/// One line on stderr. A failed write is ignored: the terminal may be gone (SIGHUP), and
+/// envguard must still stop the program.
+fn note(message: std::fmt::Arguments) {
+    let _ = writeln!(io::stderr().lock(), "envguard: {message}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_by_name_or_number() {
+        for text in ["TERM", "term", "SIGTERM", "15", " sigterm "] {
+            assert_eq!(parse_signal(text), Some(Signal::SIGTERM), "{text}");
+        }
+        assert_eq!(parse_signal("hup"), Some(Signal::SIGHUP));
+        for text in ["", "SIG", "TERMINATE", "0", "99", "-1"] {
+            assert_eq!(parse_signal(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn grace_must_be_a_duration() {
+        assert!(StopPolicy::parse("TERM", 0.5).is_ok());
+        for grace in [-1.0, f64::NAN, f64::INFINITY] {
+            assert!(matches!(
+                StopPolicy::parse("TERM", grace),
+                Err(Error::Usage(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn changed_names_compare_values_and_ignore_line_numbers() {
+        let binding = |name: &str, value: &str, line| Binding {
+            name: name.into(),
+            value: value.into(),
+            line,
+        };
+        let old = [
+            binding("A", "1", 1),
+            binding("B", "2", 2),
+            binding("C", "3", 3),
+        ];
+        let moved = [
+            binding("C", "3", 1),
+            binding("B", "2", 5),
+            binding("A", "1", 9),
+        ];
+        assert!(changed_names(&old, &moved).is_empty());
+        let new = [
+            binding("A", "1", 1),
+            binding("B", "x", 2),
+            binding("D", "4", 3),
+        ];
+        assert_eq!(changed_names(&old, &new), ["B", "C", "D"]);
+    }
+}

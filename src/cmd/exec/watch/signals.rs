@@ -1,0 +1,56 @@
+//! Signals as events on the supervisor's channel instead of asynchronous handlers.
+//!
+//! The signals the supervisor acts on are blocked in every thread and collected by one
+//! thread blocked in `sigwait`, which turns each into an [`Event::Signal`]. The main loop then
+//! handles a signal like any other event, in order, with no handler code running at an
+//! arbitrary point and no self-pipe. Two conditions make this work: the mask is set before any
+//! other thread exists (threads inherit it, and a signal is delivered to any thread that does
+//! not block it), and each child empties its mask before exec (it inherits envguard's, and the
+//! standard library does not reset it; checked in `/proc/PID/status`), so the program gets
+//! the default signal behaviour.
+
+use std::sync::mpsc::Sender;
+use std::thread;
+
+use nix::sys::signal::{SigHandler, SigSet, Signal, signal};
+
+use super::Event;
+use crate::error::{Error, Result};
+
+/// Signals sent to envguard that are meant for the program.
+pub const FORWARDED: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
+
+/// Blocks the supervisor's signals in the calling thread and starts the thread that reports
+/// them. Must run before any other thread is started.
+pub fn start(events: Sender<Event>) -> Result<()> {
+    let mut reported = SigSet::empty();
+    for forwarded in FORWARDED {
+        reported.add(forwarded);
+    }
+    reported.add(Signal::SIGCHLD);
+    // SIGTTOU is blocked, not reported: it lets envguard hand the terminal to each new child
+    // (`tcsetpgrp`) while the previous child's group is in the foreground.
+    let mut blocked = reported;
+    blocked.add(Signal::SIGTTOU);
+    blocked
+        .thread_block()
+        .map_err(|e| Error::Failed(format!("cannot block signals: {e}")))?;
+    // A SIGCHLD inherited as ignored would make the kernel reap children by itself, and their
+    // exit status (which envguard exits with) would be lost.
+    // SAFETY: installs the default disposition, no handler code.
+    unsafe { signal(Signal::SIGCHLD, SigHandler::SigDfl) }
+        .map_err(|e| Error::Failed(format!("cannot reset SIGCHLD: {e}")))?;
+    thread::Builder::new()
+        .name("envguard-signals".into())
+        .spawn(move || {
+            loop {
+                if let Ok(received) = reported.wait()
+                    && events.send(Event::Signal(received)).is_err()
+                {
+                    return;
+                }
+            }
+        })
+        .map_err(|e| Error::Failed(format!("cannot start the signal thread: {e}")))?;
+    Ok(())
+}

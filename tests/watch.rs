@@ -1,0 +1,481 @@
+//! `envguard exec --watch` with real programs: a bash script that records each start (its
+//! pid, a background child's pid, and the length and hash of `API_KEY`, never the value) and
+//! then waits. Every test ends by checking the process table: no process of any program
+//! group the supervisor started may be left. Waits poll with a deadline, never fixed sleeps.
+
+mod common;
+
+use std::fs::{self, File};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{TestEnv, write_mode};
+use envguard::trust::digest;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+const FIRST: &str = "first-secret-value";
+const SECOND: &str = "second-secret-value-longer";
+
+/// The program under supervision. `$2 = ignore-term` makes it (and its background child)
+/// ignore SIGTERM, like a program that never shuts down cleanly.
+const PROGRAM: &str = r#"
+log=$1
+[ "$2" = ignore-term ] && trap '' TERM
+sleep 300 &
+printf '%s %s %s %s\n' "$$" "$!" "${#API_KEY}" "$(printf %s "$API_KEY" | sha256sum | cut -c1-16)" >>"$log"
+wait
+"#;
+
+const DEADLINE: Duration = Duration::from_secs(10);
+
+/// One start of the program, as it recorded it.
+struct Start {
+    /// The program's pid, which is also its process group.
+    group: i32,
+    background: i32,
+    length: usize,
+    hash: String,
+}
+
+impl Start {
+    fn saw(&self, value: &str) -> bool {
+        self.length == value.len() && self.hash == digest(value.as_bytes())[..16]
+    }
+}
+
+/// A running `envguard exec --watch`, stopped (and checked for leftovers) when dropped.
+struct Watch {
+    supervisor: Child,
+    log: PathBuf,
+    stderr: PathBuf,
+    project: PathBuf,
+}
+
+impl Watch {
+    fn start(env: &TestEnv, project: &Path, flags: &[&str], mode: &str) -> Watch {
+        let log = env.root.path().join("starts.log");
+        let stderr = env.root.path().join("stderr.log");
+        let mut args = vec!["exec", "--watch"];
+        args.extend(flags);
+        args.extend([
+            "--",
+            "bash",
+            "-c",
+            PROGRAM,
+            "program",
+            log.to_str().unwrap(),
+            mode,
+        ]);
+        let supervisor = env
+            .cmd(project, args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        let watch = Watch {
+            supervisor,
+            log,
+            stderr,
+            project: project.to_path_buf(),
+        };
+        watch.wait_for_starts(1);
+        watch
+    }
+
+    fn starts(&self) -> Vec<Start> {
+        read_starts(&self.log)
+    }
+
+    fn wait_for_starts(&self, count: usize) -> Vec<Start> {
+        assert!(
+            poll(|| self.starts().len() >= count),
+            "expected {count} starts of the program, saw {}; stderr: {}",
+            self.starts().len(),
+            self.stderr()
+        );
+        self.starts()
+    }
+
+    fn stderr(&self) -> String {
+        fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    fn wait_for_stderr(&self, needle: &str) {
+        assert!(
+            poll(|| self.stderr().contains(needle)),
+            "no {needle:?} on stderr: {}",
+            self.stderr()
+        );
+    }
+
+    fn env_file(&self) -> PathBuf {
+        self.project.join(".env")
+    }
+
+    fn signal(&self, signal: Signal) {
+        kill(Pid::from_raw(self.supervisor.id() as i32), signal).unwrap();
+    }
+
+    /// Waits for envguard to exit; its exit code.
+    fn exit_code(&mut self) -> Option<i32> {
+        assert!(
+            poll(|| self.supervisor.try_wait().unwrap().is_some()),
+            "envguard did not exit"
+        );
+        self.supervisor.wait().unwrap().code()
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        if self.supervisor.try_wait().unwrap().is_none() {
+            self.signal(Signal::SIGTERM);
+            if !poll(|| self.supervisor.try_wait().unwrap().is_some()) {
+                let _ = self.supervisor.kill();
+                let _ = self.supervisor.wait();
+                if !std::thread::panicking() {
+                    panic!("envguard did not end on SIGTERM");
+                }
+            }
+        }
+        let leftovers = processes_in_groups(&self.starts());
+        if !std::thread::panicking() {
+            assert!(leftovers.is_empty(), "processes left behind: {leftovers:?}");
+        }
+    }
+}
+
+fn read_starts(log: &Path) -> Vec<Start> {
+    let text = fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            Start {
+                group: fields[0].parse().unwrap(),
+                background: fields[1].parse().unwrap(),
+                length: fields[2].parse().unwrap(),
+                hash: fields[3].to_string(),
+            }
+        })
+        .collect()
+}
+
+/// Pids of live processes in any of the program groups, or among their recorded children.
+fn processes_in_groups(starts: &[Start]) -> Vec<i32> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // Fields after the command name (which may contain spaces) in parentheses.
+        let Some(rest) = stat.rsplit_once(") ").map(|(_, rest)| rest) else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split(' ').collect();
+        let group: i32 = fields[2].parse().unwrap_or(0);
+        if starts
+            .iter()
+            .any(|start| start.group == group || start.background == pid)
+        {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+fn alive(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+    })
+}
+
+fn poll(mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + DEADLINE;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    done()
+}
+
+fn allow(env: &TestEnv, project: &Path) {
+    let out = env.run(project, ["allow"]);
+    assert!(
+        out.status.success(),
+        "allow failed: {}",
+        common::stderr(&out)
+    );
+}
+
+fn api_key(value: &str) -> String {
+    format!("API_KEY={value}\n")
+}
+
+#[test]
+fn edit_then_allow_restarts_with_the_new_value() {
+    let env = TestEnv::new();
+    let project = env.allowed_project("p", &api_key(FIRST));
+    let watch = Watch::start(&env, &project, &[], "");
+    assert!(watch.starts()[0].saw(FIRST));
+
+    fs::write(watch.env_file(), api_key(SECOND)).unwrap();
+    watch.wait_for_stderr("has changed since it was allowed");
+    assert_eq!(
+        watch.starts().len(),
+        1,
+        "restarted before the edit was allowed"
+    );
+
+    allow(&env, &project);
+    let starts = watch.wait_for_starts(2);
+    assert!(
+        starts[1].saw(SECOND),
+        "the restarted program did not get the new value"
+    );
+    assert!(
+        !alive(starts[0].group) && !alive(starts[0].background),
+        "the old program is still running"
+    );
+    watch.wait_for_stderr("changed (API_KEY): restarting");
+    assert!(
+        !watch.stderr().contains(FIRST) && !watch.stderr().contains(SECOND),
+        "a value reached stderr"
+    );
+}
+
+#[test]
+fn refused_or_unchanged_files_do_not_restart() {
+    let env = TestEnv::new();
+    let project = env.allowed_project("p", &api_key(FIRST));
+    let watch = Watch::start(&env, &project, &[], "");
+
+    let env_file = watch.env_file();
+    fs::set_permissions(&env_file, fs::Permissions::from_mode(0o644)).unwrap();
+    watch.wait_for_stderr("has mode 0644");
+    fs::set_permissions(&env_file, fs::Permissions::from_mode(0o600)).unwrap();
+    watch.wait_for_stderr("loads again, with the same variables");
+    // Same contents rewritten and allowed again: nothing to restart for.
+    write_mode(&env_file, &api_key(FIRST), 0o600);
+    allow(&env, &project);
+
+    // A real change now restarts exactly once more: the events above restarted nothing.
+    fs::write(&env_file, api_key(SECOND)).unwrap();
+    allow(&env, &project);
+    let starts = watch.wait_for_starts(2);
+    assert!(starts[1].saw(SECOND));
+    assert_eq!(
+        watch.stderr().matches("has mode 0644").count(),
+        1,
+        "{}",
+        watch.stderr()
+    );
+    assert!(
+        watch.stderr().contains("(fix: chmod 600"),
+        "{}",
+        watch.stderr()
+    );
+    assert_eq!(watch.starts().len(), 2);
+}
+
+#[test]
+fn saves_that_rename_a_new_file_over_the_env_are_seen() {
+    let env = TestEnv::new();
+    let project = env.allowed_project("p", &api_key(FIRST));
+    let watch = Watch::start(&env, &project, &[], "");
+    let env_file = watch.env_file();
+    let temp = project.join(".env.swp");
+    for (round, value) in [(2, SECOND), (3, FIRST)] {
+        write_mode(&temp, &api_key(value), 0o600);
+        fs::rename(&temp, &env_file).unwrap();
+        // The warning shows the rename itself was noticed (the allow below would also wake
+        // the supervisor through the trust store).
+        assert!(
+            poll(|| watch
+                .stderr()
+                .matches("has changed since it was allowed")
+                .count()
+                == round - 1),
+            "rename {} not noticed: {}",
+            round - 1,
+            watch.stderr()
+        );
+        allow(&env, &project);
+        assert!(watch.wait_for_starts(round)[round - 1].saw(value));
+    }
+}
+
+#[test]
+fn sigterm_ends_the_program_and_envguard_exits_with_its_status() {
+    let env = TestEnv::new();
+    let project = env.allowed_project("p", &api_key(FIRST));
+    let mut watch = Watch::start(&env, &project, &[], "");
+    watch.signal(Signal::SIGTERM);
+    assert_eq!(watch.exit_code(), Some(128 + 15));
+}
+
+#[test]
+fn a_program_that_ignores_the_signal_is_killed_after_the_grace_period() {
+    let env = TestEnv::new();
+    let project = env.allowed_project("p", &api_key(FIRST));
+    let mut watch = Watch::start(&env, &project, &["--grace", "0.5"], "ignore-term");
+
+    fs::write(watch.env_file(), api_key(SECOND)).unwrap();
+    allow(&env, &project);
+    let starts = watch.wait_for_starts(2);
+    assert!(starts[1].saw(SECOND));
+    assert!(!alive(starts[0].group) && !alive(starts[0].background));
+    watch.wait_for_stderr("did not end within 500ms of SIGTERM; killing it");
+
+    watch.signal(Signal::SIGTERM);
+    assert_eq!(watch.exit_code(), Some(128 + 9));
+}
+
+#[test]
+fn the_program_ending_on_its_own_ends_envguard_with_its_code_and_no_leftovers() {
+    let env = TestEnv::new();
+    let project = env.allowed_project("p", &api_key(FIRST));
+    let pids = env.root.path().join("pids");
+    let script = format!("sleep 300 & echo $$ $! >{}; exit 3", pids.display());
+    let out = env.run(
+        &project,
+        [
+            "exec", "--watch", "--grace", "0.5", "--", "bash", "-c", &script,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", common::stderr(&out));
+    let recorded = fs::read_to_string(&pids).unwrap();
+    let (group, background) = recorded.trim().split_once(' ').unwrap();
+    let start = Start {
+        group: group.parse().unwrap(),
+        background: background.parse().unwrap(),
+        length: 0,
+        hash: String::new(),
+    };
+    assert_eq!(processes_in_groups(&[start]), Vec::<i32>::new());
+}
+
+#[test]
+fn a_bad_signal_is_a_usage_error_before_anything_runs() {
+    let env = TestEnv::new();
+    let project = env.allowed_project("p", &api_key(FIRST));
+    let marker = env.root.path().join("ran");
+    let marker = marker.to_str().unwrap();
+    for flag in [
+        "--signal=TERMINATE",
+        "--signal=0",
+        "--grace=-1",
+        "--grace=nan",
+    ] {
+        let out = env.run(&project, ["exec", "--watch", flag, "--", "touch", marker]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{flag}: {}",
+            common::stderr(&out)
+        );
+        assert!(
+            common::stderr(&out).starts_with("envguard: --"),
+            "{flag}: {}",
+            common::stderr(&out)
+        );
+        assert!(!Path::new(marker).exists(), "{flag}: the program ran");
+    }
+}
+
+/// Drives an interactive bash in a pseudo-terminal, as a user would: start the supervisor,
+/// Ctrl-Z (the shell must report it stopped and get its prompt back), `fg`, a restart (the
+/// new program must get the terminal), then Ctrl-C.
+/// Prints the exit status the shell saw.
+const TERMINAL_SESSION: &str = r#"
+import os, subprocess, sys, time, pexpect
+envguard, program, log = sys.argv[1:4]
+
+def wait_for(done, what):
+    deadline = time.time() + 10
+    while not done():
+        if time.time() > deadline:
+            sys.exit(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+def starts():
+    try:
+        return open(log).read().splitlines()
+    except FileNotFoundError:
+        return []
+
+def state(pid):
+    return open(f"/proc/{pid}/stat").read().rsplit(") ", 1)[1][0]
+
+shell = pexpect.spawn("bash", ["--norc", "--noprofile", "-i"], env=dict(os.environ, PS1="PROMPT$ "),
+                      encoding="utf-8", timeout=10)
+shell.expect_exact("PROMPT$ ")
+shell.sendline(f"{envguard} exec --watch -- bash {program} {log}")
+wait_for(lambda: starts(), "the program to start")
+program_pid = starts()[0].split()[0]
+shell.sendcontrol("z")
+shell.expect("Stopped")
+shell.expect_exact("PROMPT$ ")
+wait_for(lambda: state(program_pid) == "T", "the program to stop")
+shell.sendline("fg")
+wait_for(lambda: state(program_pid) != "T", "the program to continue")
+# A restart hands the terminal to the new program.
+with open(".env", "w") as env_file:
+    env_file.write("API_KEY=rotated\n")
+subprocess.run([envguard, "allow"], check=True, capture_output=True)
+wait_for(lambda: len(starts()) == 2, "the restart")
+new_pid = starts()[1].split()[0]
+foreground = lambda: open(f"/proc/{new_pid}/stat").read().rsplit(") ", 1)[1].split()[5]
+wait_for(lambda: foreground() == new_pid, "the new program to own the terminal")
+shell.sendcontrol("c")
+shell.expect_exact("PROMPT$ ")
+shell.sendline("echo status=$?")
+shell.expect(r"status=(\d+)")
+print(shell.match.group(1))
+shell.sendline("exit")
+shell.expect(pexpect.EOF)
+"#;
+
+#[test]
+fn ctrl_z_fg_and_ctrl_c_in_a_terminal_behave_as_without_envguard() {
+    let python = std::env::var("ENVGUARD_TEST_PYTHON")
+        .expect("ENVGUARD_TEST_PYTHON must name a Python with pexpect (scripts/test sets it)");
+    let env = TestEnv::new();
+    let project = env.allowed_project("p", &api_key(FIRST));
+    let program = env.root.path().join("program.sh");
+    let log = env.root.path().join("starts.log");
+    fs::write(&program, PROGRAM).unwrap();
+    let out = std::process::Command::new(python)
+        .args(["-c", TERMINAL_SESSION, common::BIN])
+        .args([&program, &log])
+        .current_dir(&project)
+        .env_clear()
+        .envs(env.base_env())
+        .env("PWD", &project)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "terminal session failed: {}{}",
+        common::stdout(&out),
+        common::stderr(&out)
+    );
+    assert_eq!(
+        common::stdout(&out).trim(),
+        "130",
+        "{}",
+        common::stderr(&out)
+    );
+    let starts = read_starts(&log);
+    assert_eq!(starts.len(), 2);
+    assert_eq!(processes_in_groups(&starts), Vec::<i32>::new());
+}
