@@ -20,6 +20,7 @@ pub mod jupyter;
 pub mod loader;
 pub mod mask;
 pub mod names;
+pub mod scan;
 pub mod shell;
 pub mod state;
 pub mod trust;

@@ -1,0 +1,369 @@
+//! Git: what is staged for commit, and everything ever committed.
+//!
+//! Both run the real `git` binary, reading its output through pipes; nothing secret is ever
+//! put on a command line. `--staged` reads exactly the index (the pre-commit hook's view, and
+//! `GIT_INDEX_FILE` is honoured), counting added lines only. `--history` lists every object
+//! reachable from any ref once (`rev-list --objects --all`) and streams their contents through
+//! one `cat-file --batch`, so each unique blob is scanned once however many commits share it;
+//! only leaking blobs cost a further `git log --find-object` to name the commit.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use super::{Detector, Finding, walk};
+use crate::error::{Error, Result};
+
+/// The rule id for a `.env` file in the index.
+pub const ENV_FILE_STAGED_ID: &str = "env-file-staged";
+
+/// Findings in what is staged for commit in the repository containing `dir`.
+pub fn staged(detector: &Detector, dir: &Path, max_file_size: u64) -> Result<Vec<Finding>> {
+    let mut findings = Vec::new();
+    let names = run(
+        dir,
+        &[
+            "diff",
+            "--cached",
+            "--name-only",
+            "-z",
+            "--no-renames",
+            "--diff-filter=ACMRT",
+        ],
+    )?;
+    for name in names.split(|&b| b == 0).filter(|n| !n.is_empty()) {
+        let name = String::from_utf8_lossy(name);
+        if is_env_file(&name) {
+            findings.push(Finding {
+                path: name.to_string(),
+                place: None,
+                line: 1,
+                column: 1,
+                rule_id: ENV_FILE_STAGED_ID,
+                label: ".env file staged for commit".into(),
+                hint: format!(
+                    "unstage it: git rm --cached {}",
+                    crate::shell::quote_for_display(Path::new(&*name))
+                ),
+                fingerprint: super::fingerprint(ENV_FILE_STAGED_ID, &name, b""),
+                commit: None,
+            });
+        }
+    }
+    let diff = run(
+        dir,
+        &[
+            "-c",
+            "core.quotepath=off",
+            "diff",
+            "--cached",
+            "-U0",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--no-renames",
+            "--diff-filter=ACMRT",
+        ],
+    )?;
+    let mut hits = Vec::new();
+    for file in added_lines(&diff) {
+        if file.text.len() as u64 > max_file_size || walk::is_binary(&file.text) {
+            continue;
+        }
+        detector.find(&file.text, &mut hits);
+        for hit in &hits {
+            let mut finding = detector.finding(&file.path, None, &file.text, hit);
+            finding.line = file
+                .lines
+                .get(finding.line - 1)
+                .copied()
+                .unwrap_or(finding.line);
+            findings.push(finding);
+        }
+    }
+    Ok(findings)
+}
+
+/// `.env`, `.env.local`, `config/.env.production`; not the templates meant to be committed.
+fn is_env_file(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name == ".env"
+        || name.strip_prefix(".env.").is_some_and(|suffix| {
+            !matches!(
+                suffix,
+                "example" | "sample" | "template" | "dist" | "defaults" | "schema"
+            )
+        })
+}
+
+/// The added lines of one file in a diff, and the line number each has in the new file.
+struct Added {
+    path: String,
+    text: Vec<u8>,
+    lines: Vec<usize>,
+}
+
+fn added_lines(diff: &[u8]) -> Vec<Added> {
+    let mut files: Vec<Added> = Vec::new();
+    let mut next_line = 0;
+    let mut in_hunk = false;
+    for line in diff.split(|&b| b == b'\n') {
+        if line.starts_with(b"diff --git ") {
+            in_hunk = false;
+        } else if !in_hunk && let Some(path) = line.strip_prefix(b"+++ ") {
+            let path = unquote(path);
+            let path = path.strip_prefix("b/").unwrap_or(&path).to_string();
+            files.push(Added {
+                path,
+                text: Vec::new(),
+                lines: Vec::new(),
+            });
+        } else if line.starts_with(b"@@ ") {
+            in_hunk = true;
+            next_line = hunk_new_start(line).unwrap_or(1);
+        } else if in_hunk && let Some(added) = line.strip_prefix(b"+") {
+            if let Some(file) = files.last_mut() {
+                file.text.extend_from_slice(added);
+                file.text.push(b'\n');
+                file.lines.push(next_line);
+            }
+            next_line += 1;
+        }
+    }
+    files
+}
+
+/// `c` of `@@ -a,b +c,d @@`.
+fn hunk_new_start(header: &[u8]) -> Option<usize> {
+    let header = std::str::from_utf8(header).ok()?;
+    let plus = header.split(' ').find(|part| part.starts_with('+'))?;
+    plus[1..].split(',').next()?.parse().ok()
+}
+
+/// A path as git prints it: bare, or C-quoted when it has unusual characters.
+fn unquote(raw: &[u8]) -> String {
+    let Some(inner) = raw.strip_prefix(b"\"").and_then(|r| r.strip_suffix(b"\"")) else {
+        return String::from_utf8_lossy(raw).into_owned();
+    };
+    let mut out = Vec::with_capacity(inner.len());
+    let mut bytes = inner.iter().copied();
+    while let Some(byte) = bytes.next() {
+        if byte != b'\\' {
+            out.push(byte);
+            continue;
+        }
+        match bytes.next() {
+            Some(b'n') => out.push(b'\n'),
+            Some(b't') => out.push(b'\t'),
+            Some(digit @ b'0'..=b'7') => {
+                let mut value = u32::from(digit - b'0');
+                for _ in 0..2 {
+                    if let Some(d) = bytes.next() {
+                        value = value * 8 + u32::from(d.wrapping_sub(b'0') & 7);
+                    }
+                }
+                out.push(value as u8);
+            }
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A known value found in history: the finding, and the object it is in.
+pub struct Leak {
+    pub finding: Finding,
+    pub object: String,
+}
+
+/// Every known value in any object reachable from any ref, each unique object scanned once.
+pub fn history(detector: &Detector, dir: &Path, max_file_size: u64) -> Result<Vec<Finding>> {
+    let mut rev_list = spawn(dir, &["rev-list", "--objects", "--all"], Stdio::null())?;
+    let listed = rev_list
+        .stdout
+        .take()
+        .ok_or_else(|| git_failed("rev-list", b""))?;
+    let mut cat_file = spawn(
+        dir,
+        &[
+            "cat-file",
+            "--batch=%(objectname) %(objecttype) %(objectsize) %(rest)",
+        ],
+        Stdio::from(listed),
+    )?;
+    let stdout = cat_file
+        .stdout
+        .take()
+        .ok_or_else(|| git_failed("cat-file", b""))?;
+    let mut reader = BufReader::with_capacity(1 << 20, stdout);
+    let mut leaks = Vec::new();
+    let mut header = String::new();
+    let mut content = Vec::new();
+    let mut hits = Vec::new();
+    loop {
+        header.clear();
+        if reader
+            .read_line(&mut header)
+            .map_err(|e| git_io("cat-file", e))?
+            == 0
+        {
+            break;
+        }
+        let mut fields = header.trim_end_matches('\n').splitn(4, ' ');
+        let (Some(object), Some(kind), Some(size)) = (fields.next(), fields.next(), fields.next())
+        else {
+            continue; // "<id> missing": nothing follows it.
+        };
+        let path = fields.next().unwrap_or_default();
+        let size: u64 = size
+            .parse()
+            .map_err(|_| git_failed("cat-file", b"unexpected header"))?;
+        content.clear();
+        (&mut reader)
+            .take(size + 1)
+            .read_to_end(&mut content)
+            .map_err(|e| git_io("cat-file", e))?;
+        content.truncate(size as usize);
+        let worth_scanning = match kind {
+            "commit" => true,
+            "blob" => size <= max_file_size && !walk::is_binary(&content),
+            _ => false,
+        };
+        if !worth_scanning {
+            continue;
+        }
+        detector.find(&content, &mut hits);
+        let shown = if kind == "commit" {
+            "(commit message)"
+        } else {
+            path
+        };
+        for hit in &hits {
+            let finding = detector.finding(shown, None, &content, hit);
+            leaks.push(Leak {
+                finding,
+                object: object.to_string(),
+            });
+        }
+    }
+    let status = cat_file.wait().map_err(|e| git_io("cat-file", e))?;
+    let listed_ok = rev_list.wait().map_err(|e| git_io("rev-list", e))?;
+    if !status.success() || !listed_ok.success() {
+        return Err(git_failed(
+            "rev-list --objects --all",
+            b"is this a git repository with commits?",
+        ));
+    }
+    leaks_with_commits(dir, leaks)
+}
+
+/// Names the first commit that introduced each leaking object.
+fn leaks_with_commits(dir: &Path, leaks: Vec<Leak>) -> Result<Vec<Finding>> {
+    let mut first_commit: std::collections::HashMap<String, String> =
+        std::collections::HashMap::new();
+    let mut findings = Vec::with_capacity(leaks.len());
+    for Leak {
+        mut finding,
+        object,
+    } in leaks
+    {
+        let commit = if finding.path == "(commit message)" {
+            short(dir, &object)?
+        } else if let Some(commit) = first_commit.get(&object) {
+            commit.clone()
+        } else {
+            let log = run(
+                dir,
+                &[
+                    "log",
+                    "--all",
+                    "--reverse",
+                    "--format=%h",
+                    &format!("--find-object={object}"),
+                ],
+            )?;
+            let commit = String::from_utf8_lossy(&log)
+                .lines()
+                .next()
+                .unwrap_or("?")
+                .to_string();
+            first_commit.insert(object.clone(), commit.clone());
+            commit
+        };
+        finding.commit = Some(commit);
+        findings.push(finding);
+    }
+    Ok(findings)
+}
+
+fn short(dir: &Path, object: &str) -> Result<String> {
+    let out = run(dir, &["rev-parse", "--short", object])?;
+    Ok(String::from_utf8_lossy(&out).trim().to_string())
+}
+
+fn spawn(dir: &Path, args: &[&str], stdin: Stdio) -> Result<std::process::Child> {
+    Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| Error::Failed(format!("cannot run git: {e} (fix: install git)")))
+}
+
+/// Runs git to completion and returns its stdout, or its own error message.
+pub fn run(dir: &Path, args: &[&str]) -> Result<Vec<u8>> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Error::Failed(format!("cannot run git: {e} (fix: install git)")))?;
+    if !output.status.success() {
+        return Err(git_failed(
+            args.first().copied().unwrap_or("git"),
+            &output.stderr,
+        ));
+    }
+    Ok(output.stdout)
+}
+
+fn git_failed(what: &str, stderr: &[u8]) -> Error {
+    let message = String::from_utf8_lossy(stderr);
+    let first = message
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches("fatal: ");
+    Error::Failed(format!("git {what} failed: {first}"))
+}
+
+fn git_io(what: &str, error: std::io::Error) -> Error {
+    Error::Failed(format!("reading from git {what} failed: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn added_lines_keep_their_new_line_numbers() {
+        let diff = b"diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n@@ -3,0 +4,2 @@ ctx\n+one\n+two\n@@ -9 +11 @@\n-old\n+new\n";
+        let files = added_lines(diff);
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].path, "a.py");
+        assert_eq!(files[0].text, b"one\ntwo\nnew\n");
+        assert_eq!(files[0].lines, [4, 5, 11]);
+    }
+
+    #[test]
+    fn env_files_but_not_templates() {
+        assert!(is_env_file(".env") && is_env_file("app/.env.production"));
+        assert!(!is_env_file(".env.example") && !is_env_file("envs.py"));
+        assert_eq!(unquote(b"\"sp ace\\\\\\303\\251.py\""), "sp ace\\é.py");
+    }
+}

@@ -1,0 +1,275 @@
+//! `scan --staged`, `scan --history` and both hook styles, on real repositories with the real
+//! `git` and the real pre-commit framework.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{BIN, TestEnv, assert_not_leaked, stderr, stdout};
+
+const SECRET: &str = "tGq8-vR2z-Lm5P-xW9c-Kd3B";
+const ENV: &str = "PAYMENTS_TOKEN=tGq8-vR2z-Lm5P-xW9c-Kd3B\n";
+
+fn git(env: &TestEnv, dir: &Path, args: &[&str]) -> Output {
+    Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .envs(env.base_env())
+        .envs([
+            ("GIT_AUTHOR_NAME", "t"),
+            ("GIT_AUTHOR_EMAIL", "t@example.com"),
+            ("GIT_COMMITTER_NAME", "t"),
+            ("GIT_COMMITTER_EMAIL", "t@example.com"),
+        ])
+        .output()
+        .expect("git must be installed")
+}
+
+fn git_ok(env: &TestEnv, dir: &Path, args: &[&str]) -> Output {
+    let out = git(env, dir, args);
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        stderr(&out)
+    );
+    out
+}
+
+/// A repository with a git-ignored `.env` and one clean commit.
+fn repo(env: &TestEnv) -> PathBuf {
+    let dir = env.project("repo", ENV, 0o600);
+    git_ok(env, &dir, &["init", "-q", "-b", "main"]);
+    fs::write(dir.join(".gitignore"), ".env\n").unwrap();
+    fs::write(dir.join("app.py"), "print('hello')\n").unwrap();
+    git_ok(env, &dir, &["add", "."]);
+    git_ok(env, &dir, &["commit", "-q", "-m", "initial"]);
+    dir
+}
+
+#[test]
+fn staged_scans_the_index_and_added_lines_only() {
+    let env = TestEnv::new();
+    let dir = repo(&env);
+    // Committed before envguard was adopted: not an added line, so not this commit's problem.
+    fs::write(dir.join("old.py"), format!("token = '{SECRET}'\n")).unwrap();
+    git_ok(&env, &dir, &["add", "old.py"]);
+    git_ok(&env, &dir, &["commit", "-q", "-m", "old"]);
+
+    fs::write(
+        dir.join("app.py"),
+        format!("print('hello')\ntoken = '{SECRET}'\n"),
+    )
+    .unwrap();
+    let unstaged = env.run(&dir, ["scan", "--staged"]);
+    assert_eq!(
+        unstaged.status.code(),
+        Some(0),
+        "working-tree change reported: {}",
+        stdout(&unstaged)
+    );
+
+    git_ok(&env, &dir, &["add", "app.py"]);
+    fs::write(dir.join("app.py"), "print('hello')\n").unwrap(); // the index still has it
+    let staged = env.run(&dir, ["scan", "--staged"]);
+    assert_eq!(staged.status.code(), Some(1));
+    assert_not_leaked(&staged, SECRET);
+    assert_eq!(
+        stdout(&staged).trim(),
+        "app.py:2:10: known-value PAYMENTS_TOKEN (tGq…Kd3B, 24 chars)"
+    );
+
+    git_ok(&env, &dir, &["add", "-f", ".env"]);
+    let env_staged = env.run(&dir, ["scan", "--staged"]);
+    assert!(
+        stdout(&env_staged).contains(".env:1:1: env-file-staged"),
+        "{}",
+        stdout(&env_staged)
+    );
+    assert_not_leaked(&env_staged, SECRET);
+}
+
+#[test]
+fn history_names_the_commit_that_leaked_and_says_to_rotate() {
+    let env = TestEnv::new();
+    let dir = repo(&env);
+    fs::write(
+        dir.join("config.json"),
+        format!("{{\"token\": \"{SECRET}\"}}\n"),
+    )
+    .unwrap();
+    git_ok(&env, &dir, &["add", "config.json"]);
+    git_ok(&env, &dir, &["commit", "-q", "-m", "add config"]);
+    let leaked =
+        String::from_utf8(git_ok(&env, &dir, &["rev-parse", "--short", "HEAD"]).stdout).unwrap();
+    git_ok(&env, &dir, &["rm", "-q", "config.json"]);
+    git_ok(&env, &dir, &["commit", "-q", "-m", "remove config"]);
+
+    assert_eq!(
+        env.run(&dir, ["scan"]).status.code(),
+        Some(0),
+        "the working tree is clean now"
+    );
+    let out = env.run(&dir, ["scan", "--history"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_not_leaked(&out, SECRET);
+    let expected = format!(
+        "{}:config.json:1:12: known-value PAYMENTS_TOKEN",
+        leaked.trim()
+    );
+    assert!(stdout(&out).starts_with(&expected), "{}", stdout(&out));
+    assert!(stderr(&out).contains(&format!(
+        "PAYMENTS_TOKEN leaked in commit {}",
+        leaked.trim()
+    )));
+    assert!(stderr(&out).contains("rotate"), "{}", stderr(&out));
+}
+
+#[test]
+fn install_git_hook_chains_the_existing_hook_and_stops_a_leaking_commit() {
+    let env = TestEnv::new();
+    let dir = repo(&env);
+    let hooks = dir.join(".git/hooks");
+    fs::create_dir_all(&hooks).unwrap();
+    common::write_mode(
+        &hooks.join("pre-commit"),
+        "#!/bin/sh\necho ran >> \"$(git rev-parse --git-dir)/chained-ran\"\n",
+        0o755,
+    );
+
+    let out = env.run(&dir, ["install-git-hook"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        env.run(&dir, ["install-git-hook"]).status.success(),
+        "reinstalling must be harmless"
+    );
+    assert!(hooks.join("pre-commit.envguard-chained").exists());
+
+    fs::write(dir.join("app.py"), format!("token = '{SECRET}'\n")).unwrap();
+    git_ok(&env, &dir, &["add", "app.py"]);
+    let blocked = git(&env, &dir, &["commit", "-m", "leak"]);
+    assert!(!blocked.status.success(), "the commit went through");
+    assert_not_leaked(&blocked, SECRET);
+    // git sends a hook's stdout to its own stderr.
+    assert!(
+        stderr(&blocked).contains("known-value PAYMENTS_TOKEN"),
+        "{}",
+        stderr(&blocked)
+    );
+
+    fs::write(dir.join("app.py"), "token = os.environ['PAYMENTS_TOKEN']\n").unwrap();
+    git_ok(&env, &dir, &["add", "app.py"]);
+    git_ok(&env, &dir, &["commit", "-q", "-m", "clean"]);
+    let ran = fs::read_to_string(dir.join(".git/chained-ran")).unwrap();
+    assert_eq!(
+        ran.lines().count(),
+        2,
+        "the previous hook must run on every commit"
+    );
+}
+
+#[test]
+fn pre_commit_framework_runs_the_published_hook() {
+    let env = TestEnv::new();
+    let pre_commit = which("pre-commit")
+        .expect("pre-commit must be on PATH (scripts/test puts the test venv there)");
+    // A hooks repository holding this project's .pre-commit-hooks.yaml, as a user would pin it.
+    let hooks_repo = env.work().join("envguard-hooks");
+    fs::create_dir_all(&hooks_repo).unwrap();
+    fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml"),
+        hooks_repo.join(".pre-commit-hooks.yaml"),
+    )
+    .unwrap();
+    git_ok(&env, &hooks_repo, &["init", "-q", "-b", "main"]);
+    git_ok(&env, &hooks_repo, &["add", "."]);
+    git_ok(&env, &hooks_repo, &["commit", "-q", "-m", "hooks"]);
+    let rev = String::from_utf8(git_ok(&env, &hooks_repo, &["rev-parse", "HEAD"]).stdout).unwrap();
+
+    let dir = repo(&env);
+    fs::write(
+        dir.join(".pre-commit-config.yaml"),
+        format!(
+            "repos:\n- repo: {}\n  rev: {}\n  hooks:\n  - id: envguard-scan\n",
+            hooks_repo.display(),
+            rev.trim()
+        ),
+    )
+    .unwrap();
+    git_ok(&env, &dir, &["add", ".pre-commit-config.yaml"]);
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |args: &[&str]| {
+        let mut cmd = Command::new(&pre_commit);
+        cmd.args(args)
+            .current_dir(&dir)
+            .env_clear()
+            .envs(env.base_env())
+            .env("PATH", &path);
+        cmd.output().unwrap()
+    };
+    let installed = run(&["install"]);
+    assert!(
+        installed.status.success(),
+        "pre-commit install: {}",
+        stderr(&installed)
+    );
+
+    let commit = |message: &str| {
+        let mut cmd = Command::new("git");
+        cmd.args(["commit", "-m", message])
+            .current_dir(&dir)
+            .env_clear()
+            .envs(env.base_env())
+            .env("PATH", &path);
+        cmd.envs([
+            ("GIT_AUTHOR_NAME", "t"),
+            ("GIT_AUTHOR_EMAIL", "t@e"),
+            ("GIT_COMMITTER_NAME", "t"),
+            ("GIT_COMMITTER_EMAIL", "t@e"),
+        ]);
+        cmd.output().unwrap()
+    };
+    fs::write(
+        dir.join("app.py"),
+        format!("token = '{SECRET}'\nkey = 'ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5'\n"),
+    )
+    .unwrap();
+    git_ok(&env, &dir, &["add", "app.py"]);
+    let blocked = commit("leak");
+    assert!(
+        !blocked.status.success(),
+        "pre-commit let the leak through: {}",
+        stdout(&blocked)
+    );
+    assert_not_leaked(&blocked, SECRET);
+    let output = stdout(&blocked) + &stderr(&blocked);
+    assert!(
+        output.contains("known-value PAYMENTS_TOKEN") && output.contains("github-token"),
+        "{output}"
+    );
+
+    fs::write(dir.join("app.py"), "print('clean')\n").unwrap();
+    git_ok(&env, &dir, &["add", "app.py"]);
+    let passed = commit("clean");
+    assert!(
+        passed.status.success(),
+        "clean commit refused: {}{}",
+        stdout(&passed),
+        stderr(&passed)
+    );
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|p| p.is_file())
+    })
+}
