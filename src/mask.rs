@@ -18,8 +18,26 @@ pub fn hint(value: &str) -> String {
         1 => "(1 char)".to_string(),
         _ => format!("({count} chars)"),
     };
+    match visible_ends(value, count) {
+        Some(ends) => format!("{ends} {length}"),
+        None => length,
+    }
+}
+
+/// The same hint for a place that already brackets it, as a scan finding does:
+/// `sk-…f3a9, 51 chars`; `5 chars` for short values.
+pub fn inline_hint(value: &str) -> String {
+    let count = value.chars().count();
+    match visible_ends(value, count) {
+        Some(ends) => format!("{ends}, {count} chars"),
+        None => format!("{count} chars"),
+    }
+}
+
+/// `sk-…f3a9` for values long enough to show their ends; `None` otherwise.
+fn visible_ends(value: &str, count: usize) -> Option<String> {
     if count < MIN_LEN_FOR_CHARS {
-        return length;
+        return None;
     }
     let mut out = String::new();
     value
@@ -31,9 +49,7 @@ pub fn hint(value: &str) -> String {
         .chars()
         .skip(count - TAIL)
         .for_each(|c| push_visible(&mut out, c));
-    out.push(' ');
-    out.push_str(&length);
-    out
+    Some(out)
 }
 
 /// Control characters (the newline of a PEM key, an escape) would garble a terminal line, so
@@ -68,5 +84,11 @@ mod tests {
     fn counts_characters_not_bytes_and_escapes_control_characters() {
         assert_eq!(hint("ééé-middle-part-üüüü"), "ééé…üüüü (20 chars)");
         assert_eq!(hint("-----BEGIN KEY-----\nabc\n"), "---…abc\\n (24 chars)");
+    }
+
+    #[test]
+    fn inline_hints_need_no_brackets_of_their_own() {
+        assert_eq!(inline_hint("sk-abcdefghijklmnopf3a9"), "sk-…f3a9, 23 chars");
+        assert_eq!(inline_hint("short-value"), "11 chars");
     }
 }

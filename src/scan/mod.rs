@@ -9,13 +9,14 @@
 pub mod baseline;
 pub mod git;
 pub mod known;
-mod mask;
 pub mod notebook;
 pub mod report;
 pub mod rules;
 pub mod walk;
 
 use sha2::{Digest, Sha256};
+
+use crate::mask;
 
 use known::KnownValues;
 use rules::{RULES, RuleMatch, Rules};
@@ -148,7 +149,7 @@ impl Detector {
             column,
             rule_id,
             label: self.label(hit),
-            hint: mask::hint(&String::from_utf8_lossy(secret)),
+            hint: mask::inline_hint(&String::from_utf8_lossy(secret)),
             fingerprint: fingerprint(rule_id, path, secret),
             commit: None,
         }
