@@ -13,7 +13,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::{TestEnv, assert_not_leaked, stderr, stdout, write_mode};
+use common::{TestEnv, assert_not_leaked, parse_env0, stderr, stdout, write_mode};
 
 const SECRET: &str = "sk-live-9f8e7d6c5b4a39281706f3a9";
 
@@ -54,16 +54,7 @@ fn git(dir: &Path, args: &[&str]) -> Output {
 fn loaded(env: &TestEnv, dir: &Path) -> std::collections::HashMap<String, Vec<u8>> {
     let out = env.run(dir, ["exec", "--", "env", "-0"]);
     assert!(out.status.success(), "exec failed: {}", stderr(&out));
-    out.stdout
-        .split(|&b| b == 0)
-        .filter_map(|entry| {
-            let at = entry.iter().position(|&b| b == b'=')?;
-            Some((
-                String::from_utf8_lossy(&entry[..at]).into_owned(),
-                entry[at + 1..].to_vec(),
-            ))
-        })
-        .collect()
+    parse_env0(&out.stdout)
 }
 
 fn project_dir(env: &TestEnv, name: &str) -> std::path::PathBuf {

@@ -210,18 +210,7 @@ impl Session {
     /// The exported environment as the shell's children see it.
     fn dump(&mut self) -> HashMap<String, Vec<u8>> {
         self.run("env -0 > \"$EG_OUT\"");
-        let bytes = fs::read(&self.env_file).unwrap();
-        bytes
-            .split(|&b| b == 0)
-            .filter(|entry| !entry.is_empty())
-            .filter_map(|entry| {
-                let at = entry.iter().position(|&b| b == b'=')?;
-                Some((
-                    String::from_utf8_lossy(&entry[..at]).into_owned(),
-                    entry[at + 1..].to_vec(),
-                ))
-            })
-            .collect()
+        parse_env0(&fs::read(&self.env_file).unwrap())
     }
 
     /// Starts the same shell, interactive, inside this one.

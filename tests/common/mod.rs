@@ -131,6 +131,20 @@ pub fn assert_not_leaked(out: &Output, secret: &str) {
     );
 }
 
+/// The variables in `env -0` output, by name (values as bytes: they need not be UTF-8).
+pub fn parse_env0(bytes: &[u8]) -> std::collections::HashMap<String, Vec<u8>> {
+    bytes
+        .split(|&b| b == 0)
+        .filter_map(|entry| {
+            let at = entry.iter().position(|&b| b == b'=')?;
+            Some((
+                String::from_utf8_lossy(&entry[..at]).into_owned(),
+                entry[at + 1..].to_vec(),
+            ))
+        })
+        .collect()
+}
+
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
