@@ -27,16 +27,7 @@ pub fn work_tree(dir: &Path) -> Option<PathBuf> {
 
 /// Whether git ignores `path` (None when git cannot tell: not a repository, no git).
 pub fn is_ignored(path: &Path) -> Option<bool> {
-    let (dir, name) = split(path)?;
-    let out = git(
-        dir,
-        [
-            OsStr::new("check-ignore"),
-            OsStr::new("-q"),
-            OsStr::new("--"),
-            name,
-        ],
-    )?;
+    let out = git_about(path, &["check-ignore", "-q"])?;
     match out.status.code() {
         Some(0) => Some(true),
         Some(1) => Some(false),
@@ -46,21 +37,18 @@ pub fn is_ignored(path: &Path) -> Option<bool> {
 
 /// Whether `path` is in git's index (committed or staged).
 pub fn is_tracked(path: &Path) -> Option<bool> {
-    let (dir, name) = split(path)?;
-    let out = git(
-        dir,
-        [
-            OsStr::new("ls-files"),
-            OsStr::new("-z"),
-            OsStr::new("--"),
-            name,
-        ],
-    )?;
+    let out = git_about(path, &["ls-files", "-z"])?;
     out.status.success().then_some(!out.stdout.is_empty())
 }
 
-fn split(path: &Path) -> Option<(&Path, &OsStr)> {
-    Some((path.parent()?, path.file_name()?))
+/// `git ARGS -- NAME` run in the directory holding `path`, so that the answer is about that
+/// file whichever work tree (or none) the caller is in.
+fn git_about(path: &Path, args: &[&str]) -> Option<Output> {
+    let (dir, name) = (path.parent()?, path.file_name()?);
+    git(
+        dir,
+        args.iter().map(OsStr::new).chain([OsStr::new("--"), name]),
+    )
 }
 
 fn git<I, S>(dir: &Path, args: I) -> Option<Output>
