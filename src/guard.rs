@@ -8,10 +8,10 @@
 //! hanging the prompt, `O_NOCTTY` keeps a terminal device from becoming ours. A symbolic link
 //! is followed: the file it reaches is what is checked.
 
-use std::fs::File;
+use std::fs::{self, File};
 use std::io::{self, Read};
-use std::os::fd::OwnedFd;
-use std::path::Path;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::fcntl::{self, OFlag};
@@ -90,6 +90,10 @@ pub struct Verdict {
 pub struct Guarded {
     pub bytes: Vec<u8>,
     pub identity: Identity,
+    /// The file that was read, symlinks resolved: what trust is recorded for. Taken from the
+    /// open descriptor, so it names the file whose bytes these are even if a symlink on the
+    /// path is swapped after the open.
+    pub canonical: PathBuf,
 }
 
 /// Opens `path` for the guard. Fails only when it cannot be opened at all.
@@ -131,6 +135,16 @@ fn cannot_open(path: &Path, errno: Errno) -> Refusal {
 impl Opened {
     pub fn identity(&self) -> Identity {
         Identity::from_stat(&self.stat)
+    }
+
+    /// The path of the open file as the kernel knows it (`/proc/self/fd`), falling back to
+    /// resolving `path` where `/proc` is not mounted.
+    fn canonical_path(&self, path: &Path) -> PathBuf {
+        fs::read_link(format!("/proc/self/fd/{}", self.file.as_raw_fd()))
+            .ok()
+            .filter(|target| target.is_absolute())
+            .or_else(|| fs::canonicalize(path).ok())
+            .unwrap_or_else(|| path.to_path_buf())
     }
 
     /// Every guard check, in the order a user would fix them.
@@ -178,6 +192,7 @@ impl Opened {
         Ok(Guarded {
             bytes,
             identity: self.identity(),
+            canonical: self.canonical_path(path),
         })
     }
 

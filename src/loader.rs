@@ -4,7 +4,6 @@
 //! goes through [`load`], so the guard, the parser, the name rules and the trust gate are
 //! applied identically everywhere. It is all or nothing: any refusal loads no variable.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::dotenv::{self, Binding, ParseError};
@@ -42,10 +41,9 @@ pub fn from_contents(
     let digest = trust::digest(&guarded.bytes);
     let bindings = dotenv::parse(&guarded.bytes, outer).map_err(|e| parse_refusal(path, &e))?;
     check_names(path, &bindings)?;
-    let canonical = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     Ok(Checked {
         path: path.to_path_buf(),
-        canonical,
+        canonical: guarded.canonical,
         identity: guarded.identity,
         digest,
         bindings,
