@@ -36,6 +36,7 @@ pub fn run(args: &DirArgs) -> Result<()> {
             Guarded {
                 bytes: edited.clone(),
                 identity: Identity::default(),
+                canonical: path.clone(),
             },
             &from_process_env,
         )
@@ -48,9 +49,12 @@ pub fn run(args: &DirArgs) -> Result<()> {
 
     let mut update = Update::begin_unparsed(&path)?;
     if update.contents() != original {
+        // The user's work is kept (0600, in a private directory) rather than lost.
+        let kept = scratch.keep().join(discover::FILE_NAME);
         return Err(Error::Failed(format!(
-            "{}: changed while you were editing (another `envguard set`?); your edit was not saved (fix: run `envguard edit` again)",
-            path.display()
+            "{}: changed while you were editing (another `envguard set`?); your edit was not saved but kept in {} (fix: run `envguard edit` again and copy your changes over)",
+            path.display(),
+            kept.display()
         )));
     }
     update.replace(edited);
