@@ -151,38 +151,22 @@ pub fn parse(
     outer: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<Binding>, ParseError> {
     let (text, offsets) = text_of(bytes)?;
-    let mut scanner = Scanner {
-        s: &text,
-        pos: 0,
-        line: 1,
-    };
     let estimate = statement_estimate(&text);
     let mut known = Known {
         entries: Vec::with_capacity(estimate),
         index: NameMap::with_capacity_and_hasher(estimate, Default::default()),
     };
-    loop {
-        scanner.skip_space(true);
-        if scanner.pos >= text.len() {
-            break;
-        }
-        let line = scanner.line;
-        let fail = |problem| ParseError { line, problem };
-        let Some((name, raw, span)) = scanner.statement().map_err(fail)? else {
-            continue;
-        };
-        if !names::is_valid(name) {
-            return Err(fail(Problem::InvalidName));
-        }
+    for_each_statement(&text, |name, raw, line, span| {
         let value = match raw {
             None => None,
-            Some(raw) => Some(match known.interpolate(&raw, outer).map_err(fail)? {
+            Some(raw) => Some(match known.interpolate(&raw, outer)? {
                 Some(substituted) => substituted,
                 None => raw.into_owned(),
             }),
         };
         known.set(name, value, line, span);
-    }
+        Ok(())
+    })?;
     Ok(known
         .entries
         .into_iter()
@@ -195,6 +179,65 @@ pub fn parse(
             })
         })
         .collect())
+}
+
+/// One statement of the file that names a variable, as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Occurrence {
+    pub name: String,
+    /// False for a `KEY` line without `=`, which python-dotenv reads as "no value": it cancels
+    /// earlier assignments of the name.
+    pub assigns: bool,
+    /// Byte range in the file of the value as written (empty, just after the name, for a
+    /// statement without `=`).
+    pub value_span: Range<usize>,
+}
+
+/// Every statement that names a variable, in file order, duplicates and `KEY` lines without
+/// `=` included. [`parse`] reports only the outcome; a rewrite of the file needs every
+/// statement of a name, or an old value could survive it (or a later `KEY` cancel the new
+/// one). Values are not substituted, so `${...}` references are not checked here.
+pub fn occurrences(bytes: &[u8]) -> Result<Vec<Occurrence>, ParseError> {
+    let (text, offsets) = text_of(bytes)?;
+    let mut found = Vec::new();
+    for_each_statement(&text, |name, raw, _, span| {
+        found.push(Occurrence {
+            name: name.to_owned(),
+            assigns: raw.is_some(),
+            value_span: offsets.raw(span.start)..offsets.raw(span.end),
+        });
+        Ok(())
+    })?;
+    Ok(found)
+}
+
+/// Scans `text` statement by statement, refusing the first one python-dotenv would skip or
+/// whose name a shell could not export, and hands each to `each` with its line and the
+/// span of its value in `text`.
+fn for_each_statement<'t>(
+    text: &'t str,
+    mut each: impl FnMut(&'t str, Option<Cow<'t, str>>, usize, Range<usize>) -> Result<(), Problem>,
+) -> Result<(), ParseError> {
+    let mut scanner = Scanner {
+        s: text,
+        pos: 0,
+        line: 1,
+    };
+    loop {
+        scanner.skip_space(true);
+        if scanner.pos >= text.len() {
+            return Ok(());
+        }
+        let line = scanner.line;
+        let fail = |problem| ParseError { line, problem };
+        let Some((name, raw, span)) = scanner.statement().map_err(fail)? else {
+            continue;
+        };
+        if !names::is_valid(name) {
+            return Err(fail(Problem::InvalidName));
+        }
+        each(name, raw, line, span).map_err(fail)?;
+    }
 }
 
 /// The file as python reads it (`open(encoding="utf-8")`, universal newlines): afterwards

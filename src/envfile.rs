@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::atomic;
-use crate::dotenv::{self, Binding};
+use crate::dotenv::{self, Occurrence};
 use crate::error::{Error, IoContext, Refusal, RefusalKind, Result};
 use crate::guard;
 use crate::loader::{self, Checked, from_process_env};
@@ -155,27 +155,28 @@ impl Update {
     }
 
     /// Sets `name` to `value`: the last assignment of `name` keeps its place (and its
-    /// `export`, spacing and comment) with the new value, earlier assignments are removed (so
-    /// no old secret lingers), and a new name is appended.
+    /// `export`, spacing and comment) with the new value; every other statement of the name
+    /// is removed, earlier assignments (so no old secret lingers) and `KEY` lines without `=`
+    /// (which would cancel the new value) alike; a new name is appended.
     pub fn set(&mut self, name: &str, value: &str) -> Result<()> {
         let rendered = render(value).map_err(|why| unrepresentable(name, why))?;
         let mut next = self.contents.clone();
-        match self.find(&next, name)? {
-            Some(last) => {
-                let line_start = line_of(&next, &last.value_span).start;
-                next.splice(last.value_span, rendered.bytes());
-                // The parser reports only the last assignment of a name; earlier ones can
-                // only be above its line, and the text above a statement parses on its own.
-                let mut above = next[..line_start].to_vec();
-                self.remove_all(&mut above, name)?;
-                next.splice(..line_start, above);
+        let statements = self.statements_of(&next, name)?;
+        let kept = statements.iter().rposition(|statement| statement.assigns);
+        // From the last statement to the first, so that each edit leaves the offsets of the
+        // ones still to do intact.
+        for (index, statement) in statements.iter().enumerate().rev() {
+            if Some(index) == kept {
+                next.splice(statement.value_span.clone(), rendered.bytes());
+            } else {
+                next.drain(line_of(&next, &statement.value_span));
             }
-            None => {
-                if !next.is_empty() && !next.ends_with(b"\n") && !next.ends_with(b"\r") {
-                    next.push(b'\n');
-                }
-                next.extend_from_slice(format!("{name}={rendered}\n").as_bytes());
+        }
+        if kept.is_none() {
+            if !next.is_empty() && !next.ends_with(b"\n") && !next.ends_with(b"\r") {
+                next.push(b'\n');
             }
+            next.extend_from_slice(format!("{name}={rendered}\n").as_bytes());
         }
         let reads_back = dotenv::parse(&next, &|_| None)
             .ok()
@@ -193,7 +194,8 @@ impl Update {
         Ok(())
     }
 
-    /// Removes every assignment of `name`; false when there was none.
+    /// Removes every statement of `name` (`KEY` lines without `=` too); false when there was
+    /// none.
     pub fn unset(&mut self, name: &str) -> Result<bool> {
         let mut contents = std::mem::take(&mut self.contents);
         let removed = self.remove_all(&mut contents, name);
@@ -227,20 +229,21 @@ impl Update {
         }
     }
 
-    /// The binding of `name` in `bytes` (its last assignment), if any.
-    fn find(&self, bytes: &[u8], name: &str) -> Result<Option<Binding>> {
-        let bindings =
-            dotenv::parse(bytes, &|_| None).map_err(|e| loader::parse_refusal(&self.path, &e))?;
-        Ok(bindings.into_iter().find(|b| b.name == name))
+    /// Every statement of `name` in `bytes`, in file order.
+    fn statements_of(&self, bytes: &[u8], name: &str) -> Result<Vec<Occurrence>> {
+        let mut statements =
+            dotenv::occurrences(bytes).map_err(|e| loader::parse_refusal(&self.path, &e))?;
+        statements.retain(|statement| statement.name == name);
+        Ok(statements)
     }
 
+    /// Removes every statement of `name`; false when there was none.
     fn remove_all(&self, bytes: &mut Vec<u8>, name: &str) -> Result<bool> {
-        let mut removed = false;
-        while let Some(binding) = self.find(bytes, name)? {
-            bytes.drain(line_of(bytes, &binding.value_span));
-            removed = true;
+        let statements = self.statements_of(bytes, name)?;
+        for statement in statements.iter().rev() {
+            bytes.drain(line_of(bytes, &statement.value_span));
         }
-        Ok(removed)
+        Ok(!statements.is_empty())
     }
 }
 

@@ -254,6 +254,18 @@ fn set_replaces_in_place_and_keeps_every_other_byte() {
         fs::read_to_string(dir.join(".env")).unwrap(),
         "B=2\nA='new'\n"
     );
+
+    // A `KEY` line without `=` cancels earlier values (python-dotenv reads it as unset); the
+    // old value must still be replaced in place, and the line must not cancel the new value.
+    fs::write(dir.join(".env"), "A=old-secret-value\nB=2\nA\n").unwrap();
+    assert!(env.run(&dir, ["allow"]).status.success());
+    let out = run_with_input(&env, &dir, &["set", "A"], b"new\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        fs::read_to_string(dir.join(".env")).unwrap(),
+        "A='new'\nB=2\n"
+    );
+    assert!(loaded(&env, &dir).get("A").map(Vec::as_slice) == Some(&b"new"[..]));
 }
 
 #[test]
@@ -345,6 +357,12 @@ fn unset_removes_every_assignment_and_keeps_the_rest() {
     assert_eq!(mode(&dir.join(".env")), 0o600);
     let seen = loaded(&env, &dir);
     assert!(seen.contains_key("A") && !seen.contains_key("B"));
+
+    // Statements without `=` are statements of the name too: unset removes them with the
+    // assignment they cancel, leaving no old value behind.
+    fs::write(dir.join(".env"), "A=old-secret-value\nC=3\nA\n").unwrap();
+    assert!(env.run(&dir, ["unset", "A"]).status.success());
+    assert_eq!(fs::read_to_string(dir.join(".env")).unwrap(), "C=3\n");
 }
 
 #[test]
