@@ -9,12 +9,14 @@
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
 
-/// Replaces `path` with `bytes`, atomically, leaving it with `mode`.
+/// Replaces `path` with `bytes`, atomically, leaving it with `mode`. A symlink at `path` is
+/// written through: the file it reaches is replaced (see [`target`]).
 pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let path = &target(path)?;
     let dir = parent(path);
     let mut temp = tempfile::Builder::new()
         .prefix(".envguard-")
@@ -28,6 +30,16 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     temp.persist(path).map_err(|e| e.error)?;
     crash_point("renamed");
     File::open(dir)?.sync_all()
+}
+
+/// The file a write to `path` replaces: `path` itself, or the file a symlink there reaches,
+/// so that a rewrite never turns the user's link (a shared `.env`, a dotfiles-managed
+/// `.gitignore`) into a plain file beside it.
+pub fn target(path: &Path) -> io::Result<PathBuf> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => fs::canonicalize(path),
+        _ => Ok(path.to_path_buf()),
+    }
 }
 
 /// Test hook: `ENVGUARD_TEST_KILL_AT=temp-written|renamed` makes the process SIGKILL itself at
@@ -86,5 +98,22 @@ mod tests {
             0o600
         );
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_symlink_is_written_through_and_stays_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("shared.env");
+        let link = dir.path().join(".env");
+        fs::write(&shared, "OLD=1\n").unwrap();
+        std::os::unix::fs::symlink(&shared, &link).unwrap();
+        write(&link, b"NEW=2\n", 0o600).unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read(&shared).unwrap(), b"NEW=2\n");
     }
 }

@@ -288,14 +288,9 @@ fn unrepresentable(name: &str, why: &str) -> Error {
     ))
 }
 
-/// The file to rewrite: `path` itself, or what it links to.
+/// The file to rewrite (what a symlink at `path` reaches), whose directory is locked.
 fn write_target(path: &Path) -> Result<PathBuf> {
-    match fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => {
-            fs::canonicalize(path).context("follow the link", path)
-        }
-        _ => Ok(path.to_path_buf()),
-    }
+    atomic::target(path).context("follow the link", path)
 }
 
 /// The current bytes of `target`, `None` if there is no file. The mode check is skipped
