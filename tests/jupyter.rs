@@ -92,6 +92,15 @@ impl Jupyter {
         cmd.output().unwrap()
     }
 
+    /// `envguard kernel install --dir PROJECT --python PYTHON EXTRA...` run from `dir`.
+    fn install_kernel(&self, dir: &Path, project: &str, python: &str, extra: &[&str]) -> Output {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["kernel", "install", "--dir", project, "--python", python])
+            .args(extra);
+        self.isolate(&mut cmd, dir);
+        cmd.output().unwrap()
+    }
+
     /// `python ARGS` (the venv's), started without envguard.
     fn python<const N: usize>(&self, dir: &Path, args: [&str; N]) -> Output {
         let mut cmd = Command::new(&self.python);
@@ -186,17 +195,7 @@ fn an_installed_kernel_loads_the_project_and_fails_visibly_when_refused() {
 
     let project_arg = project.to_str().unwrap();
     let python = jupyter.python.to_str().unwrap();
-    let out = jupyter.envguard(
-        &elsewhere,
-        [
-            "kernel",
-            "install",
-            "--dir",
-            project_arg,
-            "--python",
-            python,
-        ],
-    );
+    let out = jupyter.install_kernel(&elsewhere, project_arg, python, &[]);
     assert!(
         out.status.success(),
         "kernel install failed: {}",
@@ -361,19 +360,11 @@ fn install_list_remove_round_trip_matches_jupyter() {
         "kernel install failed: {}",
         stderr(&out)
     );
-    let out = jupyter.envguard(
+    let out = jupyter.install_kernel(
         &work,
-        [
-            "kernel",
-            "install",
-            "--dir",
-            project_arg,
-            "--name",
-            "In-Env",
-            "--sys-prefix",
-            "--python",
-            python,
-        ],
+        project_arg,
+        python,
+        &["--name", "In-Env", "--sys-prefix"],
     );
     assert!(
         out.status.success(),
@@ -435,19 +426,7 @@ fn install_list_remove_round_trip_matches_jupyter() {
         .collect();
     seen_by_jupyter.sort();
     assert_eq!(seen_by_jupyter, expected);
-    let out = jupyter.envguard(
-        &work,
-        [
-            "kernel",
-            "install",
-            "--dir",
-            project_arg,
-            "--name",
-            "Other",
-            "--python",
-            python,
-        ],
-    );
+    let out = jupyter.install_kernel(&work, project_arg, python, &["--name", "Other"]);
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -468,19 +447,7 @@ fn install_list_remove_round_trip_matches_jupyter() {
     );
 
     for bad in ["..", "a/b", "has space"] {
-        let out = jupyter.envguard(
-            &work,
-            [
-                "kernel",
-                "install",
-                "--dir",
-                project_arg,
-                "--name",
-                bad,
-                "--python",
-                python,
-            ],
-        );
+        let out = jupyter.install_kernel(&work, project_arg, python, &["--name", bad]);
         assert_eq!(out.status.code(), Some(2), "accepted kernel name {bad:?}");
         assert!(
             stderr(&out).starts_with("envguard: ") && stderr(&out).lines().count() == 1,
@@ -496,17 +463,7 @@ fn install_list_remove_round_trip_matches_jupyter() {
         &format!("#!/bin/sh\nexec '{python}' -S \"$@\"\n"),
         0o755,
     );
-    let out = jupyter.envguard(
-        &work,
-        [
-            "kernel",
-            "install",
-            "--dir",
-            project_arg,
-            "--python",
-            no_site.to_str().unwrap(),
-        ],
-    );
+    let out = jupyter.install_kernel(&work, project_arg, no_site.to_str().unwrap(), &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("pip install ipykernel"),
