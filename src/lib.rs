@@ -5,6 +5,17 @@
 //! `.env` meets them: [`discover`] → [`guard`] → [`dotenv`] → [`names`] → [`trust`], tied
 //! together by [`loader`].
 
+/// `eprintln!` that cannot panic. A message to a stderr whose reader is gone (`envguard scan
+/// 2>&1 | head`) is dropped instead of aborting the command half-way; the exit code still
+/// tells.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod atomic;
 pub mod cli;
 pub mod cmd;

@@ -9,7 +9,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::Silent(code)) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("envguard: {error}");
+            envguard::say!("envguard: {error}");
             ExitCode::from(error.exit_code())
         }
     }

@@ -99,7 +99,7 @@ impl TrustStore {
                 corrupt: false,
             }),
             _ => {
-                eprintln!(
+                say!(
                     "envguard: the trust store {} is unreadable; nothing is allowed until you run `envguard allow` again",
                     path.display()
                 );

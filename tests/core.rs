@@ -389,3 +389,16 @@ fn check_reports_each_check_with_fixes() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).contains("would load"));
 }
+
+#[test]
+fn a_refusal_to_a_closed_stderr_still_exits_1_without_a_panic() {
+    let env = TestEnv::new();
+    let dir = env.project("p", &env_line(), 0o644);
+    let mut child = env
+        .cmd(&dir, ["exec", "--", "true"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+}

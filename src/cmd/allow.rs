@@ -17,7 +17,7 @@ pub fn run(args: &TargetArgs) -> Result<()> {
         .iter()
         .filter(|b| names::runs_code(&b.name))
     {
-        eprintln!(
+        say!(
             "envguard: warning: {} sets {}, which makes other programs load or run code",
             path.display(),
             binding.name
@@ -25,7 +25,7 @@ pub fn run(args: &TargetArgs) -> Result<()> {
     }
     envfile::allow(&checked)?;
     let names: Vec<&str> = checked.bindings.iter().map(|b| b.name.as_str()).collect();
-    eprintln!(
+    say!(
         "envguard: allowed {} ({} variables{}{}); any edit revokes this until `envguard allow {}`",
         path.display(),
         names.len(),

@@ -12,12 +12,12 @@ pub fn run(args: &TargetArgs) -> Result<()> {
     // A deleted or dangling file can still be denied under the path it was allowed as.
     let canonical = fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
     if TrustStore::update(|store| store.deny(&canonical))? {
-        eprintln!(
+        say!(
             "envguard: denied {}; it will not load until `envguard allow`",
             path.display()
         );
     } else {
-        eprintln!(
+        say!(
             "envguard: {} was not allowed; nothing to do",
             path.display()
         );

@@ -60,7 +60,7 @@ pub fn run(args: &DirArgs) -> Result<()> {
     update.replace(edited);
     match update.commit(Reallow::Always)? {
         Committed::Allowed(checked) => {
-            eprintln!(
+            say!(
                 "envguard: saved and allowed {} ({} variables)",
                 path.display(),
                 checked.bindings.len()
@@ -68,7 +68,7 @@ pub fn run(args: &DirArgs) -> Result<()> {
             Ok(())
         }
         Committed::Refused(refusal) => {
-            eprintln!("envguard: saved, but not allowed: {refusal}");
+            say!("envguard: saved, but not allowed: {refusal}");
             Err(Error::Silent(1))
         }
         Committed::Unchanged | Committed::LeftUnallowed => Ok(()),
@@ -109,7 +109,7 @@ fn run_editor(file: &Path) -> Result<()> {
 /// Reports `refusal`; on a terminal, asks whether to reopen the editor. Not on a terminal
 /// (a script), there is no one to ask: the answer is no.
 fn offer_reopen(refusal: &Refusal) -> Result<bool> {
-    eprintln!("envguard: {refusal}");
+    say!("envguard: {refusal}");
     if !io::stdin().is_terminal() || !io::stderr().is_terminal() {
         return Ok(false);
     }

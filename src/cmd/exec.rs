@@ -72,15 +72,15 @@ fn launch_failure(program: &OsStr, error: &io::Error) -> Error {
     let name = program.to_string_lossy();
     match error.kind() {
         io::ErrorKind::NotFound => {
-            eprintln!("envguard: {name}: command not found");
+            say!("envguard: {name}: command not found");
             Error::Silent(127)
         }
         io::ErrorKind::PermissionDenied => {
-            eprintln!("envguard: {name}: permission denied");
+            say!("envguard: {name}: permission denied");
             Error::Silent(126)
         }
         _ => {
-            eprintln!("envguard: cannot run {name}: {error}");
+            say!("envguard: cannot run {name}: {error}");
             Error::Silent(126)
         }
     }

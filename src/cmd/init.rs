@@ -44,19 +44,19 @@ pub fn run(args: &InitArgs) -> Result<()> {
     atomic::write(&path, b"", MODE).context("create", &path)?;
     let (ignored, warning) = git::ensure_ignored(&path)?.describe(&path);
     envfile::allow(&loader::check(&path, &from_process_env)?)?;
-    eprintln!(
+    say!(
         "envguard: created {} (mode 0600{ignored}, allowed)",
         path.display()
     );
     if let Some(warning) = warning {
-        eprintln!("envguard: warning: {warning}");
+        say!("envguard: warning: {warning}");
     }
     let dir_arg = args
         .dir
         .as_ref()
         .map(|_| format!(" -C {}", quote_for_display(&dir)))
         .unwrap_or_default();
-    eprintln!(
+    say!(
         "envguard: next: `envguard set{dir_arg} NAME` asks for a value at a hidden prompt and stores it"
     );
     Ok(())

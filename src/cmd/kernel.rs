@@ -66,7 +66,7 @@ fn install(args: &KernelInstallArgs, env: Lookup) -> Result<()> {
     let spec_file = spec_dir.join(SPEC_FILE);
     atomic::write(&spec_file, &spec, 0o644).context("write", &spec_file)?;
 
-    eprintln!(
+    say!(
         "envguard: installed kernel {name} ({display_name}) in {}",
         spec_dir.display()
     );
@@ -101,7 +101,7 @@ fn warn_if_refused(env_file: &Path) {
         Err(error) => Some(error),
     };
     if let Some(refusal) = refusal {
-        eprintln!("envguard: warning: the kernel will not start until this is fixed: {refusal}");
+        say!("envguard: warning: the kernel will not start until this is fixed: {refusal}");
     }
 }
 
@@ -125,9 +125,7 @@ fn list(env: Lookup) -> Result<()> {
         })
         .collect();
     if rows.is_empty() {
-        eprintln!(
-            "envguard: no envguard kernels installed (add one with `envguard kernel install`)"
-        );
+        say!("envguard: no envguard kernels installed (add one with `envguard kernel install`)");
         return Ok(());
     }
     rows.sort();
@@ -173,7 +171,7 @@ fn remove(args: &KernelRemoveArgs, env: Lookup) -> Result<()> {
         fs::remove_dir_all(&kernel.spec_dir)
     };
     removed.context("remove", &kernel.spec_dir)?;
-    eprintln!(
+    say!(
         "envguard: removed kernel {name} ({})",
         kernel.spec_dir.display()
     );

@@ -51,9 +51,9 @@ pub fn run(args: &SetArgs) -> Result<()> {
     let names: Vec<&str> = values.iter().map(|(name, _)| *name).collect();
     if created {
         let (ignored, warning) = git::ensure_ignored(&path)?.describe(&path);
-        eprintln!("envguard: created {} (mode 0600{ignored})", path.display());
+        say!("envguard: created {} (mode 0600{ignored})", path.display());
         if let Some(warning) = warning {
-            eprintln!("envguard: warning: {warning}");
+            say!("envguard: warning: {warning}");
         }
     }
     super::unset::report(

@@ -32,7 +32,7 @@ pub fn run(args: &UnsetArgs) -> Result<()> {
         if update.unset(name)? {
             removed.push(name.as_str());
         } else {
-            eprintln!("envguard: {name} is not set in {}", path.display());
+            say!("envguard: {name} is not set in {}", path.display());
         }
     }
     if removed.is_empty() {
@@ -58,20 +58,20 @@ pub(super) fn report(
     let shown = path.display();
     match committed {
         Committed::Unchanged => {
-            eprintln!("envguard: {shown} already had those values; nothing changed")
+            say!("envguard: {shown} already had those values; nothing changed")
         }
-        Committed::Allowed(_) => eprintln!("envguard: {did} in {shown} (allowed)"),
-        Committed::LeftUnallowed => eprintln!(
+        Committed::Allowed(_) => say!("envguard: {did} in {shown} (allowed)"),
+        Committed::LeftUnallowed => say!(
             "envguard: {did} in {shown}; it was not allowed before, so it still is not: review it, then `envguard allow {}`",
             quote_for_display(path)
         ),
         Committed::Refused(refusal) => {
-            eprintln!("envguard: {did} in {shown}, but it will not load: {refusal}");
+            say!("envguard: {did} in {shown}, but it will not load: {refusal}");
             return Err(Error::Silent(1));
         }
     }
     for name in set_names.iter().filter(|name| names::runs_code(name)) {
-        eprintln!(
+        say!(
             "envguard: warning: {name} makes other programs load or run code; keep it only if you meant to"
         );
     }
