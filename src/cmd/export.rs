@@ -4,10 +4,10 @@
 //! [`state::VAR`]) to what its working directory asks for: the nearest `.env`, through the one
 //! loader, or nothing. Because it runs before *every* prompt it has two paths:
 //!
-//! - the fast path, taken almost always: read the state variable, find the nearest `.env` by
-//!   `lstat`ing up the ancestors, `stat` it and the trust store, and if the state still
+//! - the fast path, taken almost always: find the nearest `.env` by `lstat`ing up the
+//!   ancestors, `stat` it and the trust store, and if the state variable's header still
 //!   describes exactly that (same path, same [`Identity`], same store), print nothing. No file
-//!   is opened, nothing parsed or hashed. An edit changes the size, mtime or ctime
+//!   is opened, nothing parsed or hashed, and the saved values in the state are not decoded. An edit changes the size, mtime or ctime
 //!   (nanoseconds) or the inode; `allow`/`deny` rewrite the store, which changes its identity.
 //! - the full path, when anything differs: guard, read, parse and trust-check through
 //!   [`loader::load`], then plan ([`diff`]) and emit ([`emit`]) restores and unsets first,
@@ -37,21 +37,21 @@ const LISTED_NAMES: usize = 40;
 
 pub fn run(args: &ShellArgs) -> Result<()> {
     let raw = env::var_os(state::VAR);
-    let state = raw
-        .as_deref()
-        .and_then(|raw| raw.to_str())
-        .and_then(State::decode);
     let nearest = discover::nearest(&discover::working_dir()?);
     if nearest.is_none() && raw.is_none() {
         return Ok(());
     }
     let store = Identity::of_path(&trust::store_path()?);
     let nearest_identity = nearest.as_deref().and_then(Identity::of_path);
-    if let (Some(path), Some(state)) = (&nearest, &state)
-        && state.is_current(path, nearest_identity, store)
+    if let (Some(path), Some(raw)) = (&nearest, &raw)
+        && state::is_current(raw.as_bytes(), path, nearest_identity, store)
     {
         return Ok(());
     }
+    let state = raw
+        .as_deref()
+        .map(OsStrExt::as_bytes)
+        .and_then(State::decode);
     let update = Update {
         shell: args.shell,
         raw,
