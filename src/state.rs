@@ -10,7 +10,9 @@
 //! [`Identity`], the trust store's identity, the loaded *names*, and for each name the value it
 //! had *before* loading (or that it was absent), which is what leaving needs to restore
 //! exactly. Those earlier values were already in the shell's environment; the state repeats
-//! them, it adds no secret. Nothing of it is ever put on a command line: it travels in the
+//! them, it adds no secret. One exception is kept out: a shell may already hold the file's own
+//! values before its hook loads them (it was started by `envguard exec`, or lost its state),
+//! and such an earlier value is recorded as "the file's value", never written out. Nothing of it is ever put on a command line: it travels in the
 //! environment (readable by the user's own processes only, unlike argv in a process listing)
 //! and in the text the shell evaluates from a pipe.
 //!
@@ -19,11 +21,12 @@
 //! per-prompt fast path compares the header in place, without touching the saved values.
 //!
 //! ```text
-//! 1;L;<store>;<path>;<identity>;<since>;NAME=<original>,NAME2,...   a file is loaded
+//! 1;L;<store>;<path>;<identity>;<since>;NAME=<original>,NAME2,NAME3~  a file is loaded
 //! 1;R;<store>;<path>;<identity>                                     the nearest file was refused
 //! ```
 //! `<store>`/`<identity>` are `dev.ino.size.mtime_ns.ctime_ns.mode.uid` or `-` when there was
-//! nothing to stat; a saved name without `=` was absent before loading.
+//! nothing to stat; a saved name without `=` was absent before loading, one ending in `~` had
+//! the file's value.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -65,11 +68,20 @@ pub struct Loaded {
     saved: String,
 }
 
-/// A loaded name and the value it had before loading (`None`: it was absent).
+/// A loaded name and what it had before loading.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Saved {
     pub name: String,
-    pub original: Option<OsString>,
+    pub original: Original,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Original {
+    Unset,
+    Value(OsString),
+    /// The value the file sets: the shell had it already, from this file. Not written into
+    /// the state (it is a secret), and nothing to put back on leaving.
+    FileValue,
 }
 
 impl Loaded {
@@ -80,9 +92,13 @@ impl Loaded {
                 encoded.push(',');
             }
             encoded.push_str(&entry.name);
-            if let Some(original) = &entry.original {
-                encoded.push('=');
-                push_escaped(&mut encoded, original.as_bytes());
+            match &entry.original {
+                Original::Unset => {}
+                Original::Value(original) => {
+                    encoded.push('=');
+                    push_escaped(&mut encoded, original.as_bytes());
+                }
+                Original::FileValue => encoded.push('~'),
             }
         }
         Loaded {
@@ -104,9 +120,12 @@ impl Loaded {
                 let (name, original) = match entry.split_once('=') {
                     Some((name, original)) => (
                         name,
-                        Some(OsString::from_vec(unescape(original.as_bytes())?)),
+                        Original::Value(OsString::from_vec(unescape(original.as_bytes())?)),
                     ),
-                    None => (entry, None),
+                    None => match entry.strip_suffix('~') {
+                        Some(name) => (name, Original::FileValue),
+                        None => (entry, Original::Unset),
+                    },
                 };
                 crate::names::is_valid(name).then(|| Saved {
                     name: name.to_owned(),
@@ -318,15 +337,19 @@ mod tests {
         let saved = vec![
             Saved {
                 name: "A".into(),
-                original: None,
+                original: Original::Unset,
             },
             Saved {
                 name: "B".into(),
-                original: Some(OsString::new()),
+                original: Original::Value(OsString::new()),
+            },
+            Saved {
+                name: "D".into(),
+                original: Original::FileValue,
             },
             Saved {
                 name: "C".into(),
-                original: Some(OsString::from_vec(
+                original: Original::Value(OsString::from_vec(
                     b"x;,=%\n'\"\\\xff\x01 \xc3\xa9".to_vec(),
                 )),
             },
@@ -381,7 +404,7 @@ mod tests {
     fn is_current_compares_path_identity_and_store_from_the_header() {
         let saved = [Saved {
             name: "A".into(),
-            original: Some("x".into()),
+            original: Original::Value("x".into()),
         }];
         let path = Path::new("/my dir;é/.env");
         let state = State {

@@ -488,6 +488,23 @@ fn scenario(kind: ShellKind) {
     let parent = sh.dump();
     assert_value(&parent, "EG_A", Some("alpha"));
     assert_value(&parent, "EG_AWK1", Some(&awkward));
+
+    // A shell that already holds the file's values without the state (it lost it, or was
+    // started by `envguard exec`): the reload must not save those values as "earlier" ones.
+    sh.run(match kind {
+        ShellKind::Fish => "set -e __ENVGUARD_STATE",
+        ShellKind::Bash | ShellKind::Zsh => "unset __ENVGUARD_STATE",
+    });
+    let reloaded = sh.dump();
+    assert_value(&reloaded, "EG_A", Some("alpha"));
+    let state = reloaded
+        .get("__ENVGUARD_STATE")
+        .expect("the state was not rebuilt");
+    let has = |value: &str| state.windows(value.len()).any(|w| w == value.as_bytes());
+    assert!(
+        !has("alpha") && !has("from-file") && !has("not-empty"),
+        "{name}: the state holds a value of the file"
+    );
     assert!(!ps.pwned.exists(), "{name}: a value was executed");
 }
 

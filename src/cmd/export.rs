@@ -29,7 +29,7 @@ use crate::error::{IoContext, Refusal, Result};
 use crate::guard::Identity;
 use crate::loader::{self, Checked};
 use crate::shell::quote_for_display;
-use crate::state::{self, Current, Loaded, Saved, State};
+use crate::state::{self, Current, Loaded, Original, Saved, State};
 use crate::trust::{self, TrustStore};
 
 /// At most this many names are listed in a message; a 10,000-variable file gets a count.
@@ -98,13 +98,15 @@ impl Update {
 
         let mut out = Vec::new();
         for restore in &plan.restores {
-            if env::var_os(restore.name).as_deref() != restore.original {
-                emit::restore(
-                    &mut out,
-                    self.shell,
-                    restore.name,
-                    restore.original.map(|v| v.as_bytes()),
-                );
+            let current = env::var_os(restore.name);
+            match restore.original {
+                Original::Unset if current.is_some() => {
+                    emit::unset(&mut out, self.shell, restore.name);
+                }
+                Original::Value(original) if current.as_ref() != Some(original) => {
+                    emit::set(&mut out, self.shell, restore.name, original.as_bytes());
+                }
+                _ => {}
             }
         }
         for binding in &plan.exports {
