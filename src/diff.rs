@@ -11,12 +11,12 @@ use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 
 use crate::dotenv::Binding;
-use crate::state::Saved;
+use crate::state::{Original, Saved};
 
-/// A previously loaded name to put back (`original: None` means unset it).
+/// A previously loaded name to put back.
 pub struct Restore<'a> {
     pub name: &'a str,
-    pub original: Option<&'a OsStr>,
+    pub original: &'a Original,
 }
 
 /// How a name's change is shown to the user: `+A` new, `~A` replaced, `-A` removed.
@@ -52,7 +52,7 @@ pub struct Entered<'a> {
 /// The environment as it would be without the previous file: the saved originals of its
 /// names, the shell's values for every other name.
 pub struct Base<'a> {
-    previous: HashMap<&'a str, &'a Option<OsString>>,
+    previous: HashMap<&'a str, &'a Original>,
 }
 
 impl<'a> Base<'a> {
@@ -67,8 +67,22 @@ impl<'a> Base<'a> {
 
     pub fn get(&self, name: &str) -> Option<OsString> {
         match self.previous.get(name) {
-            Some(original) => (*original).clone(),
-            None => std::env::var_os(name),
+            Some(Original::Unset) => None,
+            Some(Original::Value(original)) => Some(original.clone()),
+            Some(Original::FileValue) | None => std::env::var_os(name),
+        }
+    }
+
+    /// What a name the new file sets with `value` must save: its base value, unless that is
+    /// the file's own value (then it may be a secret, and stays out of the state).
+    fn original(&self, name: &str, value: &str) -> Original {
+        if self.previous.get(name) == Some(&&Original::FileValue) {
+            return Original::FileValue;
+        }
+        match self.get(name) {
+            None => Original::Unset,
+            Some(base) if base == OsStr::new(value) => Original::FileValue,
+            Some(base) => Original::Value(base),
         }
     }
 
@@ -91,18 +105,17 @@ pub fn plan<'a>(
         .filter(|saved| !kept.contains(saved.name.as_str()))
         .map(|saved| Restore {
             name: &saved.name,
-            original: saved.original.as_deref(),
+            original: &saved.original,
         })
         .collect();
     let mut exports = Vec::new();
     let mut saved = Vec::with_capacity(target.len());
     let mut entered = Vec::with_capacity(target.len());
     for binding in target {
-        let original = base.get(&binding.name);
-        let mark = if original.is_some() {
-            Mark::Changed
-        } else {
-            Mark::Added
+        let original = base.original(&binding.name, &binding.value);
+        let mark = match original {
+            Original::Unset => Mark::Added,
+            Original::Value(_) | Original::FileValue => Mark::Changed,
         };
         let differs = current(&binding.name).as_deref() != Some(OsStr::new(&binding.value));
         if differs {
@@ -146,11 +159,11 @@ mod tests {
         let previous = vec![
             Saved {
                 name: "EG_DIFF_SHARED".into(),
-                original: Some("user".into()),
+                original: Original::Value("user".into()),
             },
             Saved {
                 name: "EG_DIFF_GONE".into(),
-                original: None,
+                original: Original::Unset,
             },
         ];
         let target = vec![binding("EG_DIFF_SHARED", "b"), binding("EG_DIFF_NEW", "n")];
@@ -165,21 +178,21 @@ mod tests {
         assert_eq!(plan.restores.len(), 1);
         assert_eq!(
             (plan.restores[0].name, plan.restores[0].original),
-            ("EG_DIFF_GONE", None)
+            ("EG_DIFF_GONE", &Original::Unset)
         );
         assert_eq!(plan.exports.len(), 2);
         assert_eq!(
             plan.saved[0],
             Saved {
                 name: "EG_DIFF_SHARED".into(),
-                original: Some("user".into())
+                original: Original::Value("user".into())
             }
         );
         assert_eq!(
             plan.saved[1],
             Saved {
                 name: "EG_DIFF_NEW".into(),
-                original: None
+                original: Original::Unset
             }
         );
         let entered: Vec<_> = plan
@@ -200,11 +213,42 @@ mod tests {
     fn values_the_shell_already_has_are_not_exported_again() {
         let previous = vec![Saved {
             name: "EG_DIFF_SAME".into(),
-            original: None,
+            original: Original::Unset,
         }];
         let target = vec![binding("EG_DIFF_SAME", "v")];
         let base = Base::new(&previous);
         let plan = plan(&previous, &base, &target, &|_| Some(OsString::from("v")));
         assert!(plan.exports.is_empty() && plan.restores.is_empty());
+    }
+
+    #[test]
+    fn a_value_the_shell_already_had_from_the_file_is_not_saved() {
+        // The base had the file's value (as in a shell started by `envguard exec`).
+        let previous = vec![
+            Saved {
+                name: "EG_DIFF_SECRET".into(),
+                original: Original::Value("s".into()),
+            },
+            Saved {
+                name: "EG_DIFF_OTHER".into(),
+                original: Original::Value("x".into()),
+            },
+        ];
+        let target = vec![
+            binding("EG_DIFF_SECRET", "s"),
+            binding("EG_DIFF_OTHER", "o"),
+        ];
+        let base = Base::new(&previous);
+        let first = plan(&previous, &base, &target, &|_| None);
+        assert_eq!(first.saved[0].original, Original::FileValue);
+        assert_eq!(first.saved[1].original, Original::Value("x".into()));
+        // After an edit the name keeps "the file's value" rather than saving the old secret,
+        // and leaving it has nothing to put back.
+        let edited = vec![binding("EG_DIFF_SECRET", "s2")];
+        let base = Base::new(&first.saved);
+        let second = plan(&first.saved, &base, &edited, &|_| None);
+        assert_eq!(second.saved[0].original, Original::FileValue);
+        let left = plan(&second.saved, &Base::new(&second.saved), &[], &|_| None);
+        assert_eq!(left.restores[0].original, &Original::FileValue);
     }
 }

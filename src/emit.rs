@@ -34,14 +34,6 @@ pub fn unset(out: &mut Vec<u8>, shell: ShellKind, name: &str) {
     out.push(b'\n');
 }
 
-/// [`set`] or [`unset`], for a value that may be absent.
-pub fn restore(out: &mut Vec<u8>, shell: ShellKind, name: &str, value: Option<&[u8]>) {
-    match value {
-        Some(value) => set(out, shell, name, value),
-        None => unset(out, shell, name),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,9 +55,6 @@ mod tests {
             "set -gx A 'a\\\\\\''\n"
         );
         assert_eq!(text(|o| unset(o, ShellKind::Zsh, "A")), "unset -v A\n");
-        assert_eq!(
-            text(|o| restore(o, ShellKind::Fish, "A", None)),
-            "set -e -g A\n"
-        );
+        assert_eq!(text(|o| unset(o, ShellKind::Fish, "A")), "set -e -g A\n");
     }
 }

@@ -4,6 +4,7 @@
 mod common;
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::*;
@@ -19,7 +20,8 @@ fn hook(env: &TestEnv, shell: &str) -> String {
     stdout(&out)
 }
 
-/// Runs `script` with `shell` in strict, rc-free mode, in the test's isolated environment.
+/// Runs `script` with `shell` in strict, rc-free mode, in the test's isolated environment,
+/// with the built envguard first in `PATH` (as an installed one would be).
 fn run_shell(env: &TestEnv, shell: &str, script: &str) -> std::process::Output {
     let args: &[&str] = match shell {
         "bash" => &["--noprofile", "--norc", "-euo", "pipefail", "-c"],
@@ -27,14 +29,30 @@ fn run_shell(env: &TestEnv, shell: &str, script: &str) -> std::process::Output {
         "fish" => &["--no-config", "--private", "-c"],
         _ => unreachable!(),
     };
+    let bin_dir = Path::new(BIN).parent().unwrap().display().to_string();
     Command::new(shell)
         .args(args)
         .arg(script)
         .current_dir(env.work())
         .env_clear()
         .envs(env.base_env())
+        .env(
+            "PATH",
+            format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default()),
+        )
         .output()
         .unwrap_or_else(|e| panic!("cannot run {shell} (the test command installs it): {e}"))
+}
+
+/// Asserts that a shell run succeeded without a word on either stream.
+#[track_caller]
+fn assert_silent(shell: &str, out: &std::process::Output) {
+    assert!(out.status.success(), "{shell}: {}", stderr(out));
+    assert_eq!(
+        (stdout(out), stderr(out)),
+        (String::new(), String::new()),
+        "{shell}"
+    );
 }
 
 #[test]
@@ -42,12 +60,9 @@ fn each_shell_sources_its_hook_twice_silently() {
     let env = TestEnv::new();
     for shell in ["bash", "zsh", "fish"] {
         let script = hook(&env, shell);
-        let out = run_shell(&env, shell, &format!("{script}\n{script}\n"));
-        assert!(out.status.success(), "{shell}: {}", stderr(&out));
-        assert_eq!(
-            (stdout(&out), stderr(&out)),
-            (String::new(), String::new()),
-            "{shell}"
+        assert_silent(
+            shell,
+            &run_shell(&env, shell, &format!("{script}\n{script}\n")),
         );
     }
 }
@@ -61,30 +76,7 @@ fn the_hook_runs_silently_where_there_is_no_env() {
         ("fish", "envguard hook fish | source; __envguard_hook"),
     ];
     for (shell, script) in calls {
-        let path = format!(
-            "{}:{}",
-            bin_dir(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        let out = Command::new(shell)
-            .args(if shell == "fish" {
-                vec!["--no-config", "-c"]
-            } else {
-                vec!["-c"]
-            })
-            .arg(script)
-            .current_dir(env.work())
-            .env_clear()
-            .envs(env.base_env())
-            .env("PATH", path)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{shell}: {}", stderr(&out));
-        assert_eq!(
-            (stdout(&out), stderr(&out)),
-            (String::new(), String::new()),
-            "{shell}"
-        );
+        assert_silent(shell, &run_shell(&env, shell, script));
     }
 }
 
@@ -152,12 +144,4 @@ fn zsh_hook_is_registered_once() {
         "{}",
         stderr(&out)
     );
-}
-
-fn bin_dir() -> String {
-    std::path::Path::new(BIN)
-        .parent()
-        .unwrap()
-        .display()
-        .to_string()
 }

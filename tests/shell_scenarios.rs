@@ -254,6 +254,20 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         .position(|window| window == needle)
 }
 
+/// The one message line the hook printed for one event, from `envguard: ` on (a shell may put
+/// terminal escapes or zsh's partial-line mark before it). A message names variables, never a
+/// value, so it may be shown on failure.
+#[track_caller]
+fn one_message(name: &str, shown: &str) -> String {
+    let lines: Vec<&str> = shown
+        .lines()
+        .filter_map(|line| line.find("envguard: ").map(|at| &line[at..]))
+        .map(|line| line.trim_end_matches('\r'))
+        .collect();
+    assert_eq!(lines.len(), 1, "{name}: not one message line:\n{shown}");
+    lines[0].to_owned()
+}
+
 /// Asserts a variable's exported value without ever printing it.
 #[track_caller]
 fn assert_value(env: &HashMap<String, Vec<u8>>, name: &str, expected: Option<&str>) {
@@ -329,9 +343,11 @@ fn scenario(kind: ShellKind) {
 
     // Enter: every value exact, nothing in a value ran.
     let shown = sh.cd(&ps.p);
-    assert!(
-        shown.contains("envguard: loaded"),
-        "{name}: no load message:\n{shown}"
+    let p_env = ps.p.join(".env").display().to_string();
+    assert_eq!(
+        one_message(name, &shown),
+        format!("envguard: loaded {p_env} +EG_A ~EG_PRESET ~EG_PRESET_EMPTY +EG_AWK1 +EG_AWK2"),
+        "{name}"
     );
     if kind == ShellKind::Bash {
         assert!(
@@ -363,9 +379,14 @@ fn scenario(kind: ShellKind) {
 
     // Sibling jump in one prompt, then `cd -` back.
     let shown = sh.cd(&ps.q);
-    assert!(
-        shown.contains("envguard: unloaded") && shown.contains("envguard: loaded"),
-        "{name}:\n{shown}"
+    assert_eq!(
+        one_message(name, &shown),
+        format!(
+            "envguard: unloaded {p_env} -EG_A -EG_PRESET -EG_PRESET_EMPTY -EG_AWK1 -EG_AWK2; \
+             loaded {}/.env +EG_A +EG_Q",
+            ps.q.display()
+        ),
+        "{name}"
     );
     let sibling = sh.dump();
     assert_value(&sibling, "EG_A", Some("q"));
@@ -379,11 +400,16 @@ fn scenario(kind: ShellKind) {
     assert_value(&spaced, "EG_S", Some("spaced"));
     assert_value(&spaced, "EG_A", None);
 
-    // Refused by mode: nothing loads, one warning with the fix, not repeated.
+    // Refused by mode: the spaced project unloads and nothing loads, said in one line with
+    // the fix, not repeated.
     let shown = sh.cd(&ps.refused);
+    let line = one_message(name, &shown);
     assert!(
-        shown.contains("chmod 600"),
-        "{name}: no fix in the warning:\n{shown}"
+        line.starts_with("envguard: unloaded ")
+            && line.contains(" -EG_S; ")
+            && line.contains("chmod 600")
+            && line.ends_with("; nothing loaded"),
+        "{name}: {line}"
     );
     assert_value(&sh.dump(), "EG_R", None);
     assert!(
@@ -393,7 +419,7 @@ fn scenario(kind: ShellKind) {
     // Fixing the mode is noticed at the next prompt: now it only needs to be allowed.
     let shown = sh.run("chmod 600 .env");
     assert!(
-        shown.contains("envguard allow"),
+        one_message(name, &shown).contains("envguard allow"),
         "{name}: the new mode was not noticed:\n{shown}"
     );
     sh.run("envguard allow");
@@ -401,19 +427,33 @@ fn scenario(kind: ShellKind) {
 
     // Untrusted until allowed; an edit unloads until allowed again.
     let shown = sh.cd(&ps.untrusted);
-    assert!(
-        shown.contains("envguard allow"),
-        "{name}: no fix in the warning:\n{shown}"
+    let untrusted_env = ps.untrusted.join(".env").display().to_string();
+    assert_eq!(
+        one_message(name, &shown),
+        format!(
+            "envguard: unloaded {}/.env -EG_R; {untrusted_env}: is not allowed yet \
+             (fix: review it, then run `envguard allow {untrusted_env}`); nothing loaded",
+            ps.refused.display()
+        ),
+        "{name}"
     );
     assert_value(&sh.dump(), "EG_U", None);
     sh.run("envguard allow");
     assert_value(&sh.dump(), "EG_U", Some("u"));
     let shown = sh.run("echo EG_NEW=1 >> .env");
-    assert!(
-        shown.contains("envguard allow"),
-        "{name}: an edit was not noticed:\n{shown}"
+    assert_eq!(
+        one_message(name, &shown),
+        format!(
+            "envguard: unloaded {untrusted_env} -EG_U: has changed since it was allowed \
+             (fix: review it, then run `envguard allow {untrusted_env}`)"
+        ),
+        "{name}: an edit was not noticed"
     );
     assert_value(&sh.dump(), "EG_U", None);
+    assert!(
+        !sh.run("true").contains("envguard:"),
+        "{name}: the edit was reported twice"
+    );
     sh.run("envguard allow");
     let edited = sh.dump();
     assert_value(&edited, "EG_U", Some("u"));
@@ -421,7 +461,11 @@ fn scenario(kind: ShellKind) {
 
     // Leaving everything restores what was there before, exactly.
     let shown = sh.cd(Path::new("/"));
-    assert!(shown.contains("envguard: unloaded"), "{name}:\n{shown}");
+    assert_eq!(
+        one_message(name, &shown),
+        format!("envguard: unloaded {untrusted_env} -EG_U -EG_NEW"),
+        "{name}"
+    );
     let left = sh.dump();
     for gone in ["EG_A", "EG_U", "EG_NEW", "EG_AWK1", "__ENVGUARD_STATE"] {
         assert_value(&left, gone, None);
@@ -444,6 +488,23 @@ fn scenario(kind: ShellKind) {
     let parent = sh.dump();
     assert_value(&parent, "EG_A", Some("alpha"));
     assert_value(&parent, "EG_AWK1", Some(&awkward));
+
+    // A shell that already holds the file's values without the state (it lost it, or was
+    // started by `envguard exec`): the reload must not save those values as "earlier" ones.
+    sh.run(match kind {
+        ShellKind::Fish => "set -e __ENVGUARD_STATE",
+        ShellKind::Bash | ShellKind::Zsh => "unset __ENVGUARD_STATE",
+    });
+    let reloaded = sh.dump();
+    assert_value(&reloaded, "EG_A", Some("alpha"));
+    let state = reloaded
+        .get("__ENVGUARD_STATE")
+        .expect("the state was not rebuilt");
+    let has = |value: &str| state.windows(value.len()).any(|w| w == value.as_bytes());
+    assert!(
+        !has("alpha") && !has("from-file") && !has("not-empty"),
+        "{name}: the state holds a value of the file"
+    );
     assert!(!ps.pwned.exists(), "{name}: a value was executed");
 }
 

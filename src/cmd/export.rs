@@ -4,10 +4,10 @@
 //! [`state::VAR`]) to what its working directory asks for: the nearest `.env`, through the one
 //! loader, or nothing. Because it runs before *every* prompt it has two paths:
 //!
-//! - the fast path, taken almost always: read the state variable, find the nearest `.env` by
-//!   `lstat`ing up the ancestors, `stat` it and the trust store, and if the state still
+//! - the fast path, taken almost always: find the nearest `.env` by `lstat`ing up the
+//!   ancestors, `stat` it and the trust store, and if the state variable's header still
 //!   describes exactly that (same path, same [`Identity`], same store), print nothing. No file
-//!   is opened, nothing parsed or hashed. An edit changes the size, mtime or ctime
+//!   is opened, nothing parsed or hashed, and the saved values in the state are not decoded. An edit changes the size, mtime or ctime
 //!   (nanoseconds) or the inode; `allow`/`deny` rewrite the store, which changes its identity.
 //! - the full path, when anything differs: guard, read, parse and trust-check through
 //!   [`loader::load`], then plan ([`diff`]) and emit ([`emit`]) restores and unsets first,
@@ -29,7 +29,7 @@ use crate::error::{IoContext, Refusal, Result};
 use crate::guard::Identity;
 use crate::loader::{self, Checked};
 use crate::shell::quote_for_display;
-use crate::state::{self, Current, Loaded, Saved, State};
+use crate::state::{self, Current, Loaded, Original, Saved, State};
 use crate::trust::{self, TrustStore};
 
 /// At most this many names are listed in a message; a 10,000-variable file gets a count.
@@ -37,21 +37,21 @@ const LISTED_NAMES: usize = 40;
 
 pub fn run(args: &ShellArgs) -> Result<()> {
     let raw = env::var_os(state::VAR);
-    let state = raw
-        .as_deref()
-        .and_then(|raw| raw.to_str())
-        .and_then(State::decode);
     let nearest = discover::nearest(&discover::working_dir()?);
     if nearest.is_none() && raw.is_none() {
         return Ok(());
     }
     let store = Identity::of_path(&trust::store_path()?);
     let nearest_identity = nearest.as_deref().and_then(Identity::of_path);
-    if let (Some(path), Some(state)) = (&nearest, &state)
-        && state.is_current(path, nearest_identity, store)
+    if let (Some(path), Some(raw)) = (&nearest, &raw)
+        && state::is_current(raw.as_bytes(), path, nearest_identity, store)
     {
         return Ok(());
     }
+    let state = raw
+        .as_deref()
+        .map(OsStrExt::as_bytes)
+        .and_then(State::decode);
     let update = Update {
         shell: args.shell,
         raw,
@@ -81,8 +81,9 @@ impl Update {
             Some(Current::Loaded(loaded)) => Some(loaded),
             _ => None,
         };
+        let mut message = Message::default();
         if self.raw.is_some() && self.state.is_none() {
-            say(&format!(
+            message.part(&format!(
                 "ignoring a damaged {}: variables loaded before it cannot be restored",
                 state::VAR
             ));
@@ -97,13 +98,15 @@ impl Update {
 
         let mut out = Vec::new();
         for restore in &plan.restores {
-            if env::var_os(restore.name).as_deref() != restore.original {
-                emit::restore(
-                    &mut out,
-                    self.shell,
-                    restore.name,
-                    restore.original.map(|v| v.as_bytes()),
-                );
+            let current = env::var_os(restore.name);
+            match restore.original {
+                Original::Unset if current.is_some() => {
+                    emit::unset(&mut out, self.shell, restore.name);
+                }
+                Original::Value(original) if current.as_ref() != Some(original) => {
+                    emit::set(&mut out, self.shell, restore.name, original.as_bytes());
+                }
+                _ => {}
             }
         }
         for binding in &plan.exports {
@@ -114,10 +117,17 @@ impl Update {
                 binding.value.as_bytes(),
             );
         }
-        let reloaded_unchanged = self.report(previous_file, &previous, loaded.as_ref(), &plan);
-        if let Some(refusal) = refusal {
-            warn(&refusal);
+        let reloaded_unchanged = self.report(
+            &mut message,
+            previous_file,
+            &previous,
+            loaded.as_ref(),
+            &plan,
+        );
+        if let Some(refusal) = &refusal {
+            message.refusal(refusal);
         }
+        message.print();
         let next = self.next_state(previous_file, loaded.as_ref(), &plan, reloaded_unchanged);
         match next.map(|state| state.encode()) {
             Some(encoded) if self.raw.as_deref() != Some(encoded.as_ref()) => {
@@ -160,6 +170,7 @@ impl Update {
     /// change (the store changed, or an edit was reverted), which keeps its "loaded since".
     fn report(
         &self,
+        message: &mut Message,
         previous: Option<&Loaded>,
         previous_names: &[Saved],
         loaded: Option<&Checked>,
@@ -173,14 +184,15 @@ impl Update {
             let names = previous_names
                 .iter()
                 .map(|saved| (Mark::Removed, saved.name.as_str()));
-            inform(&format!("unloaded {}", quote_for_display(left)), names);
+            message.names(&format!("unloaded {}", quote_for_display(left)), names);
+            message.unloaded = Some(left.to_path_buf());
         }
         let Some(entered) = new_path else {
             return false;
         };
         if previous_path != Some(entered) {
             let names = plan.entered.iter().map(|e| (e.mark, e.name));
-            inform(&format!("loaded {}", quote_for_display(entered)), names);
+            message.names(&format!("loaded {}", quote_for_display(entered)), names);
             return false;
         }
         let added = plan
@@ -198,7 +210,7 @@ impl Update {
         if names.is_empty() {
             return true;
         }
-        inform(
+        message.names(
             &format!("reloaded {}", quote_for_display(entered)),
             names.into_iter(),
         );
@@ -248,39 +260,117 @@ fn quiet() -> bool {
     env::var_os("ENVGUARD_QUIET").is_some_and(|value| !value.is_empty() && value != "0")
 }
 
-/// A load/unload message: `envguard: loaded /p/.env +A ~B`, unless `ENVGUARD_QUIET` is set.
-fn inform<'a>(what: &str, names: impl Iterator<Item = (Mark, &'a str)>) {
-    if quiet() {
-        return;
-    }
-    let mut line = what.to_owned();
-    let mut unlisted = 0;
-    for (i, (mark, name)) in names.enumerate() {
-        if i >= LISTED_NAMES {
-            unlisted += 1;
-            continue;
+/// What one prompt tells the user: one line on stderr, however many things changed at once
+/// (`unloaded /p/.env -A; loaded /q/.env +B`), and nothing when nothing did.
+#[derive(Default)]
+struct Message {
+    line: String,
+    /// The file the line so far ends by unloading: a refusal of that same file (it was edited)
+    /// is the reason for the unload, and is said as such.
+    unloaded: Option<PathBuf>,
+}
+
+impl Message {
+    fn part(&mut self, text: &str) {
+        if !self.line.is_empty() {
+            self.line.push_str("; ");
         }
-        line.push(' ');
-        line.push(match mark {
-            Mark::Added => '+',
-            Mark::Changed => '~',
-            Mark::Removed => '-',
-        });
-        line.push_str(name);
+        self.line.push_str(text);
+        self.unloaded = None;
     }
-    if unlisted > 0 {
-        line.push_str(&format!(" (and {unlisted} more)"));
+
+    /// A load/unload part, `loaded /p/.env +A ~B`, unless `ENVGUARD_QUIET` is set.
+    fn names<'a>(&mut self, what: &str, names: impl Iterator<Item = (Mark, &'a str)>) {
+        if quiet() {
+            return;
+        }
+        let mut part = what.to_owned();
+        let mut unlisted = 0;
+        for (i, (mark, name)) in names.enumerate() {
+            if i >= LISTED_NAMES {
+                unlisted += 1;
+                continue;
+            }
+            part.push(' ');
+            part.push(match mark {
+                Mark::Added => '+',
+                Mark::Changed => '~',
+                Mark::Removed => '-',
+            });
+            part.push_str(name);
+        }
+        if unlisted > 0 {
+            part.push_str(&format!(" (and {unlisted} more)"));
+        }
+        self.part(&part);
     }
-    say(&line);
+
+    /// A refused file is reported even with `ENVGUARD_QUIET`: it is said once per version of
+    /// the file, and silence would leave the user wondering where their variables went.
+    fn refusal(&mut self, refusal: &Refusal) {
+        if self.unloaded.as_deref() != Some(refusal.path.as_path()) {
+            self.part(&format!("{refusal}; nothing loaded"));
+            return;
+        }
+        self.line.push_str(": ");
+        if let Some(line) = refusal.line {
+            self.line.push_str(&format!("line {line}: "));
+        }
+        self.line.push_str(&refusal.reason);
+        if !refusal.fix.is_empty() {
+            self.line.push_str(&format!(" (fix: {})", refusal.fix));
+        }
+    }
+
+    /// A closed stderr is no reason to fail the prompt, so a failed write is ignored.
+    fn print(self) {
+        if !self.line.is_empty() {
+            let _ = writeln!(io::stderr().lock(), "envguard: {}", self.line);
+        }
+    }
 }
 
-/// A refused file is reported even with `ENVGUARD_QUIET`: it is printed once per version of
-/// the file, and silence would leave the user wondering where their variables went.
-fn warn(refusal: &Refusal) {
-    say(&format!("{refusal}; nothing loaded"));
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::RefusalKind;
 
-/// One line on stderr. A closed stderr is no reason to fail the prompt, so errors are ignored.
-fn say(line: &str) {
-    let _ = writeln!(io::stderr().lock(), "envguard: {line}");
+    fn changed(path: &str) -> Refusal {
+        Refusal::new(
+            Path::new(path),
+            RefusalKind::Untrusted,
+            "has changed since it was allowed",
+            format!("envguard allow {path}"),
+        )
+    }
+
+    fn unloaded(path: &str) -> Message {
+        let mut message = Message::default();
+        let names = [(Mark::Removed, "A"), (Mark::Removed, "B")];
+        message.names(&format!("unloaded {path}"), names.into_iter());
+        message.unloaded = Some(path.into());
+        message
+    }
+
+    #[test]
+    fn an_edit_is_one_line_giving_the_refusal_as_the_reason_for_the_unload() {
+        let mut message = unloaded("/p/.env");
+        message.refusal(&changed("/p/.env"));
+        assert_eq!(
+            message.line,
+            "unloaded /p/.env -A -B: has changed since it was allowed \
+             (fix: envguard allow /p/.env)"
+        );
+    }
+
+    #[test]
+    fn leaving_for_a_refused_file_is_one_line_with_both() {
+        let mut message = unloaded("/p/.env");
+        message.refusal(&changed("/p/q/.env").at_line(3));
+        assert_eq!(
+            message.line,
+            "unloaded /p/.env -A -B; /p/q/.env:3: has changed since it was allowed \
+             (fix: envguard allow /p/q/.env); nothing loaded"
+        );
+    }
 }

@@ -6,6 +6,7 @@
 
 use std::env;
 use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use crate::diff::Base;
@@ -17,7 +18,11 @@ use crate::state::{self, Current, Loaded, State};
 use crate::trust::TrustStore;
 
 pub fn run() -> Result<()> {
-    let state = env::var(state::VAR).ok().as_deref().and_then(State::decode);
+    let raw = env::var_os(state::VAR);
+    let state = raw
+        .as_deref()
+        .map(OsStrExt::as_bytes)
+        .and_then(State::decode);
     let loaded = match state.as_ref().map(|state| &state.current) {
         Some(Current::Loaded(loaded)) => Some(loaded),
         _ => None,
