@@ -71,8 +71,7 @@ pub fn staged(detector: &Detector, dir: &Path, max_file_size: u64) -> Result<Vec
             continue;
         }
         detector.find(&file.text, &mut hits);
-        for hit in &hits {
-            let mut finding = detector.finding(&file.path, None, &file.text, hit);
+        for mut finding in detector.findings(&file.path, None, &file.text, &hits) {
             finding.line = file
                 .lines
                 .get(finding.line - 1)
@@ -239,8 +238,7 @@ pub fn history(detector: &Detector, dir: &Path, max_file_size: u64) -> Result<Ve
         } else {
             path
         };
-        for hit in &hits {
-            let finding = detector.finding(shown, None, &content, hit);
+        for finding in detector.findings(shown, None, &content, &hits) {
             leaks.push(Leak {
                 finding,
                 object: object.to_string(),

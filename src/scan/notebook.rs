@@ -34,14 +34,7 @@ pub fn scan(
     let mut hits = Vec::new();
     for part in parts(bytes)? {
         detector.find(part.text.as_bytes(), &mut hits);
-        for hit in &hits {
-            found.push(detector.finding(
-                shown,
-                Some(part.place.clone()),
-                part.text.as_bytes(),
-                hit,
-            ));
-        }
+        found.extend(detector.findings(shown, Some(&part.place), part.text.as_bytes(), &hits));
     }
     Ok(())
 }

@@ -109,8 +109,13 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Resolving a path costs a system call per component, so only a file named like an excluded
+/// one is resolved.
 fn is_excluded(path: &Path, options: &Options) -> bool {
-    !options.exclude.is_empty()
+    options
+        .exclude
+        .iter()
+        .any(|excluded| excluded.file_name() == path.file_name())
         && std::fs::canonicalize(path).is_ok_and(|canonical| options.exclude.contains(&canonical))
 }
 
@@ -186,10 +191,7 @@ pub fn scan_text(
     found: &mut Vec<Finding>,
 ) {
     detector.find(text, hits);
-    found.extend(
-        hits.iter()
-            .map(|hit| detector.finding(shown, None, text, hit)),
-    );
+    found.extend(detector.findings(shown, None, text, hits));
 }
 
 pub fn is_binary(bytes: &[u8]) -> bool {
