@@ -333,3 +333,34 @@ fn notebook_findings_by_cell_and_redaction_in_place() {
     );
     assert_eq!(env.run(&dir, ["scan"]).status.code(), Some(0));
 }
+
+#[test]
+fn notebook_json_escapes_do_not_hide_a_value() {
+    let env = TestEnv::new();
+    let dir = env.project(
+        "escaped",
+        "API_URL_TOKEN=tok/Qm2Lp7Vt4Rw8Ks1N\nDB_PASSWORD=correct-horse-battery-staple-42\n",
+        0o600,
+    );
+    // Valid JSON that no raw search for the value or its usual JSON form would match.
+    fs::write(
+        dir.join("hidden.ipynb"),
+        r#"{"cells": [{"cell_type": "code", "execution_count": 1, "id": "a", "metadata": {},
+  "source": ["x = 'correct-horse-b\u0061ttery-staple-42'\n", "y = 'tok\/Qm2Lp7Vt4Rw8Ks1N'"],
+  "outputs": []}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}"#,
+    )
+    .unwrap();
+    let out = env.run(&dir, ["scan"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_not_leaked(&out, DB_PASSWORD);
+    assert_not_leaked(&out, "tok/Qm2Lp7Vt4Rw8Ks1N");
+    let text = stdout(&out);
+    assert!(
+        text.contains("hidden.ipynb[cell 1 source]:1:6: known-value DB_PASSWORD"),
+        "{text}"
+    );
+    assert!(
+        text.contains("hidden.ipynb[cell 1 source]:2:6: known-value API_URL_TOKEN"),
+        "{text}"
+    );
+}

@@ -91,6 +91,68 @@ fn staged_scans_the_index_and_added_lines_only() {
     assert_not_leaked(&env_staged, SECRET);
 }
 
+/// A notebook as JSON, one code cell per source, each printing `output`.
+fn notebook_json(sources: &[&str], output: &str) -> String {
+    let cells: Vec<serde_json::Value> = sources
+        .iter()
+        .map(|source| {
+            serde_json::json!({
+                "cell_type": "code", "execution_count": 1, "id": "c", "metadata": {},
+                "source": source,
+                "outputs": [{"output_type": "stream", "name": "stdout", "text": output}],
+            })
+        })
+        .collect();
+    let notebook = serde_json::json!({
+        "cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
+    });
+    serde_json::to_string_pretty(&notebook).unwrap()
+}
+
+#[test]
+fn staged_notebook_is_reported_by_cell_and_only_for_new_secrets() {
+    let env = TestEnv::new();
+    let dir = repo(&env);
+    let path = dir.join("analysis.ipynb");
+    // Committed with the secret already in cell 1's output: not this commit's problem.
+    fs::write(&path, notebook_json(&["print(1)"], &format!("{SECRET}\n"))).unwrap();
+    git_ok(&env, &dir, &["add", "analysis.ipynb"]);
+    git_ok(&env, &dir, &["commit", "-q", "-m", "notebook"]);
+
+    fs::write(
+        &path,
+        notebook_json(&["print(1)", "x = 1\nprint(2)"], &format!("{SECRET}\n")),
+    )
+    .unwrap();
+    git_ok(&env, &dir, &["add", "analysis.ipynb"]);
+    let unchanged_secret = env.run(&dir, ["scan", "--staged"]);
+    assert_eq!(
+        unchanged_secret.status.code(),
+        Some(0),
+        "{}",
+        stdout(&unchanged_secret)
+    );
+
+    let ghp = "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5";
+    fs::write(
+        &path,
+        notebook_json(
+            &["print(1)", &format!("x = 1\ngh = '{ghp}'")],
+            &format!("{SECRET}\n"),
+        ),
+    )
+    .unwrap();
+    git_ok(&env, &dir, &["add", "analysis.ipynb"]);
+    let staged = env.run(&dir, ["scan", "--staged"]);
+    assert_eq!(staged.status.code(), Some(1));
+    assert_not_leaked(&staged, SECRET);
+    assert_not_leaked(&staged, ghp);
+    assert_eq!(
+        stdout(&staged).trim(),
+        "analysis.ipynb[cell 2 source]:2:7: github-token GitHub token (ghp…3zA5, 40 chars)"
+    );
+}
+
 #[test]
 fn history_names_the_commit_that_leaked_and_says_to_rotate() {
     let env = TestEnv::new();

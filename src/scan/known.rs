@@ -120,6 +120,11 @@ impl KnownValues {
         self.secrets.is_empty()
     }
 
+    /// Whether a value spans lines, and so may be split where text is stored line by line.
+    pub fn has_multiline(&self) -> bool {
+        self.secrets.iter().any(|s| s.value.contains('\n'))
+    }
+
     /// Calls `found(start, end, pattern)` for each leftmost-longest occurrence in `text`.
     pub fn find(&self, text: &[u8], mut found: impl FnMut(usize, usize, usize)) {
         if let Some(automaton) = &self.automaton {

@@ -39,6 +39,17 @@ pub fn scan(
     Ok(())
 }
 
+/// Whether a scan of the raw JSON finds every secret the decoded cells hold. It does when the
+/// file writes each secret as nbformat does (known values are also searched JSON-escaped),
+/// but not when an escape nbformat never writes hides one (`\/`, `\u0041`), nor when a
+/// multi-line value is split over a source's list of lines.
+pub fn raw_text_is_enough(detector: &Detector, raw: &[u8]) -> bool {
+    let hiding_escape = raw
+        .windows(2)
+        .any(|pair| pair[0] == b'\\' && matches!(pair[1], b'u' | b'/'));
+    !detector.known.has_multiline() && !hiding_escape
+}
+
 /// Why a notebook was not rewritten.
 pub enum RedactError {
     NotANotebook,

@@ -172,10 +172,11 @@ fn scan_file(
         .fetch_add(buffer.len() as u64, Ordering::Relaxed);
     let shown = display_path(path);
     if is_notebook(path) {
-        // The raw JSON holds every secret the decoded cells do (known values are also searched
-        // JSON-escaped), so parsing, the costly part, is only needed to locate hits by cell.
+        // Parsing is the costly part, and is skipped when the raw JSON shows nothing and
+        // cannot be hiding anything (see `notebook::raw_text_is_enough`).
         detector.find(buffer, hits);
-        if hits.is_empty() || notebook::scan(detector, &shown, buffer, found).is_ok() {
+        let nothing_to_find = hits.is_empty() && notebook::raw_text_is_enough(detector, buffer);
+        if nothing_to_find || notebook::scan(detector, &shown, buffer, found).is_ok() {
             return;
         }
     }
