@@ -49,6 +49,12 @@ fn repo(env: &TestEnv) -> PathBuf {
     dir
 }
 
+/// `scan --staged` passes: nothing staged counts as a new leak.
+fn assert_staged_clean(env: &TestEnv, dir: &Path) {
+    let out = env.run(dir, ["scan", "--staged"]);
+    assert_eq!(out.status.code(), Some(0), "reported: {}", stdout(&out));
+}
+
 #[test]
 fn staged_scans_the_index_and_added_lines_only() {
     let env = TestEnv::new();
@@ -63,13 +69,7 @@ fn staged_scans_the_index_and_added_lines_only() {
         format!("print('hello')\ntoken = '{SECRET}'\n"),
     )
     .unwrap();
-    let unstaged = env.run(&dir, ["scan", "--staged"]);
-    assert_eq!(
-        unstaged.status.code(),
-        Some(0),
-        "working-tree change reported: {}",
-        stdout(&unstaged)
-    );
+    assert_staged_clean(&env, &dir);
 
     git_ok(&env, &dir, &["add", "app.py"]);
     fs::write(dir.join("app.py"), "print('hello')\n").unwrap(); // the index still has it
@@ -125,13 +125,7 @@ fn staged_notebook_is_reported_by_cell_and_only_for_new_secrets() {
     )
     .unwrap();
     git_ok(&env, &dir, &["add", "analysis.ipynb"]);
-    let unchanged_secret = env.run(&dir, ["scan", "--staged"]);
-    assert_eq!(
-        unchanged_secret.status.code(),
-        Some(0),
-        "{}",
-        stdout(&unchanged_secret)
-    );
+    assert_staged_clean(&env, &dir);
 
     let ghp = "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5";
     fs::write(
