@@ -340,18 +340,23 @@ fn notebook_findings_by_cell_and_redaction_in_place() {
 }
 
 #[test]
-fn notebook_json_escapes_do_not_hide_a_value() {
+fn notebook_json_escapes_do_not_hide_a_secret() {
     // Valid JSON that no raw search for the value or its usual JSON form would match.
     let notebook = r#"{"cells": [{"cell_type": "code", "execution_count": 1, "id": "a", "metadata": {},
   "source": ["x = 'correct-horse-b\u0061ttery-staple-42'\n", "y = 'tok\/Qm2Lp7Vt4Rw8Ks1N'"],
   "outputs": []}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}"#;
+    // A token glued to a `\n` escape: in the raw text no word boundary precedes it.
+    let glued = r#"{"cells": [{"cell_type": "code", "execution_count": 1, "id": "a", "metadata": {},
+  "source": [], "outputs": [{"output_type": "error", "ename": "E", "traceback": [],
+    "evalue": "bad token\nghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"}]}],
+  "metadata": {}, "nbformat": 4, "nbformat_minor": 5}"#;
     let env = TestEnv::new();
     let dir = project(
         &env,
         "escaped",
         "API_URL_TOKEN=tok/Qm2Lp7Vt4Rw8Ks1N\nDB_PASSWORD=correct-horse-battery-staple-42\n",
         0o600,
-        &[("hidden.ipynb", notebook)],
+        &[("hidden.ipynb", notebook), ("glued.ipynb", glued)],
     );
     let out = env.run(&dir, ["scan"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
@@ -362,6 +367,7 @@ fn notebook_json_escapes_do_not_hide_a_value() {
         &[
             "hidden.ipynb[cell 1 source]:1:6: known-value DB_PASSWORD",
             "hidden.ipynb[cell 1 source]:2:6: known-value API_URL_TOKEN",
+            "glued.ipynb[cell 1 output 1]:2:1: github-token GitHub token",
         ],
     );
 }
