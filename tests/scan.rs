@@ -4,8 +4,8 @@
 mod common;
 
 use std::fs;
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use common::{TestEnv, assert_not_leaked, stderr, stdout};
 
@@ -14,7 +14,30 @@ const OPENAI: &str = "sk-proj-Qm2Lp7Vt4Rw8Ks1Nb6Hc3Zx9Qm2Lp7Vt4Rw8Ks1N";
 const DB_PASSWORD: &str = "correct-horse-battery-staple-42";
 const ENV: &str = "OPENAI_API_KEY=sk-proj-Qm2Lp7Vt4Rw8Ks1Nb6Hc3Zx9Qm2Lp7Vt4Rw8Ks1N\nDB_PASSWORD=correct-horse-battery-staple-42\nDEBUG=true\nPORT=8080\n";
 
-fn assert_clean_of_secrets(out: &std::process::Output) {
+/// A project `name` with `env_file` as its `.env` (mode `mode`) and `files` written beside it.
+fn project(
+    env: &TestEnv,
+    name: &str,
+    env_file: &str,
+    mode: u32,
+    files: &[(&str, &str)],
+) -> PathBuf {
+    let dir = env.project(name, env_file, mode);
+    for (file, contents) in files {
+        fs::write(dir.join(file), contents).unwrap();
+    }
+    dir
+}
+
+/// The scan's report holds each of `expected` (the report is masked, so printing it is safe).
+fn assert_reports(out: &Output, expected: &[&str]) {
+    let text = stdout(out);
+    for line in expected {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+}
+
+fn assert_clean_of_secrets(out: &Output) {
     assert_not_leaked(out, OPENAI);
     assert_not_leaked(out, DB_PASSWORD);
 }
@@ -27,41 +50,34 @@ fn python() -> String {
 #[test]
 fn finds_known_values_in_every_encoding_and_token_shapes_without_printing_them() {
     let env = TestEnv::new();
-    let dir = env.project("app", ENV, 0o600);
-    fs::write(
-        dir.join("settings.py"),
-        format!(
-            "DB = \"{DB_PASSWORD}\"\nclient = OpenAI(api_key=\"{OPENAI}\")\naws = \"AKIAQYLPMN5HFIQR7X2B\"\n"
-        ),
-    )
-    .unwrap();
-    fs::write(
-        dir.join("log.txt"),
-        format!(
-            "GET /login?pw={}\n",
-            DB_PASSWORD.replace("staple", "st%61ple")
-        ),
-    )
-    .unwrap();
+    let settings = format!(
+        "DB = \"{DB_PASSWORD}\"\nclient = OpenAI(api_key=\"{OPENAI}\")\naws = \"AKIAQYLPMN5HFIQR7X2B\"\n"
+    );
+    let log = format!(
+        "GET /login?pw={}\n",
+        DB_PASSWORD.replace("staple", "st%61ple")
+    );
+    let dir = project(
+        &env,
+        "app",
+        ENV,
+        0o600,
+        &[("settings.py", &settings), ("log.txt", &log)],
+    );
 
     let out = env.run(&dir, ["scan"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_clean_of_secrets(&out);
-    let text = stdout(&out);
-    assert!(
-        text.contains("settings.py:1:7: known-value DB_PASSWORD (cor…e-42, 31 chars)"),
-        "{text}"
-    );
-    assert!(
-        text.contains("settings.py:2:26: known-value OPENAI_API_KEY"),
-        "{text}"
-    );
-    assert!(
-        text.contains("settings.py:3:8: aws-access-key-id AWS access key id"),
-        "{text}"
+    assert_reports(
+        &out,
+        &[
+            "settings.py:1:7: known-value DB_PASSWORD (cor…e-42, 31 chars)",
+            "settings.py:2:26: known-value OPENAI_API_KEY",
+            "settings.py:3:8: aws-access-key-id AWS access key id",
+        ],
     );
     // A partial match is not a match: an exact value has no near misses.
-    assert!(!text.contains("log.txt"), "{text}");
+    assert!(!stdout(&out).contains("log.txt"), "{}", stdout(&out));
     // The .env itself is where values belong: never reported, even with --all.
     let all = env.run(&dir, ["scan", "--all"]);
     assert!(!stdout(&all).contains(".env"), "{}", stdout(&all));
@@ -69,34 +85,28 @@ fn finds_known_values_in_every_encoding_and_token_shapes_without_printing_them()
 
 #[test]
 fn encodings_json_url_and_base64_are_found() {
-    let env = TestEnv::new();
-    let dir = env.project("enc", "API_TOKEN=p@ss/w0rd\"quoted\"+x\n", 0o600);
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD.encode("p@ss/w0rd\"quoted\"+x");
-    fs::write(
-        dir.join("a.json"),
-        "{\"t\": \"p@ss/w0rd\\\"quoted\\\"+x\"}\n",
-    )
-    .unwrap();
-    fs::write(
-        dir.join("b.txt"),
-        "https://h/?t=p%40ss%2Fw0rd%22quoted%22%2Bx\n",
-    )
-    .unwrap();
-    fs::write(dir.join("c.yaml"), format!("data:\n  token: {b64}\n")).unwrap();
+    let env = TestEnv::new();
+    let dir = project(
+        &env,
+        "enc",
+        "API_TOKEN=p@ss/w0rd\"quoted\"+x\n",
+        0o600,
+        &[
+            ("a.json", "{\"t\": \"p@ss/w0rd\\\"quoted\\\"+x\"}\n"),
+            ("b.txt", "https://h/?t=p%40ss%2Fw0rd%22quoted%22%2Bx\n"),
+            ("c.yaml", &format!("data:\n  token: {b64}\n")),
+        ],
+    );
     let out = env.run(&dir, ["scan"]);
-    let text = stdout(&out);
-    assert!(
-        text.contains("a.json:1:8: known-value API_TOKEN (JSON-escaped)"),
-        "{text}"
-    );
-    assert!(
-        text.contains("b.txt:1:14: known-value API_TOKEN (URL-encoded)"),
-        "{text}"
-    );
-    assert!(
-        text.contains("c.yaml:2:10: known-value API_TOKEN (base64)"),
-        "{text}"
+    assert_reports(
+        &out,
+        &[
+            "a.json:1:8: known-value API_TOKEN (JSON-escaped)",
+            "b.txt:1:14: known-value API_TOKEN (URL-encoded)",
+            "c.yaml:2:10: known-value API_TOKEN (base64)",
+        ],
     );
     assert_not_leaked(&out, "p@ss/w0rd");
 }
@@ -104,10 +114,7 @@ fn encodings_json_url_and_base64_are_found() {
 #[test]
 fn bait_stays_silent() {
     let env = TestEnv::new();
-    let dir = env.project("bait", ENV, 0o600);
-    fs::write(
-        dir.join("bait.py"),
-        r#"request_id = "550e8400-e29b-41d4-a716-446655440000"
+    let bait_py = r#"request_id = "550e8400-e29b-41d4-a716-446655440000"
 OPENAI_API_KEY = "sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 api_key = "YOUR_API_KEY"
 token = "<token>"
@@ -115,20 +122,24 @@ password = "changeme"
 DATABASE_URL = "postgres://app:changeme@localhost/app"
 commit = "9fceb02d0ae598e95dc970b74767f19372d61af8"
 debug = True  # PORT=8080 and DEBUG=true are in .env but mean nothing
-"#,
-    )
-    .unwrap();
-    fs::write(
-        dir.join("package-lock.json"),
-        r#"{"packages": {"node_modules/x": {"integrity": "sha512-Q2x9mLp7Vt4Rw8Ks1Nb6Hc3Zx9Qm2Lp7Vt4Rw8Ks1Nb6Hc3Zx9Qm2Lp7Vt4Rw8Ks1Nb6Hc3Zx9Qm2Lp7Vt4Rw8==", "resolved": "https://registry.npmjs.org/x/-/x-1.0.0.tgz"}}}"#,
-    )
-    .unwrap();
-    fs::write(
-        dir.join("Cargo.lock"),
-        "checksum = \"e7e9cc8b1b85264074fbcc02a88680c4096b1e47df8f739dceb03bf482f04bd6\"\n",
-    )
-    .unwrap();
-    fs::write(dir.join("page.html"), format!("<img src=\"data:image/png;base64,{}\">\n", "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==".repeat(20))).unwrap();
+"#;
+    let lock = r#"{"packages": {"node_modules/x": {"integrity": "sha512-Q2x9mLp7Vt4Rw8Ks1Nb6Hc3Zx9Qm2Lp7Vt4Rw8Ks1Nb6Hc3Zx9Qm2Lp7Vt4Rw8Ks1Nb6Hc3Zx9Qm2Lp7Vt4Rw8==", "resolved": "https://registry.npmjs.org/x/-/x-1.0.0.tgz"}}}"#;
+    let checksum =
+        "checksum = \"e7e9cc8b1b85264074fbcc02a88680c4096b1e47df8f739dceb03bf482f04bd6\"\n";
+    let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+    let page = format!("<img src=\"data:image/png;base64,{}\">\n", png.repeat(20));
+    let dir = project(
+        &env,
+        "bait",
+        ENV,
+        0o600,
+        &[
+            ("bait.py", bait_py),
+            ("package-lock.json", lock),
+            ("Cargo.lock", checksum),
+            ("page.html", &page),
+        ],
+    );
     let out = env.run(&dir, ["scan"]);
     assert_eq!(
         out.status.code(),
@@ -141,12 +152,8 @@ debug = True  # PORT=8080 and DEBUG=true are in .env but mean nothing
 #[test]
 fn allow_comment_baseline_and_exit_codes() {
     let env = TestEnv::new();
-    let dir = env.project("allow", ENV, 0o600);
-    fs::write(
-        dir.join("ok.py"),
-        format!("x = \"{DB_PASSWORD}\"  # envguard:allow\n"),
-    )
-    .unwrap();
+    let allowed = format!("x = \"{DB_PASSWORD}\"  # envguard:allow\n");
+    let dir = project(&env, "allow", ENV, 0o600, &[("ok.py", &allowed)]);
     assert_eq!(env.run(&dir, ["scan"]).status.code(), Some(0));
 
     fs::write(dir.join("old.py"), format!("x = \"{DB_PASSWORD}\"\n")).unwrap();
@@ -178,8 +185,13 @@ fn allow_comment_baseline_and_exit_codes() {
 #[test]
 fn json_and_sarif_carry_no_value() {
     let env = TestEnv::new();
-    let dir = env.project("fmt", ENV, 0o600);
-    fs::write(dir.join("a.py"), format!("k = \"{OPENAI}\"\n")).unwrap();
+    let dir = project(
+        &env,
+        "fmt",
+        ENV,
+        0o600,
+        &[("a.py", &format!("k = \"{OPENAI}\"\n"))],
+    );
     let json = env.run(&dir, ["scan", "--format", "json"]);
     assert_clean_of_secrets(&json);
     let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
@@ -213,22 +225,14 @@ fn gitignore_binary_and_size_limits_are_respected_and_counted() {
         stderr(&out)
     );
     let all = env.run(&dir, ["scan", "--all", "--max-file-size", "1000"]);
-    assert!(
-        stdout(&all).contains("build/out.js:1:4: known-value OPENAI_API_KEY"),
-        "{}",
-        stdout(&all)
-    );
+    assert_reports(&all, &["build/out.js:1:4: known-value OPENAI_API_KEY"]);
 }
 
 #[test]
 fn refused_env_is_a_warning_with_its_fix_and_shapes_still_scan() {
     let env = TestEnv::new();
-    let dir = env.project("refused", ENV, 0o644);
-    fs::write(
-        dir.join("a.py"),
-        format!("k = \"{DB_PASSWORD}\"\nk2 = \"AKIAQYLPMN5HFIQR7X2B\"\n"),
-    )
-    .unwrap();
+    let source = format!("k = \"{DB_PASSWORD}\"\nk2 = \"AKIAQYLPMN5HFIQR7X2B\"\n");
+    let dir = project(&env, "refused", ENV, 0o644, &[("a.py", &source)]);
     let out = env.run(&dir, ["scan"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -289,15 +293,16 @@ fn notebook_findings_by_cell_and_redaction_in_place() {
     let out = env.run(&dir, ["scan"]);
     assert_eq!(out.status.code(), Some(1));
     assert_clean_of_secrets(&out);
+    assert_reports(
+        &out,
+        &[
+            "analysis.ipynb[cell 2 output 1]:2:1: known-value DB_PASSWORD",
+            "analysis.ipynb[cell 3 output 1]:1:13: known-value OPENAI_API_KEY",
+            "analysis.ipynb[cell 4 source]:1:10: known-value DB_PASSWORD",
+            "analysis.ipynb[cell 4 output 1]:2:13: known-value DB_PASSWORD",
+        ],
+    );
     let text = stdout(&out);
-    for expected in [
-        "analysis.ipynb[cell 2 output 1]:2:1: known-value DB_PASSWORD",
-        "analysis.ipynb[cell 3 output 1]:1:13: known-value OPENAI_API_KEY",
-        "analysis.ipynb[cell 4 source]:1:10: known-value DB_PASSWORD",
-        "analysis.ipynb[cell 4 output 1]:2:13: known-value DB_PASSWORD",
-    ] {
-        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
-    }
     assert_eq!(text.lines().count(), 5, "{text}");
     assert!(
         text.find("cell 2 output 1") < text.find("cell 4 source"),
@@ -332,4 +337,37 @@ fn notebook_findings_by_cell_and_redaction_in_place() {
         stderr(&valid)
     );
     assert_eq!(env.run(&dir, ["scan"]).status.code(), Some(0));
+}
+
+#[test]
+fn notebook_json_escapes_do_not_hide_a_secret() {
+    // Valid JSON that no raw search for the value or its usual JSON form would match.
+    let notebook = r#"{"cells": [{"cell_type": "code", "execution_count": 1, "id": "a", "metadata": {},
+  "source": ["x = 'correct-horse-b\u0061ttery-staple-42'\n", "y = 'tok\/Qm2Lp7Vt4Rw8Ks1N'"],
+  "outputs": []}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}"#;
+    // A token glued to a `\n` escape: in the raw text no word boundary precedes it.
+    let glued = r#"{"cells": [{"cell_type": "code", "execution_count": 1, "id": "a", "metadata": {},
+  "source": [], "outputs": [{"output_type": "error", "ename": "E", "traceback": [],
+    "evalue": "bad token\nghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"}]}],
+  "metadata": {}, "nbformat": 4, "nbformat_minor": 5}"#;
+    let env = TestEnv::new();
+    let dir = project(
+        &env,
+        "escaped",
+        "API_URL_TOKEN=tok/Qm2Lp7Vt4Rw8Ks1N\nDB_PASSWORD=correct-horse-battery-staple-42\n",
+        0o600,
+        &[("hidden.ipynb", notebook), ("glued.ipynb", glued)],
+    );
+    let out = env.run(&dir, ["scan"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_not_leaked(&out, DB_PASSWORD);
+    assert_not_leaked(&out, "tok/Qm2Lp7Vt4Rw8Ks1N");
+    assert_reports(
+        &out,
+        &[
+            "hidden.ipynb[cell 1 source]:1:6: known-value DB_PASSWORD",
+            "hidden.ipynb[cell 1 source]:2:6: known-value API_URL_TOKEN",
+            "glued.ipynb[cell 1 output 1]:2:1: github-token GitHub token",
+        ],
+    );
 }

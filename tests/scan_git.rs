@@ -49,6 +49,12 @@ fn repo(env: &TestEnv) -> PathBuf {
     dir
 }
 
+/// `scan --staged` passes: nothing staged counts as a new leak.
+fn assert_staged_clean(env: &TestEnv, dir: &Path) {
+    let out = env.run(dir, ["scan", "--staged"]);
+    assert_eq!(out.status.code(), Some(0), "reported: {}", stdout(&out));
+}
+
 #[test]
 fn staged_scans_the_index_and_added_lines_only() {
     let env = TestEnv::new();
@@ -63,13 +69,7 @@ fn staged_scans_the_index_and_added_lines_only() {
         format!("print('hello')\ntoken = '{SECRET}'\n"),
     )
     .unwrap();
-    let unstaged = env.run(&dir, ["scan", "--staged"]);
-    assert_eq!(
-        unstaged.status.code(),
-        Some(0),
-        "working-tree change reported: {}",
-        stdout(&unstaged)
-    );
+    assert_staged_clean(&env, &dir);
 
     git_ok(&env, &dir, &["add", "app.py"]);
     fs::write(dir.join("app.py"), "print('hello')\n").unwrap(); // the index still has it
@@ -89,6 +89,62 @@ fn staged_scans_the_index_and_added_lines_only() {
         stdout(&env_staged)
     );
     assert_not_leaked(&env_staged, SECRET);
+}
+
+/// A notebook as JSON, one code cell per source, each printing `output`.
+fn notebook_json(sources: &[&str], output: &str) -> String {
+    let cells: Vec<serde_json::Value> = sources
+        .iter()
+        .map(|source| {
+            serde_json::json!({
+                "cell_type": "code", "execution_count": 1, "id": "c", "metadata": {},
+                "source": source,
+                "outputs": [{"output_type": "stream", "name": "stdout", "text": output}],
+            })
+        })
+        .collect();
+    let notebook = serde_json::json!({
+        "cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
+    });
+    serde_json::to_string_pretty(&notebook).unwrap()
+}
+
+#[test]
+fn staged_notebook_is_reported_by_cell_and_only_for_new_secrets() {
+    let env = TestEnv::new();
+    let dir = repo(&env);
+    let path = dir.join("analysis.ipynb");
+    // Committed with the secret already in cell 1's output: not this commit's problem.
+    fs::write(&path, notebook_json(&["print(1)"], &format!("{SECRET}\n"))).unwrap();
+    git_ok(&env, &dir, &["add", "analysis.ipynb"]);
+    git_ok(&env, &dir, &["commit", "-q", "-m", "notebook"]);
+
+    fs::write(
+        &path,
+        notebook_json(&["print(1)", "x = 1\nprint(2)"], &format!("{SECRET}\n")),
+    )
+    .unwrap();
+    git_ok(&env, &dir, &["add", "analysis.ipynb"]);
+    assert_staged_clean(&env, &dir);
+
+    let ghp = "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5";
+    fs::write(
+        &path,
+        notebook_json(
+            &["print(1)", &format!("x = 1\ngh = '{ghp}'")],
+            &format!("{SECRET}\n"),
+        ),
+    )
+    .unwrap();
+    git_ok(&env, &dir, &["add", "analysis.ipynb"]);
+    let staged = env.run(&dir, ["scan", "--staged"]);
+    assert_eq!(staged.status.code(), Some(1));
+    assert_not_leaked(&staged, SECRET);
+    assert_not_leaked(&staged, ghp);
+    assert_eq!(
+        stdout(&staged).trim(),
+        "analysis.ipynb[cell 2 source]:2:7: github-token GitHub token (ghp…3zA5, 40 chars)"
+    );
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use super::{Detector, Finding, walk};
+use super::{Detector, Finding, notebook, walk};
 use crate::error::{Error, Result};
 
 /// The rule id for a `.env` file in the index.
@@ -67,12 +67,17 @@ pub fn staged(detector: &Detector, dir: &Path, max_file_size: u64) -> Result<Vec
     )?;
     let mut hits = Vec::new();
     for file in added_lines(&diff) {
+        if walk::is_notebook(Path::new(&file.path))
+            && let Some(cells) = staged_notebook(detector, dir, &file.path, max_file_size)?
+        {
+            findings.extend(cells);
+            continue;
+        }
         if file.text.len() as u64 > max_file_size || walk::is_binary(&file.text) {
             continue;
         }
         detector.find(&file.text, &mut hits);
-        for hit in &hits {
-            let mut finding = detector.finding(&file.path, None, &file.text, hit);
+        for mut finding in detector.findings(&file.path, None, &file.text, &hits) {
             finding.line = file
                 .lines
                 .get(finding.line - 1)
@@ -82,6 +87,39 @@ pub fn staged(detector: &Detector, dir: &Path, max_file_size: u64) -> Result<Vec
         }
     }
     Ok(findings)
+}
+
+/// The findings of a staged notebook by cell, minus the secrets its committed version already
+/// held: a notebook's "added lines" are JSON, and its author thinks in cells. `None` when
+/// the staged file is not notebook JSON, to be scanned as text instead.
+fn staged_notebook(
+    detector: &Detector,
+    dir: &Path,
+    path: &str,
+    max_file_size: u64,
+) -> Result<Option<Vec<Finding>>> {
+    let staged = run(dir, &["cat-file", "blob", &format!(":{path}")])?;
+    if staged.len() as u64 > max_file_size {
+        return Ok(Some(Vec::new()));
+    }
+    let mut findings = Vec::new();
+    if notebook::scan(detector, path, &staged, &mut findings).is_err() {
+        return Ok(None);
+    }
+    if findings.is_empty() {
+        return Ok(Some(findings));
+    }
+    let mut committed = Vec::new();
+    // Absent from HEAD (a new notebook, or no commit yet): everything in it is added.
+    if let Ok(head) = run(dir, &["cat-file", "blob", &format!("HEAD:{path}")]) {
+        let _ = notebook::scan(detector, path, &head, &mut committed);
+    }
+    findings.retain(|finding| {
+        !committed
+            .iter()
+            .any(|old| old.fingerprint == finding.fingerprint)
+    });
+    Ok(Some(findings))
 }
 
 /// `.env`, `.env.local`, `config/.env.production`; not the templates meant to be committed.
@@ -239,8 +277,7 @@ pub fn history(detector: &Detector, dir: &Path, max_file_size: u64) -> Result<Ve
         } else {
             path
         };
-        for hit in &hits {
-            let finding = detector.finding(shown, None, &content, hit);
+        for finding in detector.findings(shown, None, &content, &hits) {
             leaks.push(Leak {
                 finding,
                 object: object.to_string(),

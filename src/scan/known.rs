@@ -5,9 +5,10 @@
 //! also searched in the forms it takes on the way out: escaped inside a JSON string (a
 //! notebook output, a log line), percent-encoded in a URL, and base64-encoded (HTTP basic
 //! auth, Kubernetes secrets). All forms of all values go into one automaton, so the cost of a
-//! scan does not grow with the number of values.
+//! scan barely grows with the number of values, and a gram sampler in front of it passes the
+//! automaton only the few windows of text where a value may start.
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, MatchKind};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 
@@ -68,6 +69,9 @@ pub struct KnownValues {
     secrets: Vec<Secret>,
     patterns: Vec<Pattern>,
     automaton: Option<AhoCorasick>,
+    /// `None` when no form is long enough to be sampled: then every byte goes through the
+    /// automaton.
+    sampler: Option<GramSampler>,
 }
 
 impl KnownValues {
@@ -91,24 +95,19 @@ impl KnownValues {
                 }
             }
         }
-        // A DFA: with thousands of patterns no literal prefilter applies, and the DFA is the
-        // fastest automaton per byte; its build cost is paid once per scan.
+        // The crate's own choice (a contiguous NFA for many patterns): the sampler leaves it
+        // a small part of the text, so a quick build beats the DFA's faster walk.
         let automaton = (!needles.is_empty()).then(|| {
             AhoCorasick::builder()
                 .match_kind(MatchKind::LeftmostLongest)
-                .kind(Some(AhoCorasickKind::DFA))
                 .build(&needles)
-                .or_else(|_| {
-                    AhoCorasick::builder()
-                        .match_kind(MatchKind::LeftmostLongest)
-                        .build(&needles)
-                })
                 .ok()
         });
         KnownValues {
             secrets,
             patterns,
             automaton: automaton.flatten(),
+            sampler: GramSampler::new(&needles),
         }
     }
 
@@ -120,12 +119,28 @@ impl KnownValues {
         self.secrets.is_empty()
     }
 
+    /// Whether a value spans lines, and so may be split where text is stored line by line.
+    pub fn has_multiline(&self) -> bool {
+        self.secrets.iter().any(|s| s.value.contains('\n'))
+    }
+
     /// Calls `found(start, end, pattern)` for each leftmost-longest occurrence in `text`.
     pub fn find(&self, text: &[u8], mut found: impl FnMut(usize, usize, usize)) {
-        if let Some(automaton) = &self.automaton {
-            for m in automaton.find_iter(text) {
-                found(m.start(), m.end(), m.pattern().as_usize());
+        let Some(automaton) = &self.automaton else {
+            return;
+        };
+        let mut search = |window: std::ops::Range<usize>| {
+            for m in automaton.find_iter(&text[window.clone()]) {
+                found(
+                    window.start + m.start(),
+                    window.start + m.end(),
+                    m.pattern().as_usize(),
+                );
             }
+        };
+        match &self.sampler {
+            Some(sampler) => sampler.windows(text, search),
+            None => search(0..text.len()),
         }
     }
 
@@ -142,6 +157,78 @@ impl KnownValues {
             pattern_info.encoding.suffix()
         )
     }
+}
+
+/// Rules out most of a text at one table lookup per few bytes, so that the automaton (a walk
+/// of every byte through a table too large for the fastest cache) runs only where a value may
+/// be.
+///
+/// Every form is at least `shortest` bytes long, so an occurrence starting at `s` holds a
+/// [`GRAM`]-byte gram starting at the first multiple of `stride = shortest - GRAM + 1` from
+/// `s`, at an offset under `stride` into the form. A bitmap of the grams at those offsets of
+/// every form is checked at every `stride`-th position; only a gram in it opens a window, wide
+/// enough for the longest form, and windows that touch are merged. Each occurrence lies inside
+/// one window and windows are disjoint, so searching the windows finds exactly what searching
+/// the whole text would.
+struct GramSampler {
+    bitmap: Vec<u64>,
+    stride: usize,
+    longest: usize,
+}
+
+const GRAM: usize = 4;
+/// 2^21 bits (256 KiB): thousands of values set a few percent of them, and the table stays in
+/// the second-level cache.
+const BITMAP_BITS: u32 = 21;
+
+impl GramSampler {
+    fn new(needles: &[Vec<u8>]) -> Option<Self> {
+        let shortest = needles.iter().map(Vec::len).min()?;
+        let longest = needles.iter().map(Vec::len).max()?;
+        let stride = (shortest + 1).checked_sub(GRAM).filter(|&s| s > 0)?;
+        let mut bitmap = vec![0u64; 1 << (BITMAP_BITS - 6)];
+        for needle in needles {
+            for offset in 0..stride {
+                let slot = slot(&needle[offset..offset + GRAM]);
+                bitmap[slot / 64] |= 1 << (slot % 64);
+            }
+        }
+        Some(GramSampler {
+            bitmap,
+            stride,
+            longest,
+        })
+    }
+
+    /// Calls `search` on each window of `text`, in order, that may hold an occurrence.
+    fn windows(&self, text: &[u8], mut search: impl FnMut(std::ops::Range<usize>)) {
+        let mut pending: Option<std::ops::Range<usize>> = None;
+        let mut at = 0;
+        while at + GRAM <= text.len() {
+            let slot = slot(&text[at..at + GRAM]);
+            if self.bitmap[slot / 64] & (1 << (slot % 64)) != 0 {
+                let start = at.saturating_sub(self.stride - 1);
+                let end = (at + self.longest).min(text.len());
+                pending = match pending {
+                    Some(open) if start <= open.end => Some(open.start..end),
+                    Some(open) => {
+                        search(open);
+                        Some(start..end)
+                    }
+                    None => Some(start..end),
+                };
+            }
+            at += self.stride;
+        }
+        if let Some(open) = pending {
+            search(open);
+        }
+    }
+}
+
+fn slot(gram: &[u8]) -> usize {
+    let gram = u32::from_le_bytes([gram[0], gram[1], gram[2], gram[3]]);
+    (gram.wrapping_mul(0x9E37_79B1) >> (32 - BITMAP_BITS)) as usize
 }
 
 fn worth_searching(value: &str) -> bool {
@@ -238,6 +325,39 @@ mod tests {
         let b64 = STANDARD_NO_PAD.encode("s3cr3t/v@lue\"x");
         assert_eq!(labels(&k, &format!("Basic {b64}==")), ["TOKEN (base64)"]);
         assert!(labels(&k, "true 12345678").is_empty());
+    }
+
+    #[test]
+    fn sampling_finds_what_a_full_search_finds() {
+        let values = [
+            "Qm2Lp7Vt4R",
+            "Qm2Lp7Vt4Rw8Ks1Nb6Hc3Zx9",
+            "zz9-Qm2Lp7Vt",
+            "a much longer value of forty-odd bytes here",
+        ];
+        let k = known(&values.map(|v| ("V", v)));
+        let mut text = String::new();
+        for (i, value) in values.iter().cycle().take(40).enumerate() {
+            // Every alignment against the stride, at the very start and end of the text too.
+            text.push_str(&"x".repeat(i % 7));
+            text.push_str(value);
+        }
+        let sampled = |text: &str| {
+            let mut spans = Vec::new();
+            k.find(text.as_bytes(), |start, end, p| spans.push((start, end, p)));
+            spans
+        };
+        let full = |text: &str| {
+            let automaton = k.automaton.as_ref().expect("values to search");
+            automaton
+                .find_iter(text.as_bytes())
+                .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(sampled(&text).len(), 40);
+        for cut in 0..text.len() {
+            assert_eq!(sampled(&text[cut..]), full(&text[cut..]), "from {cut}");
+        }
     }
 
     #[test]

@@ -137,22 +137,32 @@ impl Detector {
         }
     }
 
-    /// A finding for `hit` in `text`, located within `path` (and `place`, for notebooks).
-    pub fn finding(&self, path: &str, place: Option<String>, text: &[u8], hit: &Hit) -> Finding {
-        let (line, column) = line_column(text, hit.start);
-        let secret = self.secret(hit, text);
-        let rule_id = self.rule_id(hit);
-        Finding {
-            path: path.to_string(),
-            place,
-            line,
-            column,
-            rule_id,
-            label: self.label(hit),
-            hint: mask::inline_hint(&String::from_utf8_lossy(secret)),
-            fingerprint: fingerprint(rule_id, path, secret),
-            commit: None,
-        }
+    /// The findings for `hits` (in order, as [`Detector::find`] leaves them) in `text`,
+    /// located within `path` and, for notebooks, `place`.
+    pub fn findings<'a>(
+        &'a self,
+        path: &'a str,
+        place: Option<&'a str>,
+        text: &'a [u8],
+        hits: &'a [Hit],
+    ) -> impl Iterator<Item = Finding> + 'a {
+        let mut lines = LineCursor::default();
+        hits.iter().map(move |hit| {
+            let (line, column) = lines.locate(text, hit.start);
+            let secret = self.secret(hit, text);
+            let rule_id = self.rule_id(hit);
+            Finding {
+                path: path.to_string(),
+                place: place.map(str::to_string),
+                line,
+                column,
+                rule_id,
+                label: self.label(hit),
+                hint: mask::inline_hint(&String::from_utf8_lossy(secret)),
+                fingerprint: fingerprint(rule_id, path, secret),
+                commit: None,
+            }
+        })
     }
 }
 
@@ -206,19 +216,36 @@ fn line_of(text: &[u8], at: usize) -> &[u8] {
     &text[start..end]
 }
 
-/// 1-based line and column (in characters) of byte offset `at`.
-fn line_column(text: &[u8], at: usize) -> (usize, usize) {
-    let before = &text[..at];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    let column = String::from_utf8_lossy(&before[line_start..])
-        .chars()
-        .count()
-        + 1;
-    (line, column)
+/// Turns byte offsets into 1-based lines and columns, counting each newline once per buffer
+/// however many hits it has, and only up to the last hit: most of a file is never counted.
+#[derive(Default)]
+struct LineCursor {
+    /// Bytes before this have been counted.
+    counted_to: usize,
+    /// The line `counted_to` is on.
+    line: usize,
+}
+
+impl LineCursor {
+    fn locate(&mut self, text: &[u8], at: usize) -> (usize, usize) {
+        if at < self.counted_to {
+            *self = LineCursor::default();
+        }
+        self.line += text[self.counted_to..at]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        self.counted_to = at;
+        let line_start = text[..at]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let column = String::from_utf8_lossy(&text[line_start..at])
+            .chars()
+            .count()
+            + 1;
+        (self.line + 1, column)
+    }
 }
 
 #[cfg(test)]
@@ -237,7 +264,10 @@ mod tests {
         let mut hits = Vec::new();
         detector.find(text.as_bytes(), &mut hits);
         assert_eq!(hits.len(), 1);
-        let finding = detector.finding("f.py", None, text.as_bytes(), &hits[0]);
+        let finding = detector
+            .findings("f.py", None, text.as_bytes(), &hits)
+            .next()
+            .expect("one hit");
         assert_eq!(
             (finding.line, finding.column, finding.rule_id),
             (2, 8, KNOWN_VALUE_ID)

@@ -34,16 +34,24 @@ pub fn scan(
     let mut hits = Vec::new();
     for part in parts(bytes)? {
         detector.find(part.text.as_bytes(), &mut hits);
-        for hit in &hits {
-            found.push(detector.finding(
-                shown,
-                Some(part.place.clone()),
-                part.text.as_bytes(),
-                hit,
-            ));
-        }
+        found.extend(detector.findings(shown, Some(&part.place), part.text.as_bytes(), &hits));
     }
     Ok(())
+}
+
+/// Whether a scan of the raw JSON finds every secret the decoded cells hold. It does when
+/// each secret is written as nbformat writes it (known values are also searched JSON-escaped),
+/// but not when another escape hides one (`\/`, `\u0041`), when an escape glued to a token
+/// takes away the word boundary its shape needs (`\nghp_…`), nor when a multi-line value is
+/// split over a source's list of lines.
+pub fn raw_text_is_enough(detector: &Detector, raw: &[u8]) -> bool {
+    let hiding_escape = raw.windows(3).any(|w| {
+        w[0] == b'\\'
+            && (matches!(w[1], b'u' | b'/')
+                || (matches!(w[1], b'b' | b'f' | b'n' | b'r' | b't')
+                    && w[2].is_ascii_alphanumeric()))
+    });
+    !detector.known.has_multiline() && !hiding_escape
 }
 
 /// Why a notebook was not rewritten.

@@ -3,17 +3,18 @@
 //! Known values catch the secrets of this project; these rules catch the ones that never were
 //! in a `.env` (a key pasted into a notebook, a token copied from a colleague). Running a
 //! dozen regexes over every byte would dominate the scan, so each rule names the literals
-//! that any match must contain (`AKIA`, `ghp_`, `://`); one small automaton finds those, and a
-//! rule's regex runs only on the lines where one of its literals occurs.
+//! that any match must contain (`AKIA`, `ghp_`, `://`). One vectorised literal search (Teddy,
+//! the searcher behind ripgrep) finds the lines holding any of them; only on those lines are
+//! the anchors told apart and the matching rules' regexes run.
 
-use std::collections::HashSet;
-
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, MatchKind};
 use regex::bytes::Regex;
 
 pub struct Rule {
     pub id: &'static str,
     pub name: &'static str,
+    /// Case-sensitive, so that the line search stays vectorised: a rule that ignores case
+    /// lists the forms identifiers are written in.
     anchors: &'static [&'static str],
     /// The whole match is what `envguard:allow` and positions refer to; the `secret` group, if
     /// any, is the credential itself (what is masked, hashed and redacted).
@@ -103,15 +104,11 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "generic-api-key",
         name: "API key or secret assignment",
+        // Each keyword below holds one of these in lower, Title or UPPER case (`apiKey`,
+        // `client_secret`, `ACCESS_TOKEN`, `passWord`); `sEcReT` is not worth a byte-wise scan.
         anchors: &[
-            "api_key",
-            "api-key",
-            "apikey",
-            "secret",
-            "token",
-            "passw",
-            "access_key",
-            "private_key",
+            "key", "Key", "KEY", "secret", "Secret", "SECRET", "token", "Token", "TOKEN", "passw",
+            "passW", "Passw", "PassW", "PASSW",
         ],
         pattern: r#"(?i)(?:api[_-]?key|secret|token|passw(?:or)?d|access[_-]?key|private[_-]?key)[a-z0-9_\-]{0,20}\\?["']?\s{0,4}(?::=|=>|=|:)\s{0,4}\\?["'](?P<secret>[A-Za-z0-9+/=_\-.~]{16,200})\\?["']"#,
         needs_entropy: true,
@@ -142,6 +139,10 @@ const PLACEHOLDER_MARKS: &[&str] = &[
 ];
 
 pub struct Rules {
+    /// Finds the lines holding any anchor. Leftmost-first, non-overlapping: that is what lets
+    /// the automaton hand the search to its vectorised literal prefilter.
+    lines: AhoCorasick,
+    /// Within one such line, every anchor, overlapping (`sk-ant-` must not hide `sk-`).
     anchors: AhoCorasick,
     /// For each anchor pattern, the rule it belongs to.
     anchor_rule: Vec<usize>,
@@ -167,17 +168,18 @@ impl Rules {
                 anchor_rule.push(index);
             }
         }
-        // Overlapping search is needed so that `sk-ant-` does not hide `sk-`; the set is
-        // small and fixed, so a failure to build is a bug, not input.
-        let anchors = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
+        // The literals are fixed: a failure to build is a bug, not input.
+        let lines = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
             .build(&literals)
             .expect("the anchor literals are fixed and valid");
+        let anchors = AhoCorasick::new(&literals).expect("the anchor literals are fixed and valid");
         let regexes = RULES
             .iter()
             .map(|rule| Regex::new(rule.pattern).expect("rule patterns are fixed and valid"))
             .collect();
         Rules {
+            lines,
             anchors,
             anchor_rule,
             regexes,
@@ -186,17 +188,42 @@ impl Rules {
 
     /// Appends the matches in `text`, in rule order per line; overlaps are resolved by the caller.
     pub fn find(&self, text: &[u8], out: &mut Vec<RuleMatch>) {
-        let mut tried: HashSet<(usize, usize)> = HashSet::new();
-        for anchor in self.anchors.find_overlapping_iter(text) {
-            let rule = self.anchor_rule[anchor.pattern().as_usize()];
-            let (line_start, line_end) = line_window(text, anchor.start());
-            if !tried.insert((rule, line_start)) {
+        // Anchors never span a newline, so every line holding one holds a reported match.
+        let mut examined_to = 0;
+        for candidate in self.lines.find_iter(text) {
+            if candidate.start() < examined_to {
                 continue;
             }
-            for caps in self.regexes[rule].captures_iter(&text[line_start..line_end]) {
+            let (line_start, line_end) = line_window(text, candidate.start());
+            let whole_line = line_end == text.len() || text[line_end] == b'\n';
+            // A window cut out of a huge (minified) line covers only its own anchor's
+            // surroundings: the next anchor gets a window of its own.
+            examined_to = if whole_line {
+                line_end
+            } else {
+                candidate.end()
+            };
+            self.find_in_line(text, line_start, line_end, out);
+        }
+    }
+
+    fn find_in_line(
+        &self,
+        text: &[u8],
+        line_start: usize,
+        line_end: usize,
+        out: &mut Vec<RuleMatch>,
+    ) {
+        let line = &text[line_start..line_end];
+        let mut rules = [false; RULES.len()];
+        for anchor in self.anchors.find_overlapping_iter(line) {
+            rules[self.anchor_rule[anchor.pattern().as_usize()]] = true;
+        }
+        for rule in (0..RULES.len()).filter(|&rule| rules[rule]) {
+            for caps in self.regexes[rule].captures_iter(line) {
                 let whole = caps.get(0).expect("group 0 always exists");
                 let secret = caps.name("secret").unwrap_or(whole);
-                let value = &text[line_start + secret.start()..line_start + secret.end()];
+                let value = &line[secret.range()];
                 if is_placeholder(value) || (RULES[rule].needs_entropy && !looks_random(value)) {
                     continue;
                 }
@@ -299,10 +326,33 @@ mod tests {
             ids(r#"api_key = "Zx9Qm2Lp7Vt4Rw8Ks1Nb6Hc3""#),
             ["generic-api-key"]
         );
+        for camel in [
+            r#"apiKey: "Zx9Qm2Lp7Vt4Rw8Ks1Nb6Hc3""#,
+            r#"clientSecret = 'Zx9Qm2Lp7Vt4Rw8Ks1Nb6Hc3'"#,
+            r#"DB_PASSWORD="Zx9Qm2Lp7Vt4Rw8Ks1Nb6Hc3""#,
+            r#"passWord => "Zx9Qm2Lp7Vt4Rw8Ks1Nb6Hc3""#,
+        ] {
+            assert_eq!(ids(camel), ["generic-api-key"], "{camel}");
+        }
         assert!(
             ids("sk-ant-api03-Qm2Lp7Vt4Rw8Ks1Nb6Hc3Zx9Qm2Lp7Vt4Rw8Ks1Nb6Hc3")
                 .contains(&"anthropic-api-key")
         );
+    }
+
+    #[test]
+    fn every_anchor_on_a_line_counts_and_long_lines_are_windowed() {
+        // `sk-ant-` is found first, yet the line is also tried for `sk-`, and a second token
+        // later on the same line is not skipped.
+        let line = "a = 'sk-ant-api03-Qm2Lp7Vt4Rw8Ks1Nb6Hc3Zx9Qm2Lp7Vt4Rw8Ks1Nb6Hc3' b = 'AKIAQYLPMN5HFIQR7X2B'";
+        let found = ids(line);
+        assert!(found.contains(&"anthropic-api-key") && found.contains(&"aws-access-key-id"));
+        let minified = format!(
+            "{}AKIAQYLPMN5HFIQR7X2B;{}ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5",
+            "x;".repeat(5000),
+            "y;".repeat(5000)
+        );
+        assert_eq!(ids(&minified), ["aws-access-key-id", "github-token"]);
     }
 
     #[test]

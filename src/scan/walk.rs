@@ -109,8 +109,13 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Resolving a path costs a system call per component, so only a file named like an excluded
+/// one is resolved.
 fn is_excluded(path: &Path, options: &Options) -> bool {
-    !options.exclude.is_empty()
+    options
+        .exclude
+        .iter()
+        .any(|excluded| excluded.file_name() == path.file_name())
         && std::fs::canonicalize(path).is_ok_and(|canonical| options.exclude.contains(&canonical))
 }
 
@@ -167,10 +172,11 @@ fn scan_file(
         .fetch_add(buffer.len() as u64, Ordering::Relaxed);
     let shown = display_path(path);
     if is_notebook(path) {
-        // The raw JSON holds every secret the decoded cells do (known values are also searched
-        // JSON-escaped), so parsing, the costly part, is only needed to locate hits by cell.
+        // Parsing is the costly part, and is skipped when the raw JSON shows nothing and
+        // cannot be hiding anything (see `notebook::raw_text_is_enough`).
         detector.find(buffer, hits);
-        if hits.is_empty() || notebook::scan(detector, &shown, buffer, found).is_ok() {
+        let nothing_to_find = hits.is_empty() && notebook::raw_text_is_enough(detector, buffer);
+        if nothing_to_find || notebook::scan(detector, &shown, buffer, found).is_ok() {
             return;
         }
     }
@@ -186,10 +192,7 @@ pub fn scan_text(
     found: &mut Vec<Finding>,
 ) {
     detector.find(text, hits);
-    found.extend(
-        hits.iter()
-            .map(|hit| detector.finding(shown, None, text, hit)),
-    );
+    found.extend(detector.findings(shown, None, text, hits));
 }
 
 pub fn is_binary(bytes: &[u8]) -> bool {
