@@ -40,7 +40,7 @@ pub fn from_contents(
 ) -> Result<Checked, Refusal> {
     let digest = trust::digest(&guarded.bytes);
     let bindings = dotenv::parse(&guarded.bytes, outer).map_err(|e| parse_refusal(path, &e))?;
-    check_names(path, &bindings)?;
+    check_bindings(path, &bindings)?;
     Ok(Checked {
         path: path.to_path_buf(),
         canonical: guarded.canonical,
@@ -94,8 +94,28 @@ pub fn parse_refusal(path: &Path, error: &ParseError) -> Refusal {
     .at_line(error.line)
 }
 
-fn check_names(path: &Path, bindings: &[Binding]) -> Result<(), Refusal> {
+/// The largest `NAME=value` string Linux passes to a program (`MAX_ARG_STRLEN`, with its NUL).
+/// A longer variable makes every `execve` that carries it fail with E2BIG: in a shell, every
+/// command would stop working.
+const MAX_VARIABLE_BYTES: usize = 128 * 1024;
+
+/// The rules on bindings beyond the grammar: no name that takes over the shell or envguard,
+/// and no variable too long for any program to receive.
+fn check_bindings(path: &Path, bindings: &[Binding]) -> Result<(), Refusal> {
     for binding in bindings {
+        let size = binding.name.len() + 1 + binding.value.len() + 1;
+        if size > MAX_VARIABLE_BYTES {
+            return Err(Refusal::new(
+                path,
+                RefusalKind::Size,
+                format!(
+                    "{} is {size} bytes with its name; no program can receive a variable over 128 KiB, so every command would fail",
+                    binding.name
+                ),
+                "keep large data in a file of its own and put its path in the .env",
+            )
+            .at_line(binding.line));
+        }
         if names::is_reserved(&binding.name) {
             return Err(Refusal::new(
                 path,

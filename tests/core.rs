@@ -402,3 +402,21 @@ fn a_refusal_to_a_closed_stderr_still_exits_1_without_a_panic() {
     drop(child.stderr.take());
     assert_eq!(child.wait().unwrap().code(), Some(1));
 }
+
+#[test]
+fn a_variable_too_long_for_any_program_is_refused_with_its_line() {
+    let env = TestEnv::new();
+    let long = "x".repeat(128 * 1024);
+    let dir = env.project("p", &format!("OK=1\nBLOB={long}\n"), 0o600);
+    let out = env.run(&dir, ["allow"]);
+    assert_eq!(out.status.code(), Some(1));
+    let expected = format!("{}:2: BLOB is ", dir.join(".env").display());
+    assert!(stderr(&out).contains(&expected), "{}", stderr(&out));
+    assert!(stderr(&out).contains("over 128 KiB"), "{}", stderr(&out));
+    assert_not_leaked(&out, &long);
+
+    let fits = "x".repeat(100 * 1024);
+    let dir = env.allowed_project("q", &format!("BLOB={fits}\n"));
+    let out = env.run(&dir, ["exec", "--", "sh", "-c", "test ${#BLOB} -eq 102400"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
