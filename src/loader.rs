@@ -97,7 +97,7 @@ pub fn parse_refusal(path: &Path, error: &ParseError) -> Refusal {
 /// The largest `NAME=value` string Linux passes to a program (`MAX_ARG_STRLEN`, with its NUL).
 /// A longer variable makes every `execve` that carries it fail with E2BIG: in a shell, every
 /// command would stop working.
-const MAX_VARIABLE_BYTES: usize = 128 * 1024;
+pub const MAX_VARIABLE_BYTES: usize = 128 * 1024;
 
 /// The rules on bindings beyond the grammar: no name that takes over the shell or envguard,
 /// and no variable too long for any program to receive.

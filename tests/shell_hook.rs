@@ -145,3 +145,25 @@ fn zsh_hook_is_registered_once() {
         stderr(&out)
     );
 }
+
+#[test]
+fn export_refuses_a_file_whose_state_would_not_fit_in_one_variable() {
+    let env = TestEnv::new();
+    let contents: String = (0..20_000)
+        .map(|i| format!("VARIABLE_NUMBER_{i:05}=v\n"))
+        .collect();
+    let dir = env.allowed_project("huge", &contents);
+    let out = env.run(&dir, ["export", "bash"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !stdout(&out).contains("VARIABLE_NUMBER_"),
+        "variables were exported"
+    );
+    assert!(
+        stderr(&out).contains("sets 20000 variables, more than the shell hook can carry"),
+        "{}",
+        stderr(&out)
+    );
+    // The refusal is remembered like any other: the state records it, and it is small.
+    assert!(stdout(&out).contains("__ENVGUARD_STATE=") && stdout(&out).len() < 4096);
+}

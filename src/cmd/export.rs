@@ -25,7 +25,7 @@ use crate::cli::{ShellArgs, ShellKind};
 use crate::diff::{self, Base, Mark, Plan};
 use crate::discover;
 use crate::emit;
-use crate::error::{IoContext, Refusal, Result};
+use crate::error::{IoContext, Refusal, RefusalKind, Result};
 use crate::guard::Identity;
 use crate::loader::{self, Checked};
 use crate::shell::quote_for_display;
@@ -90,11 +90,15 @@ impl Update {
         }
         let previous: Vec<Saved> = previous_file.and_then(Loaded::saved).unwrap_or_default();
         let base = Base::new(&previous);
-        let (loaded, refusal) = self.load(&base)?;
-        let target = loaded
-            .as_ref()
-            .map_or(&[][..], |checked| &checked.bindings[..]);
-        let plan = diff::plan(&previous, &base, target, &|name| env::var_os(name));
+        let (mut loaded, mut refusal) = self.load(&base)?;
+        let mut plan = plan_for(&previous, &base, loaded.as_ref());
+        if let Some(checked) = &loaded
+            && let Some(too_many) = self.state_too_large(previous_file, checked, &plan)
+        {
+            refusal = Some(too_many);
+            loaded = None;
+            plan = plan_for(&previous, &base, None);
+        }
 
         let mut out = Vec::new();
         for restore in &plan.restores {
@@ -156,6 +160,29 @@ impl Update {
             Err(_) if self.warned_about(path) => Ok((None, None)),
             Err(refusal) => Ok((None, Some(refusal))),
         }
+    }
+
+    /// The refusal for a file whose names (and the values they replace) would make the state
+    /// longer than one variable may be: the shell could then run no command at all.
+    fn state_too_large(
+        &self,
+        previous: Option<&Loaded>,
+        checked: &Checked,
+        plan: &Plan,
+    ) -> Option<Refusal> {
+        let state = self.next_state(previous, Some(checked), plan, false)?;
+        let size = state::VAR.len() + 1 + state.encode().len() + 1;
+        (size > loader::MAX_VARIABLE_BYTES).then(|| {
+            Refusal::new(
+                &checked.path,
+                RefusalKind::Size,
+                format!(
+                    "sets {} variables, more than the shell hook can carry between prompts ({size} bytes of state, over 128 KiB)",
+                    checked.bindings.len()
+                ),
+                "split the file, or run programs with `envguard exec -- CMD` instead of the hook",
+            )
+        })
     }
 
     /// Whether this version of `path` was already refused with a warning in this shell.
@@ -248,6 +275,12 @@ impl Update {
             current,
         })
     }
+}
+
+/// What bringing the shell from `previous` to `loaded` (nothing, when `None`) takes.
+fn plan_for<'a>(previous: &'a [Saved], base: &Base<'a>, loaded: Option<&'a Checked>) -> Plan<'a> {
+    let target = loaded.map_or(&[][..], |checked| &checked.bindings[..]);
+    diff::plan(previous, base, target, &|name| env::var_os(name))
 }
 
 fn now() -> u64 {
