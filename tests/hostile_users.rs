@@ -490,3 +490,63 @@ fn the_largest_max_size_neither_panics_nor_reads_empty() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(loaded(&out, "EG_A"));
 }
+
+#[test]
+fn the_prompt_hook_of_each_shell_refuses_a_planted_link() {
+    if skip_unless_root() {
+        return;
+    }
+    let env = TestEnv::new();
+    let prod = victim_prod(&env);
+    let shared = sticky_dir(&env, "shared");
+    as_other_user(
+        &shared,
+        &format!("ln -s '{}' .env", prod.join(".env").display()),
+    );
+    let dump = env.root.path().join("env.out");
+    let bin_dir = Path::new(BIN).parent().unwrap().display().to_string();
+    let calls = [
+        (
+            "bash",
+            vec!["--noprofile", "--norc", "-c"],
+            "eval \"$(envguard hook bash)\"; cd \"$EG_DIR\"; __envguard_hook; env -0 > \"$EG_OUT\"",
+        ),
+        (
+            "zsh",
+            vec!["-f", "-c"],
+            "eval \"$(envguard hook zsh)\"; cd \"$EG_DIR\"; __envguard_hook; env -0 > \"$EG_OUT\"",
+        ),
+        (
+            "fish",
+            vec!["--no-config", "--private", "-c"],
+            "envguard hook fish | source; cd $EG_DIR; __envguard_hook; env -0 > $EG_OUT",
+        ),
+    ];
+    for (shell, args, script) in calls {
+        let out = std::process::Command::new(shell)
+            .args(args)
+            .arg(script)
+            .current_dir(env.work())
+            .env_clear()
+            .envs(env.base_env())
+            .env(
+                "PATH",
+                format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default()),
+            )
+            .env("EG_DIR", &shared)
+            .env("EG_OUT", &dump)
+            .output()
+            .unwrap();
+        assert!(
+            stderr(&out).contains("is a symlink owned by envguard-other"),
+            "{shell}: {}",
+            stderr(&out)
+        );
+        let loaded = parse_env0(&fs::read(&dump).unwrap());
+        assert!(
+            !loaded.contains_key("EG_PROD"),
+            "{shell} loaded the victim's secret"
+        );
+        assert_not_leaked(&out, SECRET);
+    }
+}
