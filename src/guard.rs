@@ -11,7 +11,8 @@
 //! file it reaches is checked as above, and the way there is checked as OpenSSH's StrictModes
 //! checks `~/.ssh` ([`links`]). Without that, another user could plant `.env -> ~you/prod/.env`
 //! in a shared directory and have your shell load your production secrets in a place they
-//! control.
+//! control. A `.env` that was not a symlink when checked is opened with `O_NOFOLLOW`, so one
+//! swapped in just before the open is refused rather than followed.
 //!
 //! A file that passes costs no user-name lookup (an NSS query, maybe over the network, on
 //! every load): names are rendered only when a message shows them.
@@ -30,6 +31,8 @@ use crate::error::{Refusal, RefusalKind};
 use crate::shell::quote_for_display;
 
 mod links;
+
+use links::Way;
 
 /// Default for [`max_size`]: far above any real `.env`, far below what would stall a prompt.
 pub const DEFAULT_MAX_SIZE: u64 = 1024 * 1024;
@@ -138,14 +141,21 @@ pub fn open(path: &Path) -> Result<Opened, Refusal> {
     // The way is checked before the open and the file reached is compared after it, so a
     // link swapped in between is caught rather than followed.
     let way = links::check_way(path);
-    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
-    let fd: OwnedFd =
-        fcntl::open(path, flags, Mode::empty()).map_err(|errno| cannot_open(path, errno))?;
+    let mut flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+    if matches!(way, Ok(Way::Plain)) {
+        flags |= OFlag::O_NOFOLLOW;
+    }
+    let fd: OwnedFd = fcntl::open(path, flags, Mode::empty()).map_err(|errno| match errno {
+        Errno::ELOOP if flags.contains(OFlag::O_NOFOLLOW) => links::changed_while_checked(path),
+        errno => cannot_open(path, errno),
+    })?;
     let stat = fstat(&fd).map_err(|errno| cannot_open(path, errno))?;
     let link = match way {
-        Ok(None) => None,
-        Ok(Some(reached)) if reached == (stat.st_dev, stat.st_ino) => Some(Ok(Passed::SafeLink)),
-        Ok(Some(_)) => Some(Err(links::changed_while_checked(path))),
+        Ok(Way::Plain) => None,
+        Ok(Way::Link(Some(reached))) if reached == (stat.st_dev, stat.st_ino) => {
+            Some(Ok(Passed::SafeLink))
+        }
+        Ok(Way::Link(_)) => Some(Err(links::changed_while_checked(path))),
         Err(refusal) => Some(Err(refusal)),
     };
     Ok(Opened {
@@ -158,7 +168,7 @@ pub fn open(path: &Path) -> Result<Opened, Refusal> {
 /// The link check of [`open`] alone, for writers: a symlinked `.env` that someone else could
 /// have pointed must not steer where `set`, `unset` or `edit` write either.
 pub fn check_link(path: &Path) -> Result<(), Refusal> {
-    links::check_way(path).map(|_| ())
+    links::check_way(path).map(|_: Way| ())
 }
 
 fn cannot_open(path: &Path, errno: Errno) -> Refusal {

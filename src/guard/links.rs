@@ -33,13 +33,27 @@ use crate::shell::quote_for_display;
 /// As many links as Linux follows in one path (`MAXSYMLINKS`) before giving up with ELOOP.
 const MAX_LINKS: usize = 40;
 
-/// `Ok(None)` when `path` is not a symlink (or cannot be reached: the open will say why);
-/// otherwise the (device, inode) of the file it safely reaches, or why the way is unsafe.
-pub(super) fn check_way(path: &Path) -> Result<Option<(u64, u64)>, Refusal> {
+/// What [`check_way`] found at a `.env` path.
+pub(super) enum Way {
+    /// Not a symlink (or nothing there): the open must not follow one that appears later.
+    Plain,
+    /// A symlink whose way is safe, and the (device, inode) of the file it reaches, if any:
+    /// the open must reach that same file.
+    Link(Option<(u64, u64)>),
+}
+
+/// How `path` leads to its file, or why a symlinked one may not be followed.
+pub(super) fn check_way(path: &Path) -> Result<Way, Refusal> {
     match fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => {}
-        _ => return Ok(None),
+        _ => return Ok(Way::Plain),
     }
+    resolve(path).map(Way::Link)
+}
+
+/// Walks the way of the symlinked `path`; `None` when a name on it does not exist (the open
+/// will say so).
+fn resolve(path: &Path) -> Result<Option<(u64, u64)>, Refusal> {
     let absolute = std::path::absolute(path).map_err(|e| cannot_check(path, &e))?;
     let me = geteuid().as_raw();
     // Components still to resolve, the next one last.
@@ -96,12 +110,13 @@ pub(super) fn check_way(path: &Path) -> Result<Option<(u64, u64)>, Refusal> {
     Ok(None)
 }
 
-/// The refusal for a link whose target changed between the check and the open.
+/// The refusal for a path that changed between the check and the open: a link retargeted, or
+/// a plain file replaced by a link.
 pub(super) fn changed_while_checked(path: &Path) -> Refusal {
     Refusal::new(
         path,
         RefusalKind::Owner,
-        "is a symlink that changed while envguard was checking it",
+        "changed while envguard was checking it (a symlink swapped in or retargeted)",
         "run the command again; if this repeats, someone is swapping the link: remove it",
     )
 }
