@@ -52,6 +52,16 @@ fn exec_env(env: &TestEnv, dir: &Path, extra: &[&str]) -> std::process::Output {
     env.run(dir, args)
 }
 
+/// Whether `text` holds `pattern` with `{OTHER}` naming the second user: by name, or by uid
+/// should the user database be changing under a parallel test.
+fn mentions_other(text: impl AsRef<str>, pattern: &str) -> bool {
+    let text = text.as_ref();
+    let by_uid = format!("uid {}", other_user().0);
+    [OTHER_USER, by_uid.as_str()]
+        .iter()
+        .any(|name| text.contains(&pattern.replace("{OTHER}", name)))
+}
+
 fn loaded(out: &std::process::Output, name: &str) -> bool {
     parse_env0(&out.stdout).contains_key(name)
 }
@@ -75,7 +85,10 @@ fn a_link_another_user_planted_in_a_sticky_dir_is_refused() {
     assert!(!loaded(&out, "EG_PROD"), "the victim's secret was loaded");
     let message = stderr(&out);
     assert!(
-        message.contains("is a symlink owned by envguard-other, not by you or root"),
+        mentions_other(
+            &message,
+            "is a symlink owned by {OTHER}, not by you or root"
+        ),
         "{message}"
     );
     assert!(message.contains("fix: "), "{message}");
@@ -84,7 +97,10 @@ fn a_link_another_user_planted_in_a_sticky_dir_is_refused() {
 
     let out = env.run(&shared, ["check"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stdout(&out).contains("✗ is a symlink owned by envguard-other"));
+    assert!(mentions_other(
+        stdout(&out),
+        "✗ is a symlink owned by {OTHER}"
+    ));
     assert_not_leaked(&out, SECRET);
 
     // Nor does the link steer a write into the victim's file.
@@ -96,7 +112,7 @@ fn a_link_another_user_planted_in_a_sticky_dir_is_refused() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("owned by envguard-other"),
+        mentions_other(stderr(&out), "owned by {OTHER}"),
         "{}",
         stderr(&out)
     );
@@ -146,7 +162,7 @@ fn a_link_of_yours_in_a_directory_someone_else_controls_is_refused() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(!loaded(&out, "EG_PROD"));
     assert!(
-        stderr(&out).contains("which is owned by envguard-other"),
+        mentions_other(stderr(&out), "which is owned by {OTHER}"),
         "{}",
         stderr(&out)
     );
@@ -220,7 +236,7 @@ fn another_users_env_above_you_is_skipped_by_allow_missing_and_no_parent_loads()
     let out = exec_env(&env, &below, &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("is owned by envguard-other, not by you")
+        mentions_other(stderr(&out), "is owned by {OTHER}, not by you")
             && stderr(&out).contains("envguard init"),
         "{}",
         stderr(&out)
@@ -292,7 +308,7 @@ fn a_trust_store_not_private_or_not_yours_is_refused() {
     let out = exec_env(&env, &dir, &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("is owned by envguard-other, not by you"),
+        mentions_other(stderr(&out), "is owned by {OTHER}, not by you"),
         "{}",
         stderr(&out)
     );
@@ -538,7 +554,7 @@ fn the_prompt_hook_of_each_shell_refuses_a_planted_link() {
             .output()
             .unwrap();
         assert!(
-            stderr(&out).contains("is a symlink owned by envguard-other"),
+            mentions_other(stderr(&out), "is a symlink owned by {OTHER}"),
             "{shell}: {}",
             stderr(&out)
         );
