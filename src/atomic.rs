@@ -16,7 +16,12 @@ use nix::fcntl::{Flock, FlockArg};
 /// Replaces `path` with `bytes`, atomically, leaving it with `mode`. A symlink at `path` is
 /// written through: the file it reaches is replaced (see [`target`]).
 pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let path = &target(path)?;
+    replace(&target(path)?, bytes, mode)
+}
+
+/// [`write`] that never writes through a symlink: whatever is at `path` (a link included) is
+/// replaced by the new file, so a link swapped in after the caller looked cannot redirect it.
+pub fn replace(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let dir = parent(path);
     let mut temp = tempfile::Builder::new()
         .prefix(".envguard-")

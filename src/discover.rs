@@ -6,6 +6,13 @@
 //! every prompt. Anything else named `.env` (a FIFO, a dangling symlink, a device) is returned
 //! so that the guard can refuse it by name: only the nearest counts, and a refused nearest
 //! file must never fall back to a parent's.
+//!
+//! Another user's `.env` in a shared parent (`/tmp/job/.env` under a sticky `/tmp`) is the
+//! nearest file for every directory below it, yet it can never load for you. Where finding no
+//! file is acceptable (`exec --allow-missing`), such a file counts as no file, with a note
+//! ([`foreign_owner`]): it is still the nearest, so it is never replaced by a parent's
+//! `.env` either, and everywhere else it is refused by name as before. "Another user's" is
+//! decided by the entry itself (`lstat`), so a link someone else planted counts as theirs.
 
 use std::env;
 use std::ffi::OsStr;
@@ -37,6 +44,14 @@ pub fn nearest(dir: &Path) -> Option<PathBuf> {
             return None;
         }
     }
+}
+
+/// The owner of `path`'s directory entry (the link itself for a symlink) when that is not the
+/// effective user: a file you could never load because it is someone else's.
+pub fn foreign_owner(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let owner = fs::symlink_metadata(path).ok()?.uid();
+    (owner != nix::unistd::geteuid().as_raw()).then_some(owner)
 }
 
 /// The directory the user is in, as the shell names it.

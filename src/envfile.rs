@@ -290,6 +290,7 @@ fn unrepresentable(name: &str, why: &str) -> Error {
 
 /// The file to rewrite (what a symlink at `path` reaches), whose directory is locked.
 fn write_target(path: &Path) -> Result<PathBuf> {
+    guard::check_link(path)?;
     atomic::target(path).context("follow the link", path)
 }
 

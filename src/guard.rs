@@ -5,8 +5,17 @@
 //! write: a group-writable `.env` lets someone else decide what your shell exports. The file is
 //! opened once and every check runs on the open descriptor (`fstat`), so nothing can swap the
 //! file between the check and the read. `O_NONBLOCK` keeps a FIFO planted as `.env` from
-//! hanging the prompt, `O_NOCTTY` keeps a terminal device from becoming ours. A symbolic link
-//! is followed: the file it reaches is what is checked.
+//! hanging the prompt, `O_NOCTTY` keeps a terminal device from becoming ours.
+//!
+//! A symbolic link is followed only when nobody else could have chosen where it leads: the
+//! file it reaches is checked as above, and the way there is checked as OpenSSH's StrictModes
+//! checks `~/.ssh` ([`links`]). Without that, another user could plant `.env -> ~you/prod/.env`
+//! in a shared directory and have your shell load your production secrets in a place they
+//! control. A `.env` that was not a symlink when checked is opened with `O_NOFOLLOW`, so one
+//! swapped in just before the open is refused rather than followed.
+//!
+//! A file that passes costs no user-name lookup (an NSS query, maybe over the network, on
+//! every load): names are rendered only when a message shows them.
 
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -20,6 +29,10 @@ use nix::unistd::{Uid, User, geteuid};
 
 use crate::error::{Refusal, RefusalKind};
 use crate::shell::quote_for_display;
+
+mod links;
+
+use links::Way;
 
 /// Default for [`max_size`]: far above any real `.env`, far below what would stall a prompt.
 pub const DEFAULT_MAX_SIZE: u64 = 1024 * 1024;
@@ -78,12 +91,39 @@ fn nanoseconds(seconds: i64, nanos: i64) -> i64 {
 pub struct Opened {
     file: File,
     stat: FileStat,
+    /// The verdict on the way a symlinked `.env` leads to the file; `None` for a plain file.
+    link: Option<Result<Passed, Refusal>>,
 }
 
 /// One guard check and its outcome, for `envguard check`.
 pub struct Verdict {
     pub kind: RefusalKind,
-    pub outcome: Result<String, Refusal>,
+    pub outcome: Result<Passed, Refusal>,
+}
+
+/// A check that passed. Rendered (`String::from`) only where it is shown, so that loading a
+/// file looks up no user name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Passed {
+    SafeLink,
+    Regular,
+    OwnedByYou,
+    Mode(u32),
+    Size(u64),
+}
+
+impl From<Passed> for String {
+    fn from(passed: Passed) -> String {
+        match passed {
+            Passed::SafeLink => {
+                "symlink owned by you or root, in directories only you or root can change".into()
+            }
+            Passed::Regular => "regular file".into(),
+            Passed::OwnedByYou => format!("owned by you ({})", user_name(geteuid())),
+            Passed::Mode(mode) => format!("mode {mode:04o}"),
+            Passed::Size(size) => format!("{size} bytes"),
+        }
+    }
 }
 
 /// A `.env` that passed the guard, with its contents.
@@ -98,14 +138,37 @@ pub struct Guarded {
 
 /// Opens `path` for the guard. Fails only when it cannot be opened at all.
 pub fn open(path: &Path) -> Result<Opened, Refusal> {
-    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
-    let fd: OwnedFd =
-        fcntl::open(path, flags, Mode::empty()).map_err(|errno| cannot_open(path, errno))?;
+    // The way is checked before the open and the file reached is compared after it, so a
+    // link swapped in between is caught rather than followed.
+    let way = links::check_way(path);
+    let mut flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+    if matches!(way, Ok(Way::Plain)) {
+        flags |= OFlag::O_NOFOLLOW;
+    }
+    let fd: OwnedFd = fcntl::open(path, flags, Mode::empty()).map_err(|errno| match errno {
+        Errno::ELOOP if flags.contains(OFlag::O_NOFOLLOW) => links::changed_while_checked(path),
+        errno => cannot_open(path, errno),
+    })?;
     let stat = fstat(&fd).map_err(|errno| cannot_open(path, errno))?;
+    let link = match way {
+        Ok(Way::Plain) => None,
+        Ok(Way::Link(Some(reached))) if reached == (stat.st_dev, stat.st_ino) => {
+            Some(Ok(Passed::SafeLink))
+        }
+        Ok(Way::Link(_)) => Some(Err(links::changed_while_checked(path))),
+        Err(refusal) => Some(Err(refusal)),
+    };
     Ok(Opened {
         file: File::from(fd),
         stat,
+        link,
     })
+}
+
+/// The link check of [`open`] alone, for writers: a symlinked `.env` that someone else could
+/// have pointed must not steer where `set`, `unset` or `edit` write either.
+pub fn check_link(path: &Path) -> Result<(), Refusal> {
+    links::check_way(path).map(|_: Way| ())
 }
 
 fn cannot_open(path: &Path, errno: Errno) -> Refusal {
@@ -147,9 +210,14 @@ impl Opened {
             .unwrap_or_else(|| path.to_path_buf())
     }
 
-    /// Every guard check, in the order a user would fix them.
-    pub fn verdicts(&self, path: &Path, limit: u64) -> [Verdict; 4] {
-        [
+    /// Every guard check, in the order a user would fix them. The link check is there only
+    /// for a `.env` that is a symlink.
+    pub fn verdicts(&self, path: &Path, limit: u64) -> Vec<Verdict> {
+        let link = self.link.clone().map(|outcome| Verdict {
+            kind: RefusalKind::Owner,
+            outcome,
+        });
+        let checks = [
             Verdict {
                 kind: RefusalKind::NotRegular,
                 outcome: self.check_type(path),
@@ -166,7 +234,8 @@ impl Opened {
                 kind: RefusalKind::Size,
                 outcome: self.check_size(path, limit),
             },
-        ]
+        ];
+        link.into_iter().chain(checks).collect()
     }
 
     /// Runs the checks, then reads the file. The first failing check refuses it.
@@ -180,10 +249,13 @@ impl Opened {
     /// Reads the contents without the checks, for `envguard check`, which reports on the
     /// contents of a file even when its mode is wrong. Still bounded by `limit`.
     pub fn read_unguarded(mut self, path: &Path, limit: u64) -> Result<Guarded, Refusal> {
-        let mut bytes = Vec::with_capacity(self.stat.st_size as usize);
-        // `take` bounds the read even if the file grows after the fstat.
+        let expected = (self.stat.st_size as u64).min(limit);
+        let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+        // `take` bounds the read even if the file grows after the fstat. Saturating: a limit
+        // of u64::MAX (`ENVGUARD_MAX_SIZE=18446744073709551615`) must neither overflow nor
+        // wrap to a zero-byte read.
         (&mut self.file)
-            .take(limit + 1)
+            .take(limit.saturating_add(1))
             .read_to_end(&mut bytes)
             .map_err(|error| unreadable(path, &error))?;
         if bytes.len() as u64 > limit {
@@ -196,9 +268,9 @@ impl Opened {
         })
     }
 
-    fn check_type(&self, path: &Path) -> Result<String, Refusal> {
+    fn check_type(&self, path: &Path) -> Result<Passed, Refusal> {
         let kind = match SFlag::from_bits_truncate(self.stat.st_mode) & SFlag::S_IFMT {
-            SFlag::S_IFREG => return Ok("regular file".into()),
+            SFlag::S_IFREG => return Ok(Passed::Regular),
             SFlag::S_IFDIR => "a directory",
             SFlag::S_IFIFO => "a FIFO",
             SFlag::S_IFSOCK => "a socket",
@@ -216,24 +288,28 @@ impl Opened {
         ))
     }
 
-    fn check_owner(&self, path: &Path) -> Result<String, Refusal> {
+    fn check_owner(&self, path: &Path) -> Result<Passed, Refusal> {
         let me = geteuid();
         if self.stat.st_uid == me.as_raw() {
-            return Ok(format!("owned by you ({})", user_name(me)));
+            return Ok(Passed::OwnedByYou);
         }
         let owner = user_name(Uid::from_raw(self.stat.st_uid));
         Err(Refusal::new(
             path,
             RefusalKind::Owner,
             format!("is owned by {owner}, not by you ({})", user_name(me)),
-            format!("sudo chown {} {}", user_name(me), quote_for_display(path)),
+            format!(
+                "if it is yours, sudo chown {} {}; if it is {owner}'s, it is not yours to load: create your own with `envguard init` in a directory of yours",
+                user_name(me),
+                quote_for_display(path)
+            ),
         ))
     }
 
-    fn check_mode(&self, path: &Path) -> Result<String, Refusal> {
+    fn check_mode(&self, path: &Path) -> Result<Passed, Refusal> {
         let mode = self.stat.st_mode & 0o7777;
         if mode == 0o600 || mode == 0o400 {
-            return Ok(format!("mode {mode:04o}"));
+            return Ok(Passed::Mode(mode));
         }
         let why = if mode & 0o7000 != 0 {
             "has setuid, setgid or sticky bits"
@@ -252,10 +328,10 @@ impl Opened {
         ))
     }
 
-    fn check_size(&self, path: &Path, limit: u64) -> Result<String, Refusal> {
+    fn check_size(&self, path: &Path, limit: u64) -> Result<Passed, Refusal> {
         let size = self.stat.st_size as u64;
         if size <= limit {
-            return Ok(format!("{size} bytes"));
+            return Ok(Passed::Size(size));
         }
         Err(too_large(path, size, limit))
     }
@@ -279,7 +355,7 @@ fn unreadable(path: &Path, error: &io::Error) -> Refusal {
     )
 }
 
-fn user_name(uid: Uid) -> String {
+pub(crate) fn user_name(uid: Uid) -> String {
     match User::from_uid(uid) {
         Ok(Some(user)) => user.name,
         _ => format!("uid {uid}"),
@@ -300,5 +376,17 @@ mod tests {
         file.set_modified(year_2302).unwrap();
         let first = Identity::of_path(&path).unwrap();
         assert_eq!(Identity::of_path(&path), Some(first));
+    }
+
+    #[test]
+    fn the_largest_limit_saturates_instead_of_reading_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        fs::write(&path, "A=1\n").unwrap();
+        let guarded = open(&path)
+            .unwrap()
+            .read_unguarded(&path, u64::MAX)
+            .unwrap();
+        assert_eq!(guarded.bytes, b"A=1\n");
     }
 }

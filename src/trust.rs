@@ -6,17 +6,36 @@
 //! (`$XDG_DATA_HOME/envguard/trust.json`), rewritten atomically under a directory lock so two
 //! `allow`s at once cannot lose one another. A store that cannot be read is treated as empty,
 //! which only ever makes envguard refuse more; the unreadable copy is kept aside for the user.
+//!
+//! The store decides what loads, so only the user may have written it: a store file or
+//! directory that is not the user's own and private (0600 / 0700) is refused, not read, and
+//! the file is opened with `O_NOFOLLOW` and checked on the open descriptor, so a `trust.json`
+//! symlinked to someone else's world-writable file is never honoured.
+//!
+//! Keys are canonical paths by their exact bytes: a UTF-8 absolute path is its own text (as
+//! stores have always written it), any other path is `bytes:` and its bytes in hex, which no
+//! absolute path can spell. An older store's lossy key for a non-UTF-8 path so matches
+//! nothing any more: that file needs one new `allow`, and two such paths no longer collide.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io;
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{self, OFlag};
+use nix::sys::stat::Mode;
+use nix::unistd::geteuid;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::atomic;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, IoContext, Refusal, RefusalKind, Result};
+use crate::shell::quote_for_display;
 
 const FILE_NAME: &str = "trust.json";
 const FORMAT_VERSION: u32 = 1;
@@ -81,16 +100,15 @@ impl TrustStore {
     }
 
     pub fn open_at(path: PathBuf) -> Result<Self> {
-        let text = match fs::read(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+        let text = match read_private(&path)? {
+            Some(text) => text,
+            None => {
                 return Ok(TrustStore {
                     path,
                     contents: Contents::default(),
                     corrupt: false,
                 });
             }
-            Err(e) => return Err(Error::io("read the trust store", path, e)),
         };
         match serde_json::from_slice::<Contents>(&text) {
             Ok(contents) if contents.version == FORMAT_VERSION => Ok(TrustStore {
@@ -163,10 +181,125 @@ impl TrustStore {
     }
 }
 
-/// Store keys are paths as text. A path that is not UTF-8 gets a lossy key, which can only
-/// collide with another non-UTF-8 path and at worst makes it need its own `allow`.
+/// The store's key for a canonical path: exact, whatever bytes the path holds.
 fn key(path: &Path) -> std::borrow::Cow<'_, str> {
-    path.to_string_lossy()
+    match path.to_str() {
+        Some(text) if text.starts_with('/') => text.into(),
+        _ => {
+            let mut key = String::from(BYTES_KEY_PREFIX);
+            for byte in path.as_os_str().as_bytes() {
+                key.push_str(&format!("{byte:02x}"));
+            }
+            key.into()
+        }
+    }
+}
+
+/// Starts the key of a path that is not absolute UTF-8 text.
+const BYTES_KEY_PREFIX: &str = "bytes:";
+
+/// The store's bytes, `None` when there is no store yet; refused unless the store and its
+/// directory are the user's own and private.
+fn read_private(path: &Path) -> Result<Option<Vec<u8>>> {
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    match fs::metadata(dir) {
+        Ok(meta) => check_private(path, dir, &meta, 0o700, "directory")?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("read the trust store", dir, e)),
+    }
+    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK;
+    let fd: OwnedFd = match fcntl::open(path, flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT) => return Ok(None),
+        Err(Errno::ELOOP) => {
+            return Err(Refusal::new(
+                path,
+                RefusalKind::Owner,
+                "the trust store is a symlink; envguard trusts only a store file of your own",
+                format!(
+                    "rm {}, then `envguard allow` your files again",
+                    quote_for_display(path)
+                ),
+            )
+            .into());
+        }
+        Err(errno) => {
+            return Err(Error::io(
+                "read the trust store",
+                path,
+                io::Error::from(errno),
+            ));
+        }
+    };
+    let mut file = File::from(fd);
+    let meta = file.metadata().context("read the trust store", path)?;
+    if !meta.is_file() {
+        return Err(Refusal::new(
+            path,
+            RefusalKind::NotRegular,
+            "the trust store is not a regular file",
+            format!(
+                "remove it (rm -r {}), then `envguard allow` your files again",
+                quote_for_display(path)
+            ),
+        )
+        .into());
+    }
+    check_private(path, path, &meta, 0o600, "file")?;
+    let mut text = Vec::new();
+    file.read_to_end(&mut text)
+        .context("read the trust store", path)?;
+    Ok(Some(text))
+}
+
+/// Refuses `what` (the store `file` or its `directory`) unless it is the user's and no one
+/// else can read or write it.
+fn check_private(
+    store: &Path,
+    what: &Path,
+    meta: &fs::Metadata,
+    mode: u32,
+    kind: &str,
+) -> Result<()> {
+    let me = geteuid();
+    if meta.uid() != me.as_raw() {
+        return Err(Refusal::new(
+            store,
+            RefusalKind::Owner,
+            format!(
+                "the trust store {kind} {} is owned by {}, not by you; envguard trusts only a store of your own",
+                what.display(),
+                crate::guard::user_name(nix::unistd::Uid::from_raw(meta.uid()))
+            ),
+            format!(
+                "move it aside (mv {quoted} {quoted}.foreign), then `envguard allow` your files again",
+                quoted = quote_for_display(what)
+            ),
+        )
+        .into());
+    }
+    let actual = meta.mode() & 0o7777;
+    if actual & 0o7077 != 0 {
+        return Err(Refusal::new(
+            store,
+            RefusalKind::Mode,
+            format!(
+                "the trust store {kind} {} has mode {actual:04o}; others could change what envguard trusts ({mode:04o} required)",
+                what.display()
+            ),
+            if kind == "file" && actual & 0o022 != 0 {
+                // Others could have written it: its contents are not evidence of anything.
+                format!(
+                    "rm {}, then `envguard allow` your files again",
+                    quote_for_display(what)
+                )
+            } else {
+                format!("chmod {mode:o} {}", quote_for_display(what))
+            },
+        )
+        .into());
+    }
+    Ok(())
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {
@@ -181,6 +314,14 @@ fn create_private_dir(dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A store directory as envguard makes it: 0700.
+    fn private_dir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
+        dir
+    }
 
     #[test]
     fn digest_is_sha256_hex() {
@@ -192,7 +333,7 @@ mod tests {
 
     #[test]
     fn an_edit_changes_trust_and_deny_removes_it() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = private_dir();
         let mut store = TrustStore::open_at(dir.path().join(FILE_NAME)).unwrap();
         let env = Path::new("/p/.env");
         assert_eq!(store.trust(env, &digest(b"A=1")), Trust::NeverAllowed);
@@ -205,9 +346,10 @@ mod tests {
 
     #[test]
     fn corrupt_store_trusts_nothing_and_is_replaced_on_save() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = private_dir();
         let path = dir.path().join(FILE_NAME);
         fs::write(&path, "{not json").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
         let mut store = TrustStore::open_at(path.clone()).unwrap();
         assert!(store.corrupt);
         store.allow(Path::new("/p/.env"), digest(b""));
@@ -219,5 +361,38 @@ mod tests {
                 == Trust::Allowed
         );
         assert!(dir.path().join("trust.json.corrupt").exists());
+    }
+
+    #[test]
+    fn keys_are_exact_bytes_and_utf8_keys_are_unchanged() {
+        use std::ffi::OsStr;
+        let ff = Path::new(OsStr::from_bytes(b"/p/x\xff/.env"));
+        let fe = Path::new(OsStr::from_bytes(b"/p/x\xfe/.env"));
+        assert_ne!(key(ff), key(fe));
+        assert_eq!(key(ff), "bytes:2f702f78ff2f2e656e76");
+        assert_eq!(key(Path::new("/p/é/.env")), "/p/é/.env");
+        // The lossy key an older store wrote for either path matches neither.
+        let mut store = TrustStore::open_at(private_dir().path().join(FILE_NAME)).unwrap();
+        store
+            .contents
+            .allowed
+            .insert(ff.to_string_lossy().into_owned(), digest(b""));
+        assert_eq!(store.trust(fe, &digest(b"")), Trust::NeverAllowed);
+        store.allow(ff, digest(b""));
+        assert_eq!(store.trust(ff, &digest(b"")), Trust::Allowed);
+        assert_eq!(store.trust(fe, &digest(b"")), Trust::NeverAllowed);
+    }
+
+    #[test]
+    fn a_store_others_can_write_is_refused() {
+        let dir = private_dir();
+        let path = dir.path().join(FILE_NAME);
+        fs::write(&path, "{\"version\":1,\"allowed\":{}}").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o666)).unwrap();
+        assert!(TrustStore::open_at(path.clone()).is_err());
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(TrustStore::open_at(path.clone()).is_ok());
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(TrustStore::open_at(path).is_err());
     }
 }

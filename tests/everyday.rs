@@ -396,7 +396,7 @@ fn list_masks_values_and_tells_whether_the_file_loads() {
 #[test]
 fn edit_checks_allows_and_keeps_a_broken_result_unallowed() {
     let env = TestEnv::new();
-    let dir = env.project("p", "A=1\n", 0o600);
+    let dir = env.allowed_project("p", "A=1\n");
     let editor = env.work().join("editor.sh");
     write_mode(
         &editor,

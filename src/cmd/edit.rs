@@ -5,11 +5,23 @@
 //! (`.env.swp`, `.env~`, which hold the secrets) are never created in the project, where git
 //! could pick them up. The result goes back through an [`Update`] (locked, atomic, 0600). A
 //! result that does not load is still saved, so no work is lost, but it stays unallowed.
+//!
+//! The copy is plaintext secrets, so its directory is 0700, and a copy that outlives its
+//! `edit` (SIGKILL, a crash, a closed terminal) is removed by the user's next `edit`: an edit
+//! directory holds its creator's pid in its name and an `flock` on itself while in use, so one
+//! whose process is gone and whose lock is free is abandoned ([`remove_abandoned_copies`]).
+//!
+//! Saving re-allows the file only if it was allowed as it was before the edit (as `set` and
+//! `unset` do): a file someone else changed, or nobody ever allowed, holds lines the user did
+//! not write and `check` has warnings about, and an editor session is no review of those.
 
-use std::fs;
+use std::fs::{self, File};
 use std::io::{self, BufRead, IsTerminal, Write};
-use std::path::Path;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use nix::fcntl::{Flock, FlockArg};
 
 use crate::cli::DirArgs;
 use crate::discover;
@@ -17,14 +29,26 @@ use crate::envfile::{Committed, Reallow, Update};
 use crate::error::{Error, IoContext, Refusal, Result};
 use crate::guard::{Guarded, Identity};
 use crate::loader::{self, from_process_env};
+use crate::shell::quote_for_display;
+
+/// Names an edit directory in the temp directory; the creator's pid follows.
+const SCRATCH_PREFIX: &str = "envguard-edit-";
+/// Names an edit directory kept on purpose (the user's work after a conflict), never removed.
+const KEPT_PREFIX: &str = "envguard-kept-edit-";
 
 pub fn run(args: &DirArgs) -> Result<()> {
+    remove_abandoned_copies();
     let path = discover::resolve_target(args.dir.as_deref())?;
     let original = Update::begin_unparsed(&path)?.contents().to_vec();
     let scratch = tempfile::Builder::new()
-        .prefix("envguard-edit-")
+        .prefix(&format!("{SCRATCH_PREFIX}{}-", std::process::id()))
+        .permissions(fs::Permissions::from_mode(0o700))
         .tempdir()
         .context("create", Path::new("a temporary directory"))?;
+    // Whatever the umask or the temp-file crate did, no one else may even list it.
+    fs::set_permissions(scratch.path(), fs::Permissions::from_mode(0o700))
+        .context("protect", scratch.path())?;
+    let _in_use = lock(scratch.path()).context("lock", scratch.path())?;
     let copy = scratch.path().join(discover::FILE_NAME);
     crate::atomic::write(&copy, &original, crate::envfile::MODE).context("write", &copy)?;
 
@@ -50,7 +74,7 @@ pub fn run(args: &DirArgs) -> Result<()> {
     let mut update = Update::begin_unparsed(&path)?;
     if update.contents() != original {
         // The user's work is kept (0600, in a private directory) rather than lost.
-        let kept = scratch.keep().join(discover::FILE_NAME);
+        let kept = keep(scratch.keep()).join(discover::FILE_NAME);
         return Err(Error::Failed(format!(
             "{}: changed while you were editing (another `envguard set`?); your edit was not saved but kept in {} (fix: run `envguard edit` again and copy your changes over)",
             path.display(),
@@ -58,7 +82,7 @@ pub fn run(args: &DirArgs) -> Result<()> {
         )));
     }
     update.replace(edited);
-    match update.commit(Reallow::Always)? {
+    match update.commit(Reallow::IfAllowedBefore)? {
         Committed::Allowed(checked) => {
             say!(
                 "envguard: saved and allowed {} ({} variables)",
@@ -71,7 +95,93 @@ pub fn run(args: &DirArgs) -> Result<()> {
             say!("envguard: saved, but not allowed: {refusal}");
             Err(Error::Silent(1))
         }
-        Committed::Unchanged | Committed::LeftUnallowed => Ok(()),
+        Committed::LeftUnallowed => {
+            say!(
+                "envguard: saved {}, but did not allow it: it had changed since it was last allowed (or was never allowed), so it holds lines nobody reviewed (fix: read `envguard check {quoted}`, then `envguard allow {quoted}`)",
+                path.display(),
+                quoted = quote_for_display(&path)
+            );
+            Ok(())
+        }
+        Committed::Unchanged => match loader::check(&path, &from_process_env) {
+            Ok(_) => {
+                say!("envguard: no changes to {}", path.display());
+                Ok(())
+            }
+            Err(refusal) => {
+                say!("envguard: no changes, and it will not load: {refusal}");
+                Err(Error::Silent(1))
+            }
+        },
+    }
+}
+
+/// Holds `dir`'s lock while the edit runs; the kernel drops it however envguard ends.
+fn lock(dir: &Path) -> io::Result<Flock<File>> {
+    Flock::lock(File::open(dir)?, FlockArg::LockExclusive).map_err(|(_, errno)| errno.into())
+}
+
+/// Renames a kept edit directory so that no later run takes it for an abandoned one.
+fn keep(dir: PathBuf) -> PathBuf {
+    let renamed = dir.file_name().and_then(|name| {
+        let name = name.to_str()?.strip_prefix(SCRATCH_PREFIX)?;
+        Some(dir.with_file_name(format!("{KEPT_PREFIX}{name}")))
+    });
+    match renamed {
+        Some(renamed) if fs::rename(&dir, &renamed).is_ok() => renamed,
+        _ => dir,
+    }
+}
+
+/// Removes the edit directories of the user's own whose `edit` is gone, saying so, since each
+/// may hold a plaintext copy of a `.env`. Best effort: one that cannot be removed is named.
+fn remove_abandoned_copies() {
+    let temp = std::env::temp_dir();
+    let Ok(entries) = fs::read_dir(&temp) else {
+        return;
+    };
+    let me = nix::unistd::geteuid().as_raw();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|name| name.strip_prefix(SCRATCH_PREFIX))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let dir = entry.path();
+        // `lstat`: a symlink someone planted under the name is never followed.
+        let ours = fs::symlink_metadata(&dir).is_ok_and(|meta| meta.is_dir() && meta.uid() == me);
+        if !ours || is_running(pid) {
+            continue;
+        }
+        let Ok(file) = File::open(&dir) else { continue };
+        // A free lock with no process means no edit uses it (the lock also covers a pid that
+        // is alive only in another pid namespace sharing this temp directory).
+        let Ok(_lock) = Flock::lock(file, FlockArg::LockExclusiveNonblock) else {
+            continue;
+        };
+        match fs::remove_dir_all(&dir) {
+            Ok(()) => say!(
+                "envguard: removed {}, a copy of a .env that an interrupted `envguard edit` left behind",
+                dir.display()
+            ),
+            Err(error) => say!(
+                "envguard: warning: {} holds a copy of a .env that an interrupted `envguard edit` left behind, and cannot be removed ({error}) (fix: rm -r {})",
+                dir.display(),
+                quote_for_display(&dir)
+            ),
+        }
+    }
+}
+
+fn is_running(pid: i32) -> bool {
+    use nix::errno::Errno;
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+        Ok(()) => true,
+        Err(errno) => errno != Errno::ESRCH,
     }
 }
 

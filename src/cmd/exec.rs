@@ -46,6 +46,13 @@ fn env_file(args: &ExecArgs) -> Result<Option<PathBuf>> {
         None => discover::working_dir()?,
     };
     match discover::nearest(&dir) {
+        Some(path) if args.allow_missing && discover::foreign_owner(&path).is_some() => {
+            say!(
+                "envguard: skipping {}: it is another user's, not yours to load; running without a .env",
+                path.display()
+            );
+            Ok(None)
+        }
         Some(path) => Ok(Some(path)),
         None if args.allow_missing => Ok(None),
         None => Err(discover::not_found(&dir)),

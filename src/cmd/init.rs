@@ -1,5 +1,8 @@
 //! `envguard init`: the safe starting point, a `.env` that is private (0600), ignored by git
 //! and allowed, so that nobody has to remember `chmod` or `.gitignore`.
+//!
+//! `init` creates, it does not edit: it refuses an existing `.env` (unless `--force` empties a
+//! regular one) and always refuses a symlinked one, whose target may be any file of the user.
 
 use std::fs;
 
@@ -26,6 +29,15 @@ pub fn run(args: &InitArgs) -> Result<()> {
     let path = dir.join(FILE_NAME);
     let _lock = envfile::lock_dir(&dir)?;
     if let Ok(meta) = fs::symlink_metadata(&path) {
+        if meta.file_type().is_symlink() {
+            // `--force` would empty whatever the link reaches: a cloned repository that
+            // ships `.env -> ../../.ssh/authorized_keys` must not get that file emptied.
+            return Err(Error::Usage(format!(
+                "{}: is a symlink, and init never writes through a link, whatever it reaches (fix: remove the link, which leaves the file it names alone: rm {}, then `envguard init`)",
+                path.display(),
+                quote_for_display(&path)
+            )));
+        }
         if meta.is_dir() {
             return Err(Error::Usage(format!(
                 "{}: is a directory (a virtualenv?) (fix: rename it: mv {} {}, then `envguard init`)",
@@ -41,7 +53,8 @@ pub fn run(args: &InitArgs) -> Result<()> {
             )));
         }
     }
-    atomic::write(&path, b"", MODE).context("create", &path)?;
+    // `replace`, not `write`: a link planted after the check above is replaced, not followed.
+    atomic::replace(&path, b"", MODE).context("create", &path)?;
     let (ignored, warning) = git::ensure_ignored(&path)?.describe(&path);
     envfile::allow(&loader::check(&path, &from_process_env)?)?;
     say!(

@@ -148,3 +148,69 @@ pub fn parse_env0(bytes: &[u8]) -> std::collections::HashMap<String, Vec<u8>> {
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
+
+/// The name of the second Unix user the cross-user tests act as.
+pub const OTHER_USER: &str = "envguard-other";
+
+/// (uid, gid) of [`OTHER_USER`], created (no home, no login shell) when missing. Tests run in
+/// parallel, so another one may be creating it at the same moment: `useradd` then exits 9
+/// (name in use) or fails to lock /etc/passwd, and the lookup is simply tried again.
+pub fn other_user() -> (u32, u32) {
+    let exists = || {
+        Command::new("id")
+            .arg(OTHER_USER)
+            .output()
+            .is_ok_and(|out| out.status.success())
+    };
+    for _ in 0..100 {
+        if exists() {
+            break;
+        }
+        let status = Command::new("useradd")
+            .args([
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                OTHER_USER,
+            ])
+            .status()
+            .expect("useradd can be run (the tests need root)");
+        if !status.success() && status.code() != Some(9) {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+    let id = |flag: &str| -> u32 {
+        let out = Command::new("id")
+            .args([flag, OTHER_USER])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "no user {OTHER_USER}: {}",
+            stderr(&out)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    };
+    (id("-u"), id("-g"))
+}
+
+/// Runs `sh -c SCRIPT` in `dir` as [`OTHER_USER`]: a real second user's process, so what it
+/// creates is theirs the way an attacker's files would be.
+pub fn as_other_user(dir: &Path, script: &str) {
+    use std::os::unix::process::CommandExt;
+    let (uid, gid) = other_user();
+    let out = Command::new("sh")
+        .args(["-c", script])
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .gid(gid)
+        .uid(uid)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "as {OTHER_USER}: {script}: {}",
+        stderr(&out)
+    );
+}
