@@ -724,7 +724,11 @@ impl<'t> Known<'t> {
     ) -> Result<(), Problem> {
         let size =
             |value: &Option<String>| value.as_deref().map_or(0, |v| Limits::size_of(name, v));
-        let previous = self.index.get(name).map(|&i| &self.entries[i]);
+        let slot = self.index.entry(name);
+        let previous = match &slot {
+            Slot::Occupied(slot) => Some(&self.entries[*slot.get()]),
+            Slot::Vacant(_) => None,
+        };
         if let Some(previous) = previous
             && previous.value.is_some()
             && value.is_none()
@@ -738,7 +742,7 @@ impl<'t> Known<'t> {
             return Err(Problem::TotalTooLong);
         }
         self.total = total;
-        match self.index.entry(name) {
+        match slot {
             Slot::Occupied(slot) => {
                 let entry = &mut self.entries[*slot.get()];
                 entry.value = value;
