@@ -158,8 +158,7 @@ impl fmt::Display for Problem {
                  a program can receive"
             }
             Problem::TotalTooLong => {
-                "with ${...} substituted, the values up to here pass the room the environment \
-                 has"
+                "the values up to here pass the room the environment has for them"
             }
             Problem::InvalidUtf8 => "not valid UTF-8 text",
             Problem::NulByte => "contains a NUL byte, which no environment variable can hold",

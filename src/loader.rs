@@ -174,7 +174,7 @@ impl ArgSpace {
             Some((file, present)) => format!(
                 "its {file} bytes of variables, with the {present} bytes already in the environment,"
             ),
-            None => "with ${...} substituted, the variables up to this line".to_owned(),
+            None => "the variables up to this line".to_owned(),
         };
         let refusal = Refusal::new(
             path,

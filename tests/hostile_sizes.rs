@@ -95,6 +95,8 @@ fn doubling_file_is_refused_in_bounded_memory_by_every_command() {
         &["export", "bash"],
         &["export", "zsh"],
         &["export", "fish"],
+        &["set", "NEW"],
+        &["unset", "A0"],
     ] {
         let out = limited(&env, &dir, &[ADDRESS_SPACE], args, &[]);
         let what = args.join(" ");
