@@ -27,8 +27,15 @@
 //! - NUL bytes are refused (no environment variable can hold one); `dotenv_values()` returns
 //!   them and `load_dotenv()` then fails.
 //! - Invalid UTF-8 is refused with its line; python raises `UnicodeDecodeError`.
-//! - `KEY` without `=` (python's `None`) yields no binding, as `load_dotenv()` sets nothing
-//!   for it; like python it still hides an earlier value and makes later `${KEY}` empty.
+//! - `KEY` (or `export KEY`) without `=` is python's `None`: `load_dotenv()` sets nothing
+//!   for it. Alone it yields no binding, as in python. After an assignment of `KEY`, python
+//!   throws the assigned value away: a secret silently gone, where every shell, node's dotenv
+//!   and Ruby's keep it. We refuse the file, naming both lines. A `${KEY}` after such a line
+//!   is refused too: python substitutes it as empty even when the environment has `KEY`.
+//! - Values may not grow past what a program can receive: substitution stops, and the file is
+//!   refused, as soon as one value would pass [`Limits::variable`] or all of them
+//!   [`Limits::total`], before the text is allocated. Doubling lines (`A1=${A0}${A0}`, ...)
+//!   would otherwise reach gigabytes from a one-kilobyte file.
 //! - Reported lines are where the statement's text starts; python's warning counts from the
 //!   end of the previous statement, so it names the first of any blank lines before it.
 //! - The outer environment is whatever the caller passes as `outer`; the process
@@ -112,11 +119,47 @@ pub enum Problem {
     TrailingGarbage,
     /// A name followed by text other than `=` or a comment.
     MissingEquals,
+    /// `KEY` without `=` after line `assigned_at` gave KEY a value, which python-dotenv then
+    /// drops.
+    CancelsAssignment {
+        assigned_at: usize,
+    },
+    /// A `${KEY}` when line `listed_at` named KEY without `=`: python-dotenv substitutes it
+    /// as empty, whatever the environment holds.
+    ReferencesUnassigned {
+        listed_at: usize,
+    },
+    /// Substitution makes the value pass [`Limits::variable`].
+    VariableTooLong,
+    /// The values so far pass [`Limits::total`].
+    TotalTooLong,
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.write_str(match *self {
+            Problem::CancelsAssignment { assigned_at } => {
+                return write!(
+                    f,
+                    "this name without = cancels the value line {assigned_at} gives it \
+                     (python-dotenv then loads nothing for it)"
+                );
+            }
+            Problem::ReferencesUnassigned { listed_at } => {
+                return write!(
+                    f,
+                    "${{...}} names a variable that line {listed_at} lists without = \
+                     (python-dotenv substitutes it as empty, even when it is set in the \
+                     environment)"
+                );
+            }
+            Problem::VariableTooLong => {
+                "with ${...} substituted, this value passes 128 KiB with its name, more than \
+                 a program can receive"
+            }
+            Problem::TotalTooLong => {
+                "the values up to here pass the room the environment has for them"
+            }
             Problem::InvalidUtf8 => "not valid UTF-8 text",
             Problem::NulByte => "contains a NUL byte, which no environment variable can hold",
             Problem::InvalidName => {
@@ -146,26 +189,64 @@ impl fmt::Display for Problem {
 /// through `outer` (the environment the values will be layered on). As in python-dotenv the
 /// default applies only when NAME is absent, not when it is empty, and is taken literally;
 /// `$NAME` is literal text; quoted values, single-quoted ones included, are substituted.
+///
+/// Values are held to [`Limits::KERNEL`]; [`parse_within`] takes other limits.
 pub fn parse(
     bytes: &[u8],
     outer: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Binding>, ParseError> {
+    parse_within(bytes, outer, Limits::KERNEL)
+}
+
+/// How large the values may grow while `${...}` is substituted. Sizes are those of the
+/// `NAME=value` strings with their NUL, as the kernel counts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest one variable may be.
+    pub variable: usize,
+    /// The largest all of them may be together (the last value of each name counting).
+    pub total: usize,
+}
+
+impl Limits {
+    /// What Linux passes to a program at most, whatever the stack limit: one string of
+    /// 128 KiB (`MAX_ARG_STRLEN`), and 6 MiB of strings in all (three quarters of `_STK_LIM`,
+    /// the cap `bprm_stack_limits` puts on a quarter of the stack limit).
+    pub const KERNEL: Limits = Limits {
+        variable: 128 * 1024,
+        total: 6 * 1024 * 1024,
+    };
+
+    /// The size of `NAME=value` with its NUL.
+    pub fn size_of(name: &str, value: &str) -> usize {
+        name.len() + 1 + value.len() + 1
+    }
+}
+
+/// [`parse`] with substitution held to `limits`: a value that would pass them is refused
+/// before it is built, so memory stays within the limits whatever the file.
+pub fn parse_within(
+    bytes: &[u8],
+    outer: &dyn Fn(&str) -> Option<String>,
+    limits: Limits,
 ) -> Result<Vec<Binding>, ParseError> {
     let (text, offsets) = text_of(bytes)?;
     let estimate = statement_estimate(&text);
     let mut known = Known {
         entries: Vec::with_capacity(estimate),
         index: NameMap::with_capacity_and_hasher(estimate, Default::default()),
+        limits,
+        total: 0,
     };
     for_each_statement(&text, |name, raw, line, span| {
         let value = match raw {
             None => None,
-            Some(raw) => Some(match known.interpolate(&raw, outer)? {
+            Some(raw) => Some(match known.interpolate(name, &raw, outer)? {
                 Some(substituted) => substituted,
                 None => raw.into_owned(),
             }),
         };
-        known.set(name, value, line, span);
-        Ok(())
+        known.set(name, value, line, span)
     })?;
     Ok(known
         .entries
@@ -599,6 +680,9 @@ fn unescape(content: &str, quote: u8) -> Cow<'_, str> {
 struct Known<'t> {
     entries: Vec<Entry<'t>>,
     index: NameMap<'t>,
+    limits: Limits,
+    /// Sum of [`Limits::size_of`] over the current values.
+    total: usize,
 }
 
 type NameMap<'t> = HashMap<&'t str, usize, BuildHasherDefault<NameHasher>>;
@@ -628,8 +712,36 @@ struct Entry<'t> {
 }
 
 impl<'t> Known<'t> {
-    fn set(&mut self, name: &'t str, value: Option<String>, line: usize, span: Range<usize>) {
-        match self.index.entry(name) {
+    /// Records `name`'s new value (`None`: a line without `=`), refusing one that would pass
+    /// the total or throw away an assigned value.
+    fn set(
+        &mut self,
+        name: &'t str,
+        value: Option<String>,
+        line: usize,
+        span: Range<usize>,
+    ) -> Result<(), Problem> {
+        let size =
+            |value: &Option<String>| value.as_deref().map_or(0, |v| Limits::size_of(name, v));
+        let slot = self.index.entry(name);
+        let previous = match &slot {
+            Slot::Occupied(slot) => Some(&self.entries[*slot.get()]),
+            Slot::Vacant(_) => None,
+        };
+        if let Some(previous) = previous
+            && previous.value.is_some()
+            && value.is_none()
+        {
+            return Err(Problem::CancelsAssignment {
+                assigned_at: previous.line,
+            });
+        }
+        let total = self.total - previous.map_or(0, |entry| size(&entry.value)) + size(&value);
+        if total > self.limits.total {
+            return Err(Problem::TotalTooLong);
+        }
+        self.total = total;
+        match slot {
             Slot::Occupied(slot) => {
                 let entry = &mut self.entries[*slot.get()];
                 entry.value = value;
@@ -646,17 +758,31 @@ impl<'t> Known<'t> {
                 });
             }
         }
+        Ok(())
     }
 
-    /// `value` with its `${...}` references resolved, or `None` if it has none. Matches what
-    /// python-dotenv's `\$\{([^}:]*)(?::-([^}]*))?\}` matches, scanning left to right.
+    /// `value` (of `name`) with its `${...}` references resolved, or `None` if it has none.
+    /// Matches what python-dotenv's `\$\{([^}:]*)(?::-([^}]*))?\}` matches, scanning left to
+    /// right. Each piece is measured against the limits before it is appended.
     fn interpolate(
         &self,
+        name: &str,
         value: &str,
         outer: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Option<String>, Problem> {
         let bytes = value.as_bytes();
-        let mut out: Option<String> = None;
+        // A value replaced by this one no longer counts towards the total.
+        let replaced = self
+            .index
+            .get(name)
+            .and_then(|&i| self.entries[i].value.as_deref())
+            .map_or(0, |old| Limits::size_of(name, old));
+        let others = self.total - replaced;
+        let room = Room {
+            variable: self.limits.variable.saturating_sub(name.len() + 2),
+            total: self.limits.total.saturating_sub(others + name.len() + 2),
+        };
+        let mut out: Option<Bounded> = None;
         let mut copied = 0;
         let mut search = 0;
         while let Some(n) = find(&value[search..], b'$') {
@@ -690,26 +816,72 @@ impl<'t> Known<'t> {
                 search = name_end + 1;
                 continue;
             };
-            let name = &value[name_start..name_end];
-            if !names::is_valid(name) {
+            let referenced = &value[name_start..name_end];
+            if !names::is_valid(referenced) {
                 return Err(Problem::InvalidReference);
             }
-            let out = out.get_or_insert_with(|| String::with_capacity(value.len()));
-            out.push_str(&value[copied..dollar]);
-            match self.index.get(name) {
-                Some(&i) => out.push_str(self.entries[i].value.as_deref().unwrap_or("")),
-                None => match outer(name) {
-                    Some(found) => out.push_str(&found),
-                    None => out.push_str(default.unwrap_or("")),
+            let out = out.get_or_insert_with(|| Bounded::new(room, value.len()));
+            out.push(&value[copied..dollar])?;
+            match self.index.get(referenced).map(|&i| &self.entries[i]) {
+                Some(entry) => match &entry.value {
+                    Some(known) => out.push(known)?,
+                    None => {
+                        return Err(Problem::ReferencesUnassigned {
+                            listed_at: entry.line,
+                        });
+                    }
+                },
+                None => match outer(referenced) {
+                    Some(found) => out.push(&found)?,
+                    None => out.push(default.unwrap_or(""))?,
                 },
             }
             copied = end;
             search = end;
         }
-        if let Some(out) = out.as_mut() {
-            out.push_str(&value[copied..]);
+        match out {
+            Some(mut out) => {
+                out.push(&value[copied..])?;
+                Ok(Some(out.text))
+            }
+            None => Ok(None),
         }
-        Ok(out)
+    }
+}
+
+/// What one value may still take, in bytes, under each limit.
+#[derive(Clone, Copy)]
+struct Room {
+    variable: usize,
+    total: usize,
+}
+
+/// A value being substituted, refusing any piece that would take it past its room, before
+/// the piece is copied.
+struct Bounded {
+    text: String,
+    room: Room,
+}
+
+impl Bounded {
+    fn new(room: Room, written: usize) -> Self {
+        let capacity = written.min(room.variable).min(room.total);
+        Bounded {
+            text: String::with_capacity(capacity),
+            room,
+        }
+    }
+
+    fn push(&mut self, piece: &str) -> Result<(), Problem> {
+        let len = self.text.len() + piece.len();
+        if len > self.room.variable {
+            return Err(Problem::VariableTooLong);
+        }
+        if len > self.room.total {
+            return Err(Problem::TotalTooLong);
+        }
+        self.text.push_str(piece);
+        Ok(())
     }
 }
 
@@ -934,11 +1106,109 @@ mod tests {
     fn dotenv_name_without_equals_binds_nothing() {
         assert_eq!(ok("A\nB=1"), pairs(&[("B", "1")]));
         assert_eq!(ok("'A'\nB=1"), pairs(&[("B", "1")]));
-        // It still replaces an earlier value and empties later references, as in python.
-        assert_eq!(ok("A=1\nA\nB=${A}x"), pairs(&[("B", "x")]));
-        assert_eq!(ok("OUTER\nB=${OUTER:-d}"), pairs(&[("B", "")]));
+        // A later assignment still wins, as in python.
+        assert_eq!(ok("A\nB=1\nA=2"), pairs(&[("A", "2"), ("B", "1")]));
         assert_eq!(err("A value"), (1, Problem::MissingEquals));
         assert_eq!(err("'A' value"), (1, Problem::MissingEquals));
+    }
+
+    #[test]
+    fn dotenv_name_without_equals_after_a_value_is_refused_naming_both_lines() {
+        // python-dotenv drops the value of line 1 here: refused, at the bare line.
+        let cancels = |at| Problem::CancelsAssignment { assigned_at: at };
+        assert_eq!(err("A=secret\nexport A"), (2, cancels(1)));
+        assert_eq!(err("A=secret\n\nB=1\nA # later"), (4, cancels(1)));
+        assert_eq!(err("A=1\nA=2\nA"), (3, cancels(2)));
+        assert_eq!(err("A=\nA"), (2, cancels(1)), "an empty value counts too");
+        let shown = ParseError {
+            line: 4,
+            problem: cancels(1),
+        }
+        .to_string();
+        assert!(
+            shown.starts_with("line 4: ") && shown.contains("line 1"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn dotenv_reference_to_a_name_without_equals_is_refused() {
+        let listed = |at| Problem::ReferencesUnassigned { listed_at: at };
+        // python makes both empty, although OUTER is set in the environment.
+        assert_eq!(err("OUTER\nB=${OUTER}"), (2, listed(1)));
+        assert_eq!(err("OUTER\nB=${OUTER:-d}"), (2, listed(1)));
+        assert_eq!(err("A\n\nB='x ${A}'"), (3, listed(1)));
+        assert_eq!(err("A\nA=${A}"), (2, listed(1)));
+        // Assigned again before the reference: fine.
+        assert_eq!(ok("A\nA=1\nB=${A}"), pairs(&[("A", "1"), ("B", "1")]));
+    }
+
+    fn small(variable: usize, total: usize) -> Limits {
+        Limits { variable, total }
+    }
+
+    fn err_within(text: &str, limits: Limits) -> (usize, Problem) {
+        let e = parse_within(text.as_bytes(), &outer, limits).unwrap_err();
+        (e.line, e.problem)
+    }
+
+    #[test]
+    fn dotenv_substitution_stops_at_the_variable_limit() {
+        // `B=` + 16 bytes + NUL is 19 bytes.
+        let text = "A=xxxxxxxx\nB=${A}${A}\n";
+        assert!(parse_within(text.as_bytes(), &outer, small(19, 100)).is_ok());
+        assert_eq!(
+            err_within(text, small(18, 100)),
+            (2, Problem::VariableTooLong)
+        );
+        // The name counts: `BB=` + 16 + NUL is 20.
+        let text = "A=xxxxxxxx\nBB=${A}${A}\n";
+        assert_eq!(
+            err_within(text, small(19, 100)),
+            (2, Problem::VariableTooLong)
+        );
+        assert!(parse_within(text.as_bytes(), &outer, small(20, 100)).is_ok());
+        // Outer values count as well.
+        assert_eq!(
+            err_within("A=${OUTER}", small(12, 100)),
+            (1, Problem::VariableTooLong)
+        );
+    }
+
+    #[test]
+    fn dotenv_substitution_stops_at_the_total_limit() {
+        // 11 + 11 + 11 bytes: A, B, C.
+        let text = "A=xxxxxxxx\nB=${A}\nC=${A}\n";
+        assert!(parse_within(text.as_bytes(), &outer, small(100, 33)).is_ok());
+        assert_eq!(err_within(text, small(100, 32)), (3, Problem::TotalTooLong));
+        // Literal values count towards the total.
+        assert_eq!(
+            err_within("A=xxxxxxxx\nB=yyyyyyyy", small(100, 21)),
+            (2, Problem::TotalTooLong)
+        );
+        // A reassigned name counts once, with its last value.
+        let text = "A=xxxxxxxx\nA=${A}\nA=${A}\nB=1";
+        assert!(parse_within(text.as_bytes(), &outer, small(100, 15)).is_ok());
+    }
+
+    #[test]
+    fn dotenv_doubling_file_is_refused_at_the_kernel_limit() {
+        let mut text = format!("A0={}\n", "x".repeat(16));
+        for i in 1..70 {
+            text.push_str(&format!("A{i}=${{A{}}}${{A{}}}\n", i - 1, i - 1));
+        }
+        // A13 would be 16 * 2^13 = 128 KiB of value alone.
+        assert_eq!(err(&text), (14, Problem::VariableTooLong));
+        // Values that stay under 128 KiB each still meet the total.
+        let mut text = format!("A0={}\n", "x".repeat(16));
+        for i in 1..13 {
+            text.push_str(&format!("A{i}=${{A{}}}${{A{}}}\n", i - 1, i - 1));
+        }
+        for i in 0..200 {
+            text.push_str(&format!("B{i}=${{A12}}${{A11}}\n"));
+        }
+        // The A lines take 131,111 bytes, each B 98,308 or 98,309: B62 (line 76) passes 6 MiB.
+        assert_eq!(err(&text), (76, Problem::TotalTooLong));
     }
 
     #[test]

@@ -4,9 +4,11 @@
 //! goes through [`load`], so the guard, the parser, the name rules and the trust gate are
 //! applied identically everywhere. It is all or nothing: any refusal loads no variable.
 
+use std::collections::HashSet;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::dotenv::{self, Binding, ParseError};
+use crate::dotenv::{self, Binding, Limits, ParseError, Problem};
 use crate::error::{Refusal, RefusalKind};
 use crate::guard::{self, Guarded, Identity};
 use crate::names;
@@ -39,8 +41,22 @@ pub fn from_contents(
     outer: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Checked, Refusal> {
     let digest = trust::digest(&guarded.bytes);
-    let bindings = dotenv::parse(&guarded.bytes, outer).map_err(|e| parse_refusal(path, &e))?;
+    let space = ArgSpace::current();
+    let limits = Limits {
+        variable: MAX_VARIABLE_BYTES,
+        total: space.for_environment(),
+    };
+    let bindings = dotenv::parse_within(&guarded.bytes, outer, limits).map_err(|e| match e {
+        ParseError {
+            line,
+            problem: Problem::TotalTooLong,
+        } => space.refusal(path, Some(line), None),
+        e => parse_refusal(path, &e),
+    })?;
     check_bindings(path, &bindings)?;
+    if let Some(refusal) = total_refusal(path, &bindings, outer, space) {
+        return Err(refusal);
+    }
     Ok(Checked {
         path: path.to_path_buf(),
         canonical: guarded.canonical,
@@ -82,22 +98,128 @@ pub fn trust_refusal(checked: &Checked, trust: Trust) -> Option<Refusal> {
 
 /// The refusal for a file that does not parse: where, what, and how to fix it.
 pub fn parse_refusal(path: &Path, error: &ParseError) -> Refusal {
-    Refusal::new(
-        path,
-        RefusalKind::Parse,
-        error.problem.to_string(),
-        format!(
-            "correct line {} (`envguard edit`), then `envguard allow`",
-            error.line
+    let line = error.line;
+    let (kind, fix) = match error.problem {
+        Problem::VariableTooLong | Problem::TotalTooLong => {
+            (RefusalKind::Size, LARGE_DATA_FIX.to_owned())
+        }
+        Problem::CancelsAssignment { .. } => (
+            RefusalKind::Parse,
+            format!(
+                "delete line {line} or give it a value (`envguard edit`), then `envguard allow`"
+            ),
         ),
-    )
-    .at_line(error.line)
+        Problem::ReferencesUnassigned { listed_at } => (
+            RefusalKind::Parse,
+            format!(
+                "give line {listed_at} a value or delete it (`envguard edit`), then `envguard allow`"
+            ),
+        ),
+        _ => (
+            RefusalKind::Parse,
+            format!("correct line {line} (`envguard edit`), then `envguard allow`"),
+        ),
+    };
+    Refusal::new(path, kind, error.problem.to_string(), fix).at_line(line)
 }
+
+const LARGE_DATA_FIX: &str = "keep large data in a file of its own and put its path in the .env";
 
 /// The largest `NAME=value` string Linux passes to a program (`MAX_ARG_STRLEN`, with its NUL).
 /// A longer variable makes every `execve` that carries it fail with E2BIG: in a shell, every
 /// command would stop working.
-pub const MAX_VARIABLE_BYTES: usize = 128 * 1024;
+pub const MAX_VARIABLE_BYTES: usize = Limits::KERNEL.variable;
+
+/// The room `execve` has for a program's arguments and environment together, as the kernel
+/// computes it (`bprm_stack_limits`): a quarter of the stack limit, at least 128 KiB and at
+/// most 6 MiB, each string costing its bytes, its NUL and a pointer.
+///
+/// Why a margin: an environment that fits but fills ARG_MAX leaves no room for arguments,
+/// so `ls *` or `git add` with many paths would fail with E2BIG in the shell that loaded it.
+/// A loaded environment may take three quarters of ARG_MAX; the last quarter (512 KiB
+/// under the usual 8 MiB stack limit) stays for command lines.
+#[derive(Debug, Clone, Copy)]
+pub struct ArgSpace {
+    pub arg_max: usize,
+}
+
+/// What each string costs beyond its bytes and NUL: its pointer in `envp`.
+const POINTER_BYTES: usize = std::mem::size_of::<usize>();
+
+impl ArgSpace {
+    /// `sysconf(_SC_ARG_MAX)`, which follows this process's stack limit (inherited by the
+    /// programs it starts), held to the kernel's bounds: glibc reports a quarter of any
+    /// limit, unlimited included, where the kernel stops at 6 MiB.
+    pub fn current() -> Self {
+        let reported = nix::unistd::sysconf(nix::unistd::SysconfVar::ARG_MAX)
+            .ok()
+            .flatten()
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(usize::MAX);
+        ArgSpace {
+            arg_max: reported.clamp(128 * 1024, Limits::KERNEL.total),
+        }
+    }
+
+    /// The bytes a loaded environment may take: ARG_MAX less the quarter kept for arguments.
+    pub fn for_environment(&self) -> usize {
+        self.arg_max - self.arg_max / 4
+    }
+
+    /// The refusal for an environment that would pass [`ArgSpace::for_environment`]; with
+    /// the line where substitution stopped, or the sizes when all of it was measured.
+    fn refusal(&self, path: &Path, line: Option<usize>, sizes: Option<(usize, usize)>) -> Refusal {
+        let room = self.for_environment();
+        let measured = match sizes {
+            Some((file, present)) => format!(
+                "its {file} bytes of variables, with the {present} bytes already in the environment,"
+            ),
+            None => "the variables up to this line".to_owned(),
+        };
+        let refusal = Refusal::new(
+            path,
+            RefusalKind::Size,
+            format!(
+                "{measured} take more than the {room} bytes a loaded environment may have (three quarters of ARG_MAX, {} bytes here), leaving no room for commands to start",
+                self.arg_max
+            ),
+            format!(
+                "{LARGE_DATA_FIX}, or raise the stack limit ARG_MAX follows (`ulimit -s 16384` makes it 4 MiB)"
+            ),
+        );
+        match line {
+            Some(line) => refusal.at_line(line),
+            None => refusal,
+        }
+    }
+}
+
+/// Refuses `bindings` if, laid over the environment they join, they would leave no room for
+/// a command line (see [`ArgSpace`]). The environment they join is this process's, each name
+/// valued as `outer` sees it: for the hook, that is the shell without the previous file's
+/// variables, which are unloaded; names the file sets are counted with the file's value.
+pub fn total_refusal(
+    path: &Path,
+    bindings: &[Binding],
+    outer: &dyn Fn(&str) -> Option<String>,
+    space: ArgSpace,
+) -> Option<Refusal> {
+    let cost = |name: &[u8], value: usize| name.len() + 1 + value + 1 + POINTER_BYTES;
+    let file: usize = bindings
+        .iter()
+        .map(|b| cost(b.name.as_bytes(), b.value.len()))
+        .sum();
+    let set: HashSet<&[u8]> = bindings.iter().map(|b| b.name.as_bytes()).collect();
+    let present: usize = std::env::vars_os()
+        .filter(|(name, _)| !set.contains(name.as_bytes()))
+        .filter_map(|(name, value)| match name.to_str() {
+            Some(utf8) => outer(utf8).map(|value| cost(name.as_bytes(), value.len())),
+            None => Some(cost(name.as_bytes(), value.len())),
+        })
+        .sum();
+    (file + present > space.for_environment())
+        .then(|| space.refusal(path, None, Some((file, present))))
+}
 
 /// The rules on bindings beyond the grammar: no name that takes over the shell or envguard,
 /// and no variable too long for any program to receive.

@@ -12,6 +12,11 @@
 //! the lines where the statements start. Otherwise we refuse, at the line of the first
 //! statement python skipped or whose name (or reference) is not a shell name.
 //!
+//! Two refusals are deliberate where python parses cleanly but silently loses a value: a `KEY`
+//! line without `=` after `KEY` had a value (python drops the value; "cancel"), and a
+//! `${KEY}` after such a line (python substitutes it as empty, whatever the environment
+//! holds; "unassigned_ref"). The oracle marks both, and we must refuse at that line.
+//!
 //! Deliberate divergences left out of the corpus by construction: NUL bytes (we refuse them,
 //! `dotenv_values()` returns them). Everything else envguard does differently is one of the
 //! refusals above and is in the corpus.
@@ -20,6 +25,8 @@
 //! PyPI), else `python3`; python-dotenv 1.2.4 or newer is required. `ENVGUARD_DIFF_SEED` and
 //! `ENVGUARD_DIFF_FILES` change the corpus, to explore beyond the default one.
 
+mod common;
+
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -27,6 +34,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use serde_json::Value;
+
+use common::{TestEnv, assert_not_leaked, stderr};
 
 const DEFAULT_SEED: u64 = 0x5eed_d07e_4e11_0001;
 const DEFAULT_FILES: usize = 3000;
@@ -481,10 +490,23 @@ fn dotenv_matches_python_dotenv_on_generated_corpus() {
                 }
                 match &ours {
                     Err(e) if e.line == line => {
-                        if kind == "utf8" && e.problem != envguard::dotenv::Problem::InvalidUtf8 {
-                            fail("expected InvalidUtf8");
-                        } else {
+                        use envguard::dotenv::Problem;
+                        let (expected, right) = match kind {
+                            "utf8" => ("InvalidUtf8", e.problem == Problem::InvalidUtf8),
+                            "cancel" => (
+                                "CancelsAssignment",
+                                matches!(e.problem, Problem::CancelsAssignment { .. }),
+                            ),
+                            "unassigned_ref" => (
+                                "ReferencesUnassigned",
+                                matches!(e.problem, Problem::ReferencesUnassigned { .. }),
+                            ),
+                            _ => ("", true),
+                        };
+                        if right {
                             *refused.entry(kind.to_owned()).or_default() += 1;
+                        } else {
+                            fail(&format!("expected {expected}"));
                         }
                     }
                     Err(_) => fail(&format!("refused, but python's first bad line is {line}")),
@@ -554,11 +576,78 @@ fn dotenv_matches_python_dotenv_on_generated_corpus() {
             clean * 2 > count,
             "only {clean} of {count} files parse cleanly"
         );
-        for kind in ["parse", "name", "ref", "utf8"] {
+        for kind in ["parse", "name", "ref", "utf8", "cancel", "unassigned_ref"] {
             assert!(
                 refused.get(kind).copied().unwrap_or(0) > 0,
                 "no {kind} refusals in corpus"
             );
         }
+    }
+}
+
+/// Whether python-dotenv's `load_dotenv(override=True)` on `file` leaves `name` set (to any
+/// value), with `outer` in the environment. Prints no value.
+fn python_loads(file: &Path, name: &str, outer: &[(&str, &str)]) -> bool {
+    let probe = "import os, sys\nfrom dotenv import load_dotenv\n\
+                 load_dotenv(sys.argv[1], override=True)\n\
+                 print(os.environ.get(sys.argv[2], '') not in ('',))";
+    let output = Command::new(python_executable())
+        .args(["-c", probe])
+        .arg(file)
+        .arg(name)
+        .env_clear()
+        .envs(outer.iter().copied())
+        .output()
+        .expect("run python-dotenv");
+    assert!(output.status.success(), "python-dotenv failed");
+    String::from_utf8_lossy(&output.stdout).trim() == "True"
+}
+
+/// The two files python-dotenv reads without a warning but with a value silently gone:
+/// envguard refuses them in one line naming both statements, and never shows the value.
+#[test]
+fn values_python_dotenv_silently_drops_are_refused_naming_both_lines() {
+    let env = TestEnv::new();
+    let secret = "s3cr3t-dropped-by-python";
+    for (contents, bare, other, present) in [
+        (format!("KEY={secret}\n\nexport KEY\n"), 3, 1, &[][..]),
+        (
+            format!("KEY={secret}\nOTHER=1\nKEY # later\n"),
+            3,
+            1,
+            &[][..],
+        ),
+        (
+            format!("B\nKEY=${{B}}\nSHOWN={secret}\n"),
+            1,
+            2,
+            &[("B", secret)][..],
+        ),
+    ] {
+        let dir = env.project("dropped", &contents, 0o600);
+        let file = dir.join(".env");
+        assert!(
+            !python_loads(&file, "KEY", present),
+            "python-dotenv now keeps KEY of {contents:?}: revisit the refusal"
+        );
+        let mut cmd = env.cmd(&dir, ["exec", "--", "true"]);
+        let out = cmd.envs(present.iter().copied()).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "exec of {contents:?}");
+        assert_not_leaked(&out, secret);
+        let message = stderr(&out);
+        assert_eq!(message.lines().count(), 1, "{message}");
+        let (at, named) = if present.is_empty() {
+            (bare, other)
+        } else {
+            (other, bare)
+        };
+        assert!(
+            message.contains(&format!(".env:{at}: ")) && message.contains(&format!("line {named}")),
+            "{message}"
+        );
+        assert!(
+            message.contains("(fix: ") && message.contains("envguard edit"),
+            "{message}"
+        );
     }
 }

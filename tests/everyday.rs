@@ -255,17 +255,15 @@ fn set_replaces_in_place_and_keeps_every_other_byte() {
         "B=2\nA='new'\n"
     );
 
-    // A `KEY` line without `=` cancels earlier values (python-dotenv reads it as unset); the
-    // old value must still be replaced in place, and the line must not cancel the new value.
-    fs::write(dir.join(".env"), "A=old-secret-value\nB=2\nA\n").unwrap();
-    assert!(env.run(&dir, ["allow"]).status.success());
+    // A `KEY` line without `=` after a value of KEY (python-dotenv drops the value) is refused
+    // by the parser, so `set` leaves such a file alone and points at `edit`.
+    let cancelled = "A=old-secret-value\nB=2\nA\n";
+    fs::write(dir.join(".env"), cancelled).unwrap();
+    assert_eq!(env.run(&dir, ["allow"]).status.code(), Some(1));
     let out = run_with_input(&env, &dir, &["set", "A"], b"new\n");
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        fs::read_to_string(dir.join(".env")).unwrap(),
-        "A='new'\nB=2\n"
-    );
-    assert!(loaded(&env, &dir).get("A").map(Vec::as_slice) == Some(&b"new"[..]));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains(".env:3: ") && stderr(&out).contains("envguard edit"));
+    assert!(fs::read_to_string(dir.join(".env")).unwrap() == cancelled);
 }
 
 #[test]
@@ -358,9 +356,8 @@ fn unset_removes_every_assignment_and_keeps_the_rest() {
     let seen = loaded(&env, &dir);
     assert!(seen.contains_key("A") && !seen.contains_key("B"));
 
-    // Statements without `=` are statements of the name too: unset removes them with the
-    // assignment they cancel, leaving no old value behind.
-    fs::write(dir.join(".env"), "A=old-secret-value\nC=3\nA\n").unwrap();
+    // Statements without `=` are statements of the name too: unset removes them.
+    fs::write(dir.join(".env"), "A\nC=3\nA=old-secret-value\n").unwrap();
     assert!(env.run(&dir, ["unset", "A"]).status.success());
     assert_eq!(fs::read_to_string(dir.join(".env")).unwrap(), "C=3\n");
 }

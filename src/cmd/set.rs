@@ -7,10 +7,12 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::SetArgs;
 use crate::discover::{self, FILE_NAME};
+use crate::dotenv::Limits;
 use crate::envfile::{self, Reallow, Update};
 use crate::error::{Error, Result};
 use crate::git;
 use crate::guard;
+use crate::loader;
 
 pub fn run(args: &SetArgs) -> Result<()> {
     let mut pending = Vec::with_capacity(args.names.len());
@@ -24,6 +26,9 @@ pub fn run(args: &SetArgs) -> Result<()> {
             return Err(Error::Usage(format!(
                 "refusing `{name}=...` on the command line: it would stay in your shell history and show in process listings (fix: `envguard set {name}` and type it at the hidden prompt, or pipe it in: `envguard set {name} < file`; `--insecure-arg` overrides)"
             )));
+        }
+        if let Some(value) = &inline {
+            refuse_oversize(name, value)?;
         }
         pending.push((name, inline));
     }
@@ -41,6 +46,9 @@ pub fn run(args: &SetArgs) -> Result<()> {
         .into_iter()
         .map(|(name, inline)| (name, inline.or_else(|| answers.next()).unwrap_or_default()))
         .collect();
+    for (name, value) in &values {
+        refuse_oversize(name, value)?;
+    }
 
     let mut update = Update::begin(&path)?;
     for (name, value) in &values {
@@ -62,6 +70,18 @@ pub fn run(args: &SetArgs) -> Result<()> {
         &names,
         committed,
     )
+}
+
+/// Refuses, before anything is written, a variable longer than any program can receive: the
+/// loader would refuse the whole file, so writing it would only break what loads today.
+fn refuse_oversize(name: &str, value: &str) -> Result<()> {
+    let size = Limits::size_of(name, value);
+    if size <= loader::MAX_VARIABLE_BYTES {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "the value for {name} is {size} bytes with its name, over the 128 KiB a program can receive, so the .env would not load; nothing was changed (fix: keep large data in a file of its own and set its path: `envguard set {name}_FILE`)"
+    )))
 }
 
 /// The `.env` that `set` and `unset` change: the nearest one from DIR (or here), else a new
@@ -93,7 +113,8 @@ fn read_values(names: &[&str], null_separated: bool) -> Result<Vec<String>> {
     let mut input = Vec::new();
     io::stdin()
         .lock()
-        .take(limit + 1)
+        // Saturating: ENVGUARD_MAX_SIZE may be the largest integer.
+        .take(limit.saturating_add(1))
         .read_to_end(&mut input)
         .map_err(|e| Error::io("read", "standard input", e))?;
     if input.len() as u64 > limit {

@@ -11,7 +11,10 @@ file:
   lines      name -> line where its last statement's text starts
   bad        first statement envguard must refuse, if any: "parse" (python skipped it),
              "name" (not a shell name), "ref" (a ${...} whose name is not a shell name),
-             "utf8" (the file is not UTF-8); bad_line is where that statement starts
+             "utf8" (the file is not UTF-8), "cancel" (a name without = after a value
+             for it, which python then drops), "unassigned_ref" (a ${...} naming a
+             variable whose last statement had no =, which python substitutes as empty);
+             bad_line is where that statement starts
 
 python-dotenv's own warning line counts from the end of the previous statement (so it
 includes blank lines before the statement); bad_line skips that leading whitespace.
@@ -59,6 +62,13 @@ def bad_reference(value):
     )
 
 
+def unassigned_reference(value, assigned):
+    """A ${NAME} whose NAME python holds as None (its last statement had no =)."""
+    return value is not None and any(
+        assigned.get(m["name"]) is False for m in _posix_variable.finditer(value)
+    )
+
+
 def examine(path):
     with open(path, "rb") as f:
         raw = f.read()
@@ -81,6 +91,8 @@ def examine(path):
         "warnings": list(capture.messages),
         "lines": {},
     }
+    # name -> whether its last statement so far had a value (python's None: False).
+    assigned = {}
     with open(path, encoding="utf-8") as stream:
         for binding in parse_stream(stream):
             if binding.error:
@@ -91,8 +103,13 @@ def examine(path):
                 kind = "name"
             elif bad_reference(binding.value):
                 kind = "ref"
+            elif unassigned_reference(binding.value, assigned):
+                kind = "unassigned_ref"
+            elif binding.value is None and assigned.get(binding.key):
+                kind = "cancel"
             else:
                 result["lines"][binding.key] = statement_line(binding)
+                assigned[binding.key] = binding.value is not None
                 continue
             if "bad" not in result:
                 result["bad"] = kind
