@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::dotenv::{self, Binding, ParseError};
 use crate::error::{Refusal, RefusalKind};
 use crate::guard::{self, Guarded, Identity};
-use crate::names;
+use crate::names::{self, Destination};
 use crate::shell::quote_for_display;
 use crate::trust::{self, Trust, TrustStore};
 
@@ -40,7 +40,7 @@ pub fn from_contents(
 ) -> Result<Checked, Refusal> {
     let digest = trust::digest(&guarded.bytes);
     let bindings = dotenv::parse(&guarded.bytes, outer).map_err(|e| parse_refusal(path, &e))?;
-    check_bindings(path, &bindings)?;
+    check_bindings(path, &bindings, Destination::Program)?;
     Ok(Checked {
         path: path.to_path_buf(),
         canonical: guarded.canonical,
@@ -50,13 +50,37 @@ pub fn from_contents(
     })
 }
 
-/// [`check`], then the trust gate: the variables of `path`, or why it may not load.
+/// [`check`], then the trust gate: the variables of `path` for a program envguard starts
+/// (`exec`, `--watch`, kernels), or why it may not load.
 pub fn load(
     path: &Path,
     outer: &dyn Fn(&str) -> Option<String>,
     store: &TrustStore,
 ) -> Result<Checked, Refusal> {
+    load_into(path, outer, store, Destination::Program)
+}
+
+/// [`load`] for the prompt hook, which assigns into the user's shell and so also refuses the
+/// names that change how that shell behaves.
+pub fn load_into_shell(
+    path: &Path,
+    outer: &dyn Fn(&str) -> Option<String>,
+    store: &TrustStore,
+) -> Result<Checked, Refusal> {
+    load_into(path, outer, store, Destination::ShellHook)
+}
+
+/// Names come before trust: allowing the file would not make a refused name load.
+fn load_into(
+    path: &Path,
+    outer: &dyn Fn(&str) -> Option<String>,
+    store: &TrustStore,
+    destination: Destination,
+) -> Result<Checked, Refusal> {
     let checked = check(path, outer)?;
+    if destination != Destination::Program {
+        check_bindings(path, &checked.bindings, destination)?;
+    }
     trust_refusal(&checked, store.trust(&checked.canonical, &checked.digest))
         .map_or(Ok(checked), Err)
 }
@@ -99,9 +123,13 @@ pub fn parse_refusal(path: &Path, error: &ParseError) -> Refusal {
 /// command would stop working.
 pub const MAX_VARIABLE_BYTES: usize = 128 * 1024;
 
-/// The rules on bindings beyond the grammar: no name that takes over the shell or envguard,
-/// and no variable too long for any program to receive.
-fn check_bindings(path: &Path, bindings: &[Binding]) -> Result<(), Refusal> {
+/// The rules on bindings beyond the grammar: no name that `destination` refuses (one that would
+/// take over a shell or envguard), and no variable too long for any program to receive.
+fn check_bindings(
+    path: &Path,
+    bindings: &[Binding],
+    destination: Destination,
+) -> Result<(), Refusal> {
     for binding in bindings {
         let size = binding.name.len() + 1 + binding.value.len() + 1;
         if size > MAX_VARIABLE_BYTES {
@@ -116,16 +144,19 @@ fn check_bindings(path: &Path, bindings: &[Binding]) -> Result<(), Refusal> {
             )
             .at_line(binding.line));
         }
-        if names::is_reserved(&binding.name) {
+        if let Some(why) = names::refusal(&binding.name, destination) {
+            let (whom, elsewhere) = match destination {
+                Destination::ShellHook if !names::is_reserved(&binding.name) => {
+                    ("the shell hook", "; `envguard exec` may load it")
+                }
+                _ => ("a .env", ""),
+            };
             return Err(Refusal::new(
                 path,
                 RefusalKind::Name,
+                format!("{} {why}, so {whom} may not set it", binding.name),
                 format!(
-                    "{} controls the shell or envguard itself; a .env may not set it",
-                    binding.name
-                ),
-                format!(
-                    "remove line {} (`envguard unset {}`)",
+                    "remove line {} (`envguard unset {}`){elsewhere}",
                     binding.line, binding.name
                 ),
             )

@@ -143,9 +143,9 @@ fn inspect(path: &Path) -> Result<Report> {
                 names.len(),
                 names.join(", ")
             ));
-            for name in names.iter().filter(|name| names::runs_code(name)) {
+            for (name, warning) in names::warnings(names.iter().copied()) {
                 report.warn(
-                    format!("sets {name}, which makes other programs load or run code"),
+                    warning,
                     format!("keep it only if you meant to (`envguard unset {name}` removes it)"),
                 );
             }
