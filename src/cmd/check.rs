@@ -144,10 +144,14 @@ fn inspect(path: &Path) -> Result<Report> {
                 names.join(", ")
             ));
             for (name, warning) in names::warnings(names.iter().copied()) {
-                report.warn(
-                    warning,
-                    format!("keep it only if you meant to (`envguard unset {name}` removes it)"),
-                );
+                let fix = if names::refused_by_hook_only(name).is_some() {
+                    format!(
+                        "load it with `envguard exec -- COMMAND`, or `envguard unset {name}` for the shell hook"
+                    )
+                } else {
+                    format!("keep it only if you meant to (`envguard unset {name}` removes it)")
+                };
+                report.warn(warning, fix);
             }
             let store = TrustStore::open()?;
             match loader::trust_refusal(&checked, store.trust(&checked.canonical, &checked.digest))
