@@ -1,8 +1,10 @@
 //! The loader: one `.env` path in, an ordered list of variables (or one refusal) out.
 //!
 //! Every way envguard puts secrets somewhere (`exec`, the shell hook, kernels, `--watch`)
-//! goes through [`load`], so the guard, the parser, the name rules and the trust gate are
-//! applied identically everywhere. It is all or nothing: any refusal loads no variable.
+//! goes through [`load`] (the hook through [`load_into_shell`]), so the guard, the parser, the
+//! name rules and the trust gate are applied identically everywhere, except that the hook, which
+//! assigns into the user's own shell, also refuses the names that only change how that shell
+//! behaves (see [`crate::names`]). It is all or nothing: any refusal loads no variable.
 
 use std::path::{Path, PathBuf};
 

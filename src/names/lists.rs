@@ -133,7 +133,7 @@ pub(super) const SHELL_NAMES: &[(&str, Class)] = &[
     // fish 3.6, "Special variables" (fish_* and __fish* are namespaces, below).
     ("BROWSER", Informational), ("CMD_DURATION", ShellState), ("FISH_DEBUG", ShellBehaviour),
     ("FISH_DEBUG_OUTPUT", ShellBehaviour), ("FISH_VERSION", ShellState),
-    ("USER", Informational), ("hostname", ShellState), ("last_pid", ShellState),
+    ("USER", Informational), ("LC_MONETARY", Informational), ("hostname", ShellState), ("last_pid", ShellState),
     ("status_generation", ShellState), ("umask", ShellState), ("version", ShellState),
     // Older zsh and envguard's earlier list: the shell's own process id.
     ("pid", ShellState),
