@@ -1,8 +1,10 @@
 //! The loader: one `.env` path in, an ordered list of variables (or one refusal) out.
 //!
 //! Every way envguard puts secrets somewhere (`exec`, the shell hook, kernels, `--watch`)
-//! goes through [`load`], so the guard, the parser, the name rules and the trust gate are
-//! applied identically everywhere. It is all or nothing: any refusal loads no variable.
+//! goes through [`load`] (the hook through [`load_into_shell`]), so the guard, the parser, the
+//! name rules and the trust gate are applied identically everywhere, except that the hook, which
+//! assigns into the user's own shell, also refuses the names that only change how that shell
+//! behaves (see [`crate::names`]). It is all or nothing: any refusal loads no variable.
 
 use std::collections::HashSet;
 use std::os::unix::ffi::OsStrExt;
@@ -11,7 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::dotenv::{self, Binding, Limits, ParseError, Problem};
 use crate::error::{Refusal, RefusalKind};
 use crate::guard::{self, Guarded, Identity};
-use crate::names;
+use crate::names::{self, Destination};
 use crate::shell::quote_for_display;
 use crate::trust::{self, Trust, TrustStore};
 
@@ -53,7 +55,7 @@ pub fn from_contents(
         } => space.refusal(path, Some(line), None),
         e => parse_refusal(path, &e),
     })?;
-    check_bindings(path, &bindings)?;
+    check_bindings(path, &bindings, Destination::Program)?;
     if let Some(refusal) = total_refusal(path, &bindings, outer, space) {
         return Err(refusal);
     }
@@ -66,13 +68,37 @@ pub fn from_contents(
     })
 }
 
-/// [`check`], then the trust gate: the variables of `path`, or why it may not load.
+/// [`check`], then the trust gate: the variables of `path` for a program envguard starts
+/// (`exec`, `--watch`, kernels), or why it may not load.
 pub fn load(
     path: &Path,
     outer: &dyn Fn(&str) -> Option<String>,
     store: &TrustStore,
 ) -> Result<Checked, Refusal> {
+    load_into(path, outer, store, Destination::Program)
+}
+
+/// [`load`] for the prompt hook, which assigns into the user's shell and so also refuses the
+/// names that change how that shell behaves.
+pub fn load_into_shell(
+    path: &Path,
+    outer: &dyn Fn(&str) -> Option<String>,
+    store: &TrustStore,
+) -> Result<Checked, Refusal> {
+    load_into(path, outer, store, Destination::ShellHook)
+}
+
+/// Names come before trust: allowing the file would not make a refused name load.
+fn load_into(
+    path: &Path,
+    outer: &dyn Fn(&str) -> Option<String>,
+    store: &TrustStore,
+    destination: Destination,
+) -> Result<Checked, Refusal> {
     let checked = check(path, outer)?;
+    if destination != Destination::Program {
+        check_bindings(path, &checked.bindings, destination)?;
+    }
     trust_refusal(&checked, store.trust(&checked.canonical, &checked.digest))
         .map_or(Ok(checked), Err)
 }
@@ -221,9 +247,13 @@ pub fn total_refusal(
         .then(|| space.refusal(path, None, Some((file, present))))
 }
 
-/// The rules on bindings beyond the grammar: no name that takes over the shell or envguard,
-/// and no variable too long for any program to receive.
-fn check_bindings(path: &Path, bindings: &[Binding]) -> Result<(), Refusal> {
+/// The rules on bindings beyond the grammar: no name that `destination` refuses (one that would
+/// take over a shell or envguard), and no variable too long for any program to receive.
+fn check_bindings(
+    path: &Path,
+    bindings: &[Binding],
+    destination: Destination,
+) -> Result<(), Refusal> {
     for binding in bindings {
         let size = binding.name.len() + 1 + binding.value.len() + 1;
         if size > MAX_VARIABLE_BYTES {
@@ -238,16 +268,19 @@ fn check_bindings(path: &Path, bindings: &[Binding]) -> Result<(), Refusal> {
             )
             .at_line(binding.line));
         }
-        if names::is_reserved(&binding.name) {
+        if let Some(why) = names::refusal(&binding.name, destination) {
+            let (whom, elsewhere) = match destination {
+                Destination::ShellHook if !names::is_reserved(&binding.name) => {
+                    ("the shell hook", "; `envguard exec` may load it")
+                }
+                _ => ("a .env", ""),
+            };
             return Err(Refusal::new(
                 path,
                 RefusalKind::Name,
+                format!("{} {why}, so {whom} may not set it", binding.name),
                 format!(
-                    "{} controls the shell or envguard itself; a .env may not set it",
-                    binding.name
-                ),
-                format!(
-                    "remove line {} (`envguard unset {}`)",
+                    "remove line {} (`envguard unset {}`){elsewhere}",
                     binding.line, binding.name
                 ),
             )

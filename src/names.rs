@@ -1,57 +1,81 @@
-//! Which variable names a `.env` may set.
+//! Which variable names a `.env` may set, and where.
 //!
-//! A `.env` is data, but the shell hook exports its names into an interactive shell, where some
-//! names are code or control: `PROMPT_COMMAND` and `PS1` run commands at every prompt,
-//! `BASH_ENV` and `ENV` name scripts that shells source, `IFS` changes how every command is
-//! split, `ZDOTDIR` moves zsh's startup files, fish's `fish_*` variables change fish itself,
-//! read-only specials (`UID`, `status`) abort the hook's own statements, and `ENVGUARD_*` /
-//! `__ENVGUARD_*` would let a file switch the guard off or forge the hook's state. Such a name
-//! refuses the whole file: the list below is the union over bash, zsh and fish, because the
-//! same file may be loaded by any of them.
+//! A `.env` is data, but its names are not all just names. A hand-kept denylist always misses
+//! the next one, so the shell names here are the shells' own lists (see [`lists`]), each name
+//! classified once, on purpose, with the reason. The rule behind the classes:
 //!
-//! A second, milder list names variables that make *other* programs run code
-//! (`LD_PRELOAD`, `PYTHONSTARTUP`, ...): those are legitimate in a project, so they only warn.
+//! - A name whose value some shell runs as code, or that names files a shell loads code from
+//!   (`PROMPT_COMMAND`, `PS1`, `MAILPATH`, `PROMPT_EOL_MARK`, `BASH_ENV`, `ZDOTDIR`, `FPATH`,
+//!   ...), or that changes how every shell script parses (`IFS`, `CDPATH`, `SHELLOPTS`), is
+//!   refused wherever the file loads: `envguard exec -- bash`, or a program's own `sh -c`,
+//!   imports it just as the hook would.
+//! - A name that only changes how the user's interactive shell behaves once it is *assigned*
+//!   (`GLOBIGNORE` turns on dotglob, `HISTSIZE=0` drops history, `TMOUT` logs out, ...), or
+//!   that is the shell's own state (`UID`, `status`, `OPTIND`; zsh's `USERNAME` changes user),
+//!   is refused by the shell hook only, which assigns into that shell. `envguard exec` and
+//!   kernels start no shell of envguard's, so programs get it as the plain variable it is to
+//!   them (`USERNAME=dbadmin` is a common `.env` line).
+//! - envguard's own namespace (`ENVGUARD_*`, `__envguard*`, in any letter case: the hook
+//!   scripts keep the binary's path there) is refused everywhere.
+//! - A name a shell merely reads or reports (`LANG`, `USER`, `HOSTNAME`) loads.
+//!
+//! Apart from the shells, names that make *other* programs run code of the value's choosing
+//! (`LD_PRELOAD`, `GIT_CONFIG_GLOBAL`, `HOME`, proxies and CA bundles, ...) are legitimate in a
+//! project, so they load with a warning that names them and says why.
 
-/// Names refused exactly (case-sensitive, as the shells are).
-#[rustfmt::skip]
-const RESERVED: &[&str] = &[
-    // Prompt and hook machinery.
-    "PROMPT_COMMAND", "PS0", "PS1", "PS2", "PS3", "PS4", "PROMPT", "PROMPT2", "PROMPT3",
-    "PROMPT4", "RPROMPT", "RPROMPT2", "RPS1", "RPS2", "SPROMPT", "prompt", "psvar",
-    // Startup files and shell behaviour.
-    "BASH_ENV", "ENV", "ZDOTDIR", "IFS", "SHELLOPTS", "BASHOPTS", "BASH_COMPAT",
-    "BASH_XTRACEFD", "BASH_LOADABLES_PATH", "POSIXLY_CORRECT", "FPATH", "fpath",
-    "MODULE_PATH", "module_path", "CDPATH", "cdpath", "TMOUT", "HISTFILE", "PWD", "OLDPWD",
-    "SHLVL", "_",
-    // Read-only or side-effecting specials: assigning them fails or changes the user.
-    "UID", "EUID", "GID", "EGID", "PPID", "USERNAME", "BASHPID", "BASH_VERSINFO",
-    "BASH_ARGV0", "HISTCMD", "LINENO", "RANDOM", "SRANDOM", "SECONDS", "EPOCHREALTIME",
-    "EPOCHSECONDS", "ARGC", "ERRNO", "status", "pipestatus", "argv", "history", "version",
-    "hostname", "umask", "pid", "last_pid", "SHELL_VERBOSITY", "CMD_DURATION", "FISH_VERSION",
-    "path",
-];
+mod lists;
 
-/// Name prefixes refused (envguard's own namespace, exported shell functions, fish's own).
-#[rustfmt::skip]
-const RESERVED_PREFIXES: &[&str] =
-    &["ENVGUARD_", "__ENVGUARD", "BASH_FUNC_", "BASH_", "ZSH_", "fish_", "__fish"];
+/// Where a file's variables are going: the rules differ only for shell-only names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// Assigned into the user's interactive shell by the prompt hook.
+    ShellHook,
+    /// Put into the environment of a program envguard starts (`exec`, `--watch`, kernels).
+    Program,
+}
 
-/// Name suffixes refused: zsh hook arrays (`precmd_functions`, `chpwd_functions`, ...).
-#[rustfmt::skip]
-const RESERVED_SUFFIXES: &[&str] = &["_functions"];
+/// Why a shell name is what it is; each class implies where it is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    /// envguard's or its hook's own variable: a file could switch the guard off or make the
+    /// hook run a program of its choosing. Refused everywhere.
+    Envguard,
+    /// A shell runs the value as code, or loads code from where it points. Refused everywhere.
+    ShellCode,
+    /// Changes how every shell script splits words, finds directories or sets options.
+    /// Refused everywhere.
+    ScriptRules,
+    /// Changes how the user's interactive shell behaves once assigned (history, globbing,
+    /// line editing, timeouts, temporary files). Refused in the shell hook only.
+    ShellBehaviour,
+    /// The shell's own state, read-only or side-effecting when assigned. Refused in the shell
+    /// hook only.
+    ShellState,
+    /// A shell reads or reports it, but a value from a file changes nothing dangerous. Loads.
+    Informational,
+}
 
-/// Variables that make other programs load or run code of the value's choosing.
-#[rustfmt::skip]
-const RUNS_CODE: &[&str] = &[
-    "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "DYLD_INSERT_LIBRARIES",
-    "DYLD_LIBRARY_PATH", "PATH", "PYTHONSTARTUP", "PYTHONPATH", "PYTHONHOME",
-    "PYTHONINSPECT", "NODE_OPTIONS", "NODE_PATH", "PERL5OPT", "PERL5LIB", "PERLLIB",
-    "RUBYOPT", "RUBYLIB", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_EXEC_PATH", "GIT_EDITOR",
-    "GIT_PAGER", "GIT_ASKPASS", "SSH_ASKPASS", "EDITOR", "VISUAL", "PAGER", "BROWSER",
-    "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "CLASSPATH", "LESSOPEN",
-    "LESSCLOSE", "MANPAGER", "PROMPT_TOOLKIT_EDITOR", "R_PROFILE_USER", "JUPYTER_PATH",
-    "JUPYTER_CONFIG_DIR", "IPYTHONDIR",
-];
+impl Class {
+    pub fn is_refused(self, destination: Destination) -> bool {
+        match self {
+            Class::Envguard | Class::ShellCode | Class::ScriptRules => true,
+            Class::ShellBehaviour | Class::ShellState => destination == Destination::ShellHook,
+            Class::Informational => false,
+        }
+    }
+
+    /// Why, as the end of "NAME ..." in a message.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Class::Envguard => "belongs to envguard and its shell hook",
+            Class::ShellCode => "is run as code by a shell, or names where a shell loads code",
+            Class::ScriptRules => "changes how every shell script parses and runs",
+            Class::ShellBehaviour => "changes how your interactive shell behaves",
+            Class::ShellState => "is your shell's own state, which assigning would break",
+            Class::Informational => "is only informational to a shell",
+        }
+    }
+}
 
 /// Whether `name` is a shell name: `[A-Za-z_][A-Za-z0-9_]*`.
 pub fn is_valid(name: &str) -> bool {
@@ -62,25 +86,92 @@ pub fn is_valid(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-/// Whether setting `name` in a shell could disable or hijack the hook or the session.
+/// How the shells' lists classify `name`, if any shell knows it: an exact entry first (each was
+/// decided on its own), then the namespaces a shell keeps for itself.
+pub fn classify(name: &str) -> Option<Class> {
+    let folded = name.to_ascii_lowercase();
+    if lists::ENVGUARD_PREFIXES
+        .iter()
+        .any(|prefix| folded.starts_with(prefix))
+    {
+        return Some(Class::Envguard);
+    }
+    lists::SHELL_NAMES
+        .iter()
+        .find(|(known, _)| *known == name)
+        .or_else(|| {
+            lists::SHELL_PREFIXES
+                .iter()
+                .find(|(prefix, _)| name.starts_with(prefix))
+        })
+        .or_else(|| {
+            lists::SHELL_SUFFIXES
+                .iter()
+                .find(|(suffix, _)| name.ends_with(suffix))
+        })
+        .map(|(_, class)| *class)
+}
+
+/// Why a file bound for `destination` may not set `name`, if it may not.
+pub fn refusal(name: &str, destination: Destination) -> Option<&'static str> {
+    classify(name)
+        .filter(|class| class.is_refused(destination))
+        .map(Class::reason)
+}
+
+/// Whether `name` is refused wherever a file loads (so `set` will not write it).
 pub fn is_reserved(name: &str) -> bool {
-    RESERVED.contains(&name)
-        || RESERVED_PREFIXES
-            .iter()
-            .any(|prefix| name.starts_with(prefix))
-        || RESERVED_SUFFIXES
-            .iter()
-            .any(|suffix| name.ends_with(suffix))
+    refusal(name, Destination::Program).is_some()
+}
+
+/// Why the shell hook, and only the hook, refuses `name`, if it does.
+pub fn refused_by_hook_only(name: &str) -> Option<&'static str> {
+    refusal(name, Destination::ShellHook).filter(|_| !is_reserved(name))
+}
+
+/// What `name` makes other programs do, if it makes them run code of the value's choosing.
+pub fn runs_code_reason(name: &str) -> Option<&'static str> {
+    let folded = name.to_ascii_lowercase();
+    lists::RUNS_CODE
+        .iter()
+        .find(|(known, _)| *known == name)
+        .or_else(|| {
+            lists::RUNS_CODE_PREFIXES
+                .iter()
+                .find(|(prefix, _)| folded.starts_with(&prefix.to_ascii_lowercase()))
+        })
+        .map(|(_, why)| *why)
 }
 
 /// Whether `name` makes other programs run code chosen by its value.
 pub fn runs_code(name: &str) -> bool {
-    RUNS_CODE.contains(&name)
+    runs_code_reason(name).is_some()
+}
+
+/// Each name worth a second look before the file loads, with why, as "NAME ..." (names only,
+/// never a value): one that makes other programs run code, and one the shell hook will refuse.
+pub fn warnings<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<(&'a str, String)> {
+    let mut found = Vec::new();
+    for name in names {
+        if let Some(why) = refused_by_hook_only(name) {
+            found.push((
+                name,
+                format!(
+                    "{name} {why}, so the shell hook will not load this file (`envguard exec` will)"
+                ),
+            ));
+        }
+        if let Some(why) = runs_code_reason(name) {
+            found.push((name, format!("{name} {why}")));
+        }
+    }
+    found
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     #[test]
     fn shell_names() {
@@ -93,11 +184,26 @@ mod tests {
     }
 
     #[test]
-    fn hook_hijackers_are_reserved_and_ordinary_names_are_not() {
+    fn a_name_listed_by_two_shells_has_one_class() {
+        let mut seen = HashMap::new();
+        for (name, class) in lists::SHELL_NAMES {
+            if let Some(earlier) = seen.insert(*name, *class) {
+                assert_eq!(earlier, *class, "{name} is classified twice, differently");
+            }
+        }
+    }
+
+    #[test]
+    fn code_and_envguard_names_are_refused_everywhere() {
         for name in [
             "ENVGUARD_QUIET",
             "__ENVGUARD_STATE",
+            "__envguard_exe",
+            "__EnvGuard_hook",
+            "envguard_x",
             "PROMPT_COMMAND",
+            "MAILPATH",
+            "PROMPT_EOL_MARK",
             "IFS",
             "BASH_ENV",
             "ENV",
@@ -109,6 +215,27 @@ mod tests {
         ] {
             assert!(is_reserved(name), "{name}");
         }
+    }
+
+    #[test]
+    fn shell_behaviour_is_refused_in_the_hook_only() {
+        for name in [
+            "GLOBIGNORE",
+            "HISTSIZE",
+            "SAVEHIST",
+            "histchars",
+            "TMPPREFIX",
+            "USERNAME",
+            "UID",
+            "WORDCHARS",
+        ] {
+            assert!(refused_by_hook_only(name).is_some(), "{name}");
+            assert!(refusal(name, Destination::Program).is_none(), "{name}");
+        }
+    }
+
+    #[test]
+    fn ordinary_names_load() {
         for name in [
             "API_KEY",
             "DATABASE_URL",
@@ -116,8 +243,31 @@ mod tests {
             "PATH",
             "HOME",
             "BASHFUL",
+            "LANG",
+            "USER",
         ] {
-            assert!(!is_reserved(name), "{name}");
+            assert!(refusal(name, Destination::ShellHook).is_none(), "{name}");
         }
+    }
+
+    #[test]
+    fn programs_that_run_code_warn_with_prefixes_in_any_case() {
+        for name in [
+            "HOME",
+            "GIT_CONFIG_GLOBAL",
+            "GIT_CONFIG_KEY_0",
+            "GIT_CONFIG_VALUE_12",
+            "npm_config_registry",
+            "NPM_CONFIG_SCRIPT_SHELL",
+            "https_proxy",
+            "JUPYTER_DATA_DIR",
+        ] {
+            assert!(runs_code(name), "{name}");
+        }
+        assert!(!runs_code("API_KEY"));
+        let found = warnings(["HISTSIZE", "API_KEY", "HOME"]);
+        let named: Vec<&str> = found.iter().map(|(name, _)| *name).collect();
+        assert_eq!(named, ["HISTSIZE", "HOME"]);
+        assert!(found.iter().all(|(name, line)| line.starts_with(name)));
     }
 }

@@ -1,6 +1,8 @@
 //! `envguard allow`: trust a `.env` as it is now. A file the guard or the parser refuses is
 //! not trusted: allowing it would only defer the refusal to the next prompt.
 
+use std::path::Path;
+
 use crate::cli::TargetArgs;
 use crate::discover;
 use crate::envfile;
@@ -12,17 +14,7 @@ use crate::shell::quote_for_display;
 pub fn run(args: &TargetArgs) -> Result<()> {
     let path = discover::resolve_target(args.path.as_deref())?;
     let checked = loader::check(&path, &from_process_env)?;
-    for binding in checked
-        .bindings
-        .iter()
-        .filter(|b| names::runs_code(&b.name))
-    {
-        say!(
-            "envguard: warning: {} sets {}, which makes other programs load or run code",
-            path.display(),
-            binding.name
-        );
-    }
+    warn_about_names(&path, checked.bindings.iter().map(|b| b.name.as_str()));
     envfile::allow(&checked)?;
     let names: Vec<&str> = checked.bindings.iter().map(|b| b.name.as_str()).collect();
     say!(
@@ -34,4 +26,13 @@ pub fn run(args: &TargetArgs) -> Result<()> {
         quote_for_display(&path),
     );
     Ok(())
+}
+
+/// One warning line per name in `path` that makes other programs run code or that the shell
+/// hook refuses: shared by every command that writes or approves a `.env` (`allow`, `set`,
+/// `edit`), so none of them lets such a name pass unmentioned.
+pub(super) fn warn_about_names<'a>(path: &Path, names: impl IntoIterator<Item = &'a str>) {
+    for (_, warning) in names::warnings(names) {
+        say!("envguard: warning: {}: {warning}", path.display());
+    }
 }

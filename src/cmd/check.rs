@@ -143,11 +143,15 @@ fn inspect(path: &Path) -> Result<Report> {
                 names.len(),
                 names.join(", ")
             ));
-            for name in names.iter().filter(|name| names::runs_code(name)) {
-                report.warn(
-                    format!("sets {name}, which makes other programs load or run code"),
-                    format!("keep it only if you meant to (`envguard unset {name}` removes it)"),
-                );
+            for (name, warning) in names::warnings(names.iter().copied()) {
+                let fix = if names::refused_by_hook_only(name).is_some() {
+                    format!(
+                        "load it with `envguard exec -- COMMAND`, or `envguard unset {name}` for the shell hook"
+                    )
+                } else {
+                    format!("keep it only if you meant to (`envguard unset {name}` removes it)")
+                };
+                report.warn(warning, fix);
             }
             let store = TrustStore::open()?;
             match loader::trust_refusal(&checked, store.trust(&checked.canonical, &checked.digest))

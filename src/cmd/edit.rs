@@ -89,6 +89,7 @@ pub fn run(args: &DirArgs) -> Result<()> {
                 path.display(),
                 checked.bindings.len()
             );
+            super::allow::warn_about_names(&path, checked.bindings.iter().map(|b| b.name.as_str()));
             Ok(())
         }
         Committed::Refused(refusal) => {

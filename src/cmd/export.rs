@@ -155,7 +155,7 @@ impl Update {
         };
         // `${NAME}` resolves against the shell without the previous file's values.
         let outer = |name: &str| base.get(name).and_then(|value| value.into_string().ok());
-        match loader::load(path, &outer, &TrustStore::open()?) {
+        match loader::load_into_shell(path, &outer, &TrustStore::open()?) {
             Ok(checked) => Ok((Some(checked), None)),
             Err(_) if self.warned_about(path) => Ok((None, None)),
             Err(refusal) => Ok((None, Some(refusal))),

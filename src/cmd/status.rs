@@ -69,7 +69,7 @@ fn describe_nearest(
     let base = Base::new(&previous);
     let outer = |name: &str| base.get(name).and_then(|value| value.into_string().ok());
     let shown = quote_for_display(nearest);
-    match loader::load(nearest, &outer, &TrustStore::open()?) {
+    match loader::load_into_shell(nearest, &outer, &TrustStore::open()?) {
         Err(refusal) => report.push_str(&format!("refused: {refusal}\n")),
         Ok(_) if hooked => report.push_str(&format!("pending: {shown} loads at the next prompt\n")),
         Ok(_) => report.push_str(&format!(

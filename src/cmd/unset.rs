@@ -70,10 +70,6 @@ pub(super) fn report(
             return Err(Error::Silent(1));
         }
     }
-    for name in set_names.iter().filter(|name| names::runs_code(name)) {
-        say!(
-            "envguard: warning: {name} makes other programs load or run code; keep it only if you meant to"
-        );
-    }
+    super::allow::warn_about_names(path, set_names.iter().copied());
     Ok(())
 }
