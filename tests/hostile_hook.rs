@@ -38,6 +38,7 @@ fn tracing_in_the_users_shell_does_not_print_loaded_values_and_stays_on() {
         let secret = "tr4ce-s3cret-value";
         let p = env.allowed_project("p", &format!("EG_TRACED={secret}\n"));
         let mut sh = Session::start(&env, kind, &env.work());
+        sh.hide(secret);
         let name = sh.shell_name();
         let (on, is_on) = match kind {
             ShellKind::Bash => (

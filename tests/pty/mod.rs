@@ -38,6 +38,8 @@ pub struct Session {
     level: u32,
     /// Where `dump` makes the shell write `env -0`.
     env_file: PathBuf,
+    /// Values a failure message must not show, should the terminal hold them.
+    hidden: Vec<String>,
 }
 
 impl Session {
@@ -140,9 +142,16 @@ impl Session {
             markers: 0,
             level: 1,
             env_file,
+            hidden: Vec::new(),
         };
         session.wait_prompt();
         session
+    }
+
+    /// Keeps `secret` out of this session's failure messages (a test that checks the terminal
+    /// for a value may time out with it on screen).
+    pub fn hide(&mut self, secret: &str) {
+        self.hidden.push(secret.to_owned());
     }
 
     pub fn shell_name(&self) -> &'static str {
@@ -165,13 +174,11 @@ impl Session {
                 return text;
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            let tail = String::from_utf8_lossy(
-                &self.transcript[self.transcript.len().saturating_sub(1500)..],
-            );
             assert!(
                 !left.is_zero(),
-                "{}: timed out waiting for {needle:?}; terminal ends with:\n{tail}",
-                self.shell_name()
+                "{}: timed out waiting for {needle:?}; terminal ends with:\n{}",
+                self.shell_name(),
+                self.tail()
             );
             let mut fds = [PollFd::new(self.master.as_fd(), PollFlags::POLLIN)];
             let millis = PollTimeout::try_from(left.as_millis().min(1000) as i32).unwrap();
@@ -179,13 +186,24 @@ impl Session {
                 let mut buf = [0u8; 4096];
                 match self.master.read(&mut buf) {
                     Ok(0) | Err(_) => panic!(
-                        "{}: the shell exited; terminal ends with:\n{tail}",
-                        self.shell_name()
+                        "{}: the shell exited; terminal ends with:\n{}",
+                        self.shell_name(),
+                        self.tail()
                     ),
                     Ok(n) => self.transcript.extend_from_slice(&buf[..n]),
                 }
             }
         }
+    }
+
+    /// The end of the terminal's text for a failure message, hidden values masked.
+    fn tail(&self) -> String {
+        let mut shown = String::from_utf8_lossy(&self.transcript).into_owned();
+        for secret in &self.hidden {
+            shown = shown.replace(secret, &format!("<a secret of {} bytes>", secret.len()));
+        }
+        let chars: Vec<char> = shown.chars().collect();
+        chars[chars.len().saturating_sub(1500)..].iter().collect()
     }
 
     pub fn wait_prompt(&mut self) -> String {
