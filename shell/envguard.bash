@@ -16,10 +16,11 @@ __envguard_hook() {
     \builtin local -r __envguard_status="$?" __envguard_flags="$-"
     \builtin set +xv
     \builtin local __envguard_out __envguard_trap
-    # envguard reports its own failures on stderr; its exit status has nothing to add. It
-    # ignores Ctrl-C while it decides, so its output is whole or absent.
-    # shellcheck disable=SC2312
-    __envguard_out="$(__ENVGUARD_KEY="${__envguard_key}" \command "${__envguard_exe}" export bash)"
+    # envguard reports its own failures on stderr; its exit status has nothing to add (and
+    # must not end a shell running with `set -e`). It ignores Ctrl-C while it decides, so its
+    # output is whole or absent.
+    __envguard_out="$(__ENVGUARD_KEY="${__envguard_key}" \command "${__envguard_exe}" export bash)" ||
+        \builtin :
     if [[ -n ${__envguard_out} ]]; then
         # Ctrl-C during the eval must not leave half an environment (as direnv does). The
         # user's own SIGINT trap is saved and put back; saving it costs a subshell, so only

@@ -119,7 +119,8 @@ fn a_change_in_an_outer_variable_the_file_refers_to_reloads_it_at_the_next_promp
         let env = TestEnv::new();
         let p = env.allowed_project(
             "p",
-            "EG_BIN=${EG_VENV}/bin\nEG_PP=${EG_PP}:src\nEG_FIXED=f\n",
+            "EG_BIN=${EG_VENV}/bin\nEG_PP=${EG_PP}:src\nEG_FIXED=f\n\
+             EG_HOOKS=${__ENVGUARD_KEY}${__ENVGUARD_STATE}\n",
         );
         let mut sh = Session::start(&env, kind, &env.work());
         let name = sh.shell_name();
@@ -140,6 +141,8 @@ fn a_change_in_an_outer_variable_the_file_refers_to_reloads_it_at_the_next_promp
         let activated = sh.dump();
         assert_value(&activated, "EG_BIN", Some("/venv-one/bin"));
         assert_value(&activated, "EG_PP", Some("pre:src"));
+        // The hook's own variables are not the file's to read.
+        assert_value(&activated, "EG_HOOKS", Some(""));
         sh.run(&export(kind, "EG_VENV", "/venv-two"));
         assert_value(&sh.dump(), "EG_BIN", Some("/venv-two/bin"));
 

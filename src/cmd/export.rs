@@ -35,6 +35,9 @@ use crate::shell::quote_for_display;
 use crate::state::{self, Current, Inputs, Key, Loaded, Original, Saved, State};
 use crate::trust::{self, TrustStore};
 
+/// The names of the hook's own variables in the environment ([`state::VAR`], [`state::KEY_VAR`]).
+const HOOK_PREFIX: &str = "__ENVGUARD_";
+
 /// At most this many names are listed in a message; a 10,000-variable file gets a count.
 const LISTED_NAMES: usize = 40;
 
@@ -202,8 +205,14 @@ impl Update {
             return Ok((None, None, Vec::new()));
         };
         let referenced = RefCell::new(Vec::new());
-        // `${NAME}` resolves against the shell without the previous file's values.
+        // `${NAME}` resolves against the shell without the previous file's values, and never
+        // reaches the hook's own bookkeeping: the state changes at every load (a file that
+        // referred to it would reload at every prompt), and the key is only in envguard's
+        // environment so that no program the user runs ever sees it.
         let outer = |name: &str| {
+            if name.starts_with(HOOK_PREFIX) {
+                return None;
+            }
             referenced.borrow_mut().push(name.to_owned());
             base.get(name).and_then(|value| value.into_string().ok())
         };
