@@ -5,10 +5,13 @@
 //! loader, or nothing. Because it runs before *every* prompt it has two paths:
 //!
 //! - the fast path, taken almost always: find the nearest `.env` by `lstat`ing up the
-//!   ancestors, `stat` it and the trust store, and if the state variable's header still
-//!   describes exactly that (same path, same [`Identity`], same store), print nothing. No file
-//!   is opened, nothing parsed or hashed, and the saved values in the state are not decoded. An edit changes the size, mtime or ctime
-//!   (nanoseconds) or the inode; `allow`/`deny` rewrite the store, which changes its identity.
+//!   ancestors, `stat` it and the trust store (at the path the state recorded), and if the
+//!   state variable's header still describes exactly that (same path, same [`Identity`], same
+//!   store, and the outer variables the values came from unchanged, by an HMAC of their values
+//!   in this process's environment), print nothing. No file is opened, nothing parsed or
+//!   hashed, and the saved values in the state are not decoded. An edit changes the size,
+//!   mtime or ctime (nanoseconds) or the inode; `allow`/`deny` rewrite the store, which
+//!   changes its identity.
 //! - the full path, when anything differs: guard, read, parse and trust-check through
 //!   [`loader::load`], then plan ([`diff`]) and emit ([`emit`]) restores and unsets first,
 //!   exports next and the new state last, so an interrupted `eval` never records a state it
