@@ -8,8 +8,8 @@
 //!   ancestors, `stat` it and the trust store (at the path the state recorded), and if the
 //!   state variable's header still describes exactly that (same path, same [`Identity`], same
 //!   store, and the outer variables the values came from unchanged, by an HMAC of their values
-//!   in this process's environment), print nothing. No file is opened, nothing parsed or
-//!   hashed, and the saved values in the state are not decoded. An edit changes the size,
+//!   in this process's environment), print nothing. No file is opened, parsed or hashed,
+//!   and the saved values in the state are not decoded. An edit changes the size,
 //!   mtime or ctime (nanoseconds) or the inode; `allow`/`deny` rewrite the store, which
 //!   changes its identity.
 //! - the full path, when anything differs: guard, read, parse and trust-check through
