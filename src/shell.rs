@@ -58,7 +58,8 @@ pub fn push_quoted_bytes(out: &mut Vec<u8>, shell: ShellKind, value: &[u8]) {
 /// bash and zsh) when it holds a byte that must not reach the terminal raw.
 pub fn quote_for_display(path: &Path) -> String {
     let bytes = path.as_os_str().as_bytes();
-    let plain = !bytes.is_empty()
+    // A leading `=` would be zsh's `=cmd` (the path of `cmd`).
+    let plain = bytes.first().is_some_and(|&b| b != b'=')
         && bytes
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || b"/._-+,:@%=".contains(b));
@@ -156,5 +157,6 @@ mod tests {
             r"$'/t/it\'s\n/.env'"
         );
         assert_eq!(quote_for_display(&path(b"/t/a\\b c")), r"'/t/a\b c'");
+        assert_eq!(quote_for_display(Path::new("=ls")), "'=ls'");
     }
 }

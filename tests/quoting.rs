@@ -211,7 +211,11 @@ fn displayed_paths_paste_back_exactly_and_hold_no_control_byte() {
             .env("LANG", "C.UTF-8")
             .output()
             .unwrap();
-        assert!(out.status.success(), "{program} failed (seed {seed})");
+        assert!(
+            out.status.success(),
+            "{program} failed (seed {seed}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let printed: Vec<&[u8]> = out.stdout.split(|&b| b == 0).collect();
         assert_eq!(printed.len(), paths.len() + 1, "{program} (seed {seed})");
         for (i, (path, back)) in paths.iter().zip(printed).enumerate() {
