@@ -5,16 +5,33 @@
 # changed, which is almost always, so the cost per prompt is one short process start.
 
 __envguard_exe=@ENVGUARD_EXE@
+# The key envguard fingerprints the variables a .env refers to with: shell-local, handed to
+# envguard alone on each call, so no other program sees it. envguard sets it when needed.
+__envguard_key=${__envguard_key-}
 
 __envguard_hook() {
-    # Keep the status of the user's last command for the prompt and whatever runs after us.
-    \builtin local -r __envguard_status="$?"
-    # Ctrl-C during the eval must not leave half an environment (as direnv does).
-    \builtin trap -- '' SIGINT
-    # envguard reports its own failures on stderr; its exit status has nothing to add.
-    # shellcheck disable=SC2312
-    \builtin eval -- "$(\command "${__envguard_exe}" export bash)"
-    \builtin trap - SIGINT
+    # Keep the status of the user's last command for the prompt and whatever runs after us, and
+    # the user's shell options: `set -x` or `set -v` would print every loaded value, so both are
+    # off while the hook runs and back as they were afterwards.
+    \builtin local -r __envguard_status="$?" __envguard_flags="$-"
+    \builtin set +xv
+    \builtin local __envguard_out __envguard_trap
+    # envguard reports its own failures on stderr; its exit status has nothing to add (and
+    # must not end a shell running with `set -e`). It ignores Ctrl-C while it decides, so its
+    # output is whole or absent.
+    __envguard_out="$(__ENVGUARD_KEY="${__envguard_key}" \command "${__envguard_exe}" export bash)" ||
+        \builtin :
+    if [[ -n ${__envguard_out} ]]; then
+        # Ctrl-C during the eval must not leave half an environment (as direnv does). The
+        # user's own SIGINT trap is saved and put back; saving it costs a subshell, so only
+        # when there is something to evaluate.
+        __envguard_trap="$(\builtin trap -p SIGINT)"
+        \builtin trap -- '' SIGINT
+        \builtin eval -- "${__envguard_out}"
+        \builtin eval -- "${__envguard_trap:-\builtin trap - SIGINT}"
+    fi
+    [[ ${__envguard_flags} != *v* ]] || \builtin set -v
+    [[ ${__envguard_flags} != *x* ]] || \builtin set -x
     \builtin return "${__envguard_status}"
 }
 

@@ -23,6 +23,22 @@ pub fn set(out: &mut Vec<u8>, shell: ShellKind, name: &str, value: &[u8]) {
     out.push(b'\n');
 }
 
+/// `NAME=value` in the shell only, not exported: for what the hook keeps for itself and hands
+/// to envguard alone.
+pub fn assign_local(out: &mut Vec<u8>, shell: ShellKind, name: &str, value: &[u8]) {
+    out.extend_from_slice(match shell {
+        ShellKind::Bash | ShellKind::Zsh => b"",
+        ShellKind::Fish => b"set -g ",
+    });
+    out.extend_from_slice(name.as_bytes());
+    out.push(match shell {
+        ShellKind::Bash | ShellKind::Zsh => b'=',
+        ShellKind::Fish => b' ',
+    });
+    push_quoted_bytes(out, shell, value);
+    out.push(b'\n');
+}
+
 /// Removes `NAME` from the shell (a variable only: `-v` keeps bash from unsetting a function
 /// of that name when no variable exists).
 pub fn unset(out: &mut Vec<u8>, shell: ShellKind, name: &str) {
@@ -55,6 +71,14 @@ mod tests {
             "set -gx A 'a\\\\\\''\n"
         );
         assert_eq!(text(|o| unset(o, ShellKind::Zsh, "A")), "unset -v A\n");
+        assert_eq!(
+            text(|o| assign_local(o, ShellKind::Bash, "a", b"k")),
+            "a='k'\n"
+        );
+        assert_eq!(
+            text(|o| assign_local(o, ShellKind::Fish, "a", b"k")),
+            "set -g a 'k'\n"
+        );
         assert_eq!(text(|o| unset(o, ShellKind::Fish, "A")), "set -e -g A\n");
     }
 }

@@ -167,3 +167,65 @@ fn posix_shells_read_back_arbitrary_bytes() {
     );
     check(ShellKind::Zsh, "zsh", &["-f"], &values, seed);
 }
+
+/// Paths in fix commands are shown with `quote_for_display`: pasted into bash or zsh they must
+/// name the very same bytes, and shown on a terminal they must hold no control byte.
+#[test]
+fn displayed_paths_paste_back_exactly_and_hold_no_control_byte() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::Path;
+
+    let seed = seed();
+    let mut rng = Rng(seed);
+    let mut paths: Vec<Vec<u8>> = (0..VALUES)
+        .map(|_| {
+            (0..1 + rng.below(30))
+                .map(|_| 1 + rng.below(255) as u8)
+                .collect()
+        })
+        .collect();
+    paths.extend((0..VALUES).map(|_| rng.value().into_bytes()));
+    paths.push("a\u{202e}b\u{9b}c'd\\e".as_bytes().to_vec());
+    let mut script = Vec::new();
+    for (i, path) in paths.iter().enumerate() {
+        let shown = envguard::shell::quote_for_display(Path::new(OsStr::from_bytes(path)));
+        assert!(
+            !shown.bytes().any(|b| b < 0x20 || b == 0x7f),
+            "path {i} ({} bytes) is shown with a control byte (seed {seed})",
+            path.len()
+        );
+        script.extend_from_slice(b"printf '%s\\0' ");
+        script.extend_from_slice(shown.as_bytes());
+        script.push(b'\n');
+    }
+    let file = std::env::temp_dir().join(format!("envguard-display-{seed}"));
+    std::fs::write(&file, &script).unwrap();
+    for (program, args) in [
+        ("bash", &["--noprofile", "--norc"][..]),
+        ("zsh", &["-f"][..]),
+    ] {
+        let out = Command::new(program)
+            .args(args)
+            .arg(&file)
+            .env("LANG", "C.UTF-8")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{program} failed (seed {seed}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let printed: Vec<&[u8]> = out.stdout.split(|&b| b == 0).collect();
+        assert_eq!(printed.len(), paths.len() + 1, "{program} (seed {seed})");
+        for (i, (path, back)) in paths.iter().zip(printed).enumerate() {
+            assert!(
+                path.as_slice() == back,
+                "{program}: path {i} ({} bytes) came back as {} bytes (seed {seed})",
+                path.len(),
+                back.len()
+            );
+        }
+    }
+    std::fs::remove_file(&file).unwrap();
+}

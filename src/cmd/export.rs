@@ -5,15 +5,20 @@
 //! loader, or nothing. Because it runs before *every* prompt it has two paths:
 //!
 //! - the fast path, taken almost always: find the nearest `.env` by `lstat`ing up the
-//!   ancestors, `stat` it and the trust store, and if the state variable's header still
-//!   describes exactly that (same path, same [`Identity`], same store), print nothing. No file
-//!   is opened, nothing parsed or hashed, and the saved values in the state are not decoded. An edit changes the size, mtime or ctime
-//!   (nanoseconds) or the inode; `allow`/`deny` rewrite the store, which changes its identity.
+//!   ancestors, `stat` it and the trust store (at the path the state recorded), and if the
+//!   state variable's header still describes exactly that (same path, same [`Identity`], same
+//!   store, and the outer variables the values came from unchanged, by an HMAC of their values
+//!   in this process's environment), print nothing. No file is opened, parsed or hashed,
+//!   and the saved values in the state are not decoded. An edit changes the size,
+//!   mtime or ctime (nanoseconds) or the inode; `allow`/`deny` rewrite the store, which
+//!   changes its identity.
 //! - the full path, when anything differs: guard, read, parse and trust-check through
 //!   [`loader::load`], then plan ([`diff`]) and emit ([`emit`]) restores and unsets first,
 //!   exports next and the new state last, so an interrupted `eval` never records a state it
 //!   did not apply.
 
+use std::cell::RefCell;
+use std::collections::HashSet;
 use std::env;
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -28,9 +33,13 @@ use crate::emit;
 use crate::error::{IoContext, Refusal, RefusalKind, Result};
 use crate::guard::Identity;
 use crate::loader::{self, Checked};
+use crate::names;
 use crate::shell::quote_for_display;
-use crate::state::{self, Current, Loaded, Original, Saved, State};
+use crate::state::{self, Current, Inputs, Key, Loaded, Original, Saved, State};
 use crate::trust::{self, TrustStore};
+
+/// The names of the hook's own variables in the environment ([`state::VAR`], [`state::KEY_VAR`]).
+const HOOK_PREFIX: &str = "__ENVGUARD_";
 
 /// At most this many names are listed in a message; a 10,000-variable file gets a count.
 const LISTED_NAMES: usize = 40;
@@ -41,13 +50,33 @@ pub fn run(args: &ShellArgs) -> Result<()> {
     if nearest.is_none() && raw.is_none() {
         return Ok(());
     }
-    let store = Identity::of_path(&trust::store_path()?);
     let nearest_identity = nearest.as_deref().and_then(Identity::of_path);
-    if let (Some(path), Some(raw)) = (&nearest, &raw)
-        && state::is_current(raw.as_bytes(), path, nearest_identity, store)
-    {
+    let key = Key::from_env();
+    let (store_path, store, current) = {
+        let header = raw
+            .as_deref()
+            .and_then(|raw| state::Header::parse(raw.as_bytes()));
+        // The store the state was decided against: a loaded file may have moved `HOME` or
+        // `XDG_DATA_HOME` since, and must not choose the store that judges the next file.
+        let store_path = match header.as_ref().and_then(state::Header::store_path) {
+            Some(recorded) => recorded,
+            None => trust::store_path()?,
+        };
+        let store = Identity::of_path(&store_path);
+        let current = match (&nearest, &header) {
+            (Some(path), Some(header)) => {
+                header.is_current(path, nearest_identity, store, key.as_ref(), &|name| {
+                    env::var_os(name)
+                })
+            }
+            _ => false,
+        };
+        (store_path, store, current)
+    };
+    if current {
         return Ok(());
     }
+    ignore_interrupts();
     let state = raw
         .as_deref()
         .map(OsStrExt::as_bytes)
@@ -58,9 +87,20 @@ pub fn run(args: &ShellArgs) -> Result<()> {
         state,
         nearest,
         nearest_identity,
+        store_path,
         store,
+        key,
     };
     update.run()
+}
+
+/// From here on the output changes the shell: a Ctrl-C that killed envguard halfway through
+/// writing it would leave the shell half an environment to evaluate. The hook protects its own
+/// evaluation; this keeps what it evaluates whole.
+fn ignore_interrupts() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: installs no handler (SIG_IGN), so nothing runs in signal context.
+    let _ = unsafe { signal(Signal::SIGINT, SigHandler::SigIgn) };
 }
 
 /// Everything the full path needs, gathered by the fast path.
@@ -70,9 +110,12 @@ struct Update {
     state: Option<State>,
     nearest: Option<PathBuf>,
     nearest_identity: Option<Identity>,
+    store_path: PathBuf,
     /// The store's identity, taken before the store is read: if it changes meanwhile, the
     /// next prompt looks again.
     store: Option<Identity>,
+    /// The key the hook passed, if any; one is made when a file refers to outer variables.
+    key: Option<Key>,
 }
 
 impl Update {
@@ -90,17 +133,21 @@ impl Update {
         }
         let previous: Vec<Saved> = previous_file.and_then(Loaded::saved).unwrap_or_default();
         let base = Base::new(&previous);
-        let (mut loaded, mut refusal) = self.load(&base)?;
+        let (mut loaded, mut refusal, referenced) = self.load(&base)?;
         let mut plan = plan_for(&previous, &base, loaded.as_ref());
+        let mut out = Vec::new();
+        let inputs = loaded
+            .as_ref()
+            .map(|checked| self.inputs(&mut out, checked, referenced, &base))
+            .unwrap_or_default();
         if let Some(checked) = &loaded
-            && let Some(too_many) = self.state_too_large(previous_file, checked, &plan)
+            && let Some(too_many) = self.state_too_large(previous_file, checked, &plan, &inputs)
         {
             refusal = Some(too_many);
             loaded = None;
             plan = plan_for(&previous, &base, None);
         }
 
-        let mut out = Vec::new();
         for restore in &plan.restores {
             let current = env::var_os(restore.name);
             match restore.original {
@@ -132,7 +179,13 @@ impl Update {
             message.refusal(refusal);
         }
         message.print();
-        let next = self.next_state(previous_file, loaded.as_ref(), &plan, reloaded_unchanged);
+        let next = self.next_state(
+            previous_file,
+            loaded.as_ref(),
+            &plan,
+            inputs,
+            reloaded_unchanged,
+        );
         match next.map(|state| state.encode()) {
             Some(encoded) if self.raw.as_deref() != Some(encoded.as_ref()) => {
                 emit::set(&mut out, self.shell, state::VAR, encoded.as_bytes());
@@ -148,18 +201,73 @@ impl Update {
     }
 
     /// The nearest file through the loader, or `None` when there is none or it is refused;
-    /// with the refusal to warn about, once per version of the file.
-    fn load(&self, base: &Base) -> Result<(Option<Checked>, Option<Refusal>)> {
+    /// with the refusal to warn about, once per version of the file, and the outer names its
+    /// `${NAME}` references asked for.
+    fn load(&self, base: &Base) -> Result<(Option<Checked>, Option<Refusal>, Vec<String>)> {
         let Some(path) = &self.nearest else {
-            return Ok((None, None));
+            return Ok((None, None, Vec::new()));
         };
-        // `${NAME}` resolves against the shell without the previous file's values.
-        let outer = |name: &str| base.get(name).and_then(|value| value.into_string().ok());
-        match loader::load_into_shell(path, &outer, &TrustStore::open()?) {
-            Ok(checked) => Ok((Some(checked), None)),
-            Err(_) if self.warned_about(path) => Ok((None, None)),
-            Err(refusal) => Ok((None, Some(refusal))),
+        let referenced = RefCell::new(Vec::new());
+        // `${NAME}` resolves against the shell without the previous file's values, and never
+        // reaches the hook's own bookkeeping: the state changes at every load (a file that
+        // referred to it would reload at every prompt), and the key is only in envguard's
+        // environment so that no program the user runs ever sees it.
+        let outer = |name: &str| {
+            if name.starts_with(HOOK_PREFIX) {
+                return None;
+            }
+            referenced.borrow_mut().push(name.to_owned());
+            base.get(name).and_then(|value| value.into_string().ok())
+        };
+        let store = TrustStore::open_at(self.store_path.clone())?;
+        let result = loader::load_into_shell(path, &outer, &store);
+        let referenced = referenced.into_inner();
+        match result {
+            Ok(checked) => Ok((Some(checked), None, referenced)),
+            Err(_) if self.warned_about(path) => Ok((None, None, referenced)),
+            Err(refusal) => Ok((None, Some(refusal), referenced)),
         }
+    }
+
+    /// What the fast path must watch besides the file: the outer variables `checked`'s values
+    /// were computed from, as they will be once `out` is evaluated. A name the file sets is
+    /// left out: its outer value is its saved original, which only changes with the state.
+    /// The first such file in a shell makes the key, which `out` hands to the hook.
+    fn inputs(
+        &self,
+        out: &mut Vec<u8>,
+        checked: &Checked,
+        referenced: Vec<String>,
+        base: &Base,
+    ) -> Inputs {
+        let sets: HashSet<&str> = checked.bindings.iter().map(|b| b.name.as_str()).collect();
+        let outside: Vec<String> = referenced
+            .into_iter()
+            .filter(|name| !sets.contains(name.as_str()))
+            .collect();
+        if outside.is_empty() {
+            return Inputs::default();
+        }
+        let made;
+        let key = match &self.key {
+            Some(key) => key,
+            None => match Key::generate() {
+                Ok(key) => {
+                    emit::assign_local(
+                        out,
+                        self.shell,
+                        state::KEY_SHELL_VAR,
+                        key.to_hex().as_bytes(),
+                    );
+                    made = key;
+                    &made
+                }
+                // Without a key the file is reloaded at the next `cd`, as before there were
+                // inputs to watch.
+                Err(_) => return Inputs::default(),
+            },
+        };
+        Inputs::new(outside, key, &|name| base.get(name))
     }
 
     /// The refusal for a file whose names (and the values they replace) would make the state
@@ -169,8 +277,9 @@ impl Update {
         previous: Option<&Loaded>,
         checked: &Checked,
         plan: &Plan,
+        inputs: &Inputs,
     ) -> Option<Refusal> {
-        let state = self.next_state(previous, Some(checked), plan, false)?;
+        let state = self.next_state(previous, Some(checked), plan, inputs.clone(), false)?;
         let size = state::VAR.len() + 1 + state.encode().len() + 1;
         (size > loader::MAX_VARIABLE_BYTES).then(|| {
             Refusal::new(
@@ -249,6 +358,7 @@ impl Update {
         previous: Option<&Loaded>,
         loaded: Option<&Checked>,
         plan: &Plan,
+        inputs: Inputs,
         keep_since: bool,
     ) -> Option<State> {
         let current = match (loaded, &self.nearest) {
@@ -261,6 +371,7 @@ impl Update {
                     checked.path.clone(),
                     checked.identity,
                     since,
+                    inputs,
                     &plan.saved,
                 ))
             }
@@ -271,6 +382,7 @@ impl Update {
             (None, None) => return None,
         };
         Some(State {
+            store_path: Some(self.store_path.clone()),
             store: self.store,
             current,
         })
@@ -312,7 +424,9 @@ impl Message {
         self.unloaded = None;
     }
 
-    /// A load/unload part, `loaded /p/.env +A ~B`, unless `ENVGUARD_QUIET` is set.
+    /// A load/unload part, `loaded /p/.env +A ~B !C`, unless `ENVGUARD_QUIET` is set. A name
+    /// that makes other programs run code (`GIT_CONFIG_GLOBAL`, `HOME`) is marked `!` instead
+    /// of `+`/`~` when it is loaded: that is the one to look at twice.
     fn names<'a>(&mut self, what: &str, names: impl Iterator<Item = (Mark, &'a str)>) {
         if quiet() {
             return;
@@ -326,9 +440,10 @@ impl Message {
             }
             part.push(' ');
             part.push(match mark {
+                Mark::Removed => '-',
+                _ if names::runs_code(name) => '!',
                 Mark::Added => '+',
                 Mark::Changed => '~',
-                Mark::Removed => '-',
             });
             part.push_str(name);
         }
@@ -341,18 +456,25 @@ impl Message {
     /// A refused file is reported even with `ENVGUARD_QUIET`: it is said once per version of
     /// the file, and silence would leave the user wondering where their variables went.
     fn refusal(&mut self, refusal: &Refusal) {
-        if self.unloaded.as_deref() != Some(refusal.path.as_path()) {
-            self.part(&format!("{refusal}; nothing loaded"));
+        let reason = match refusal.fix.as_str() {
+            "" => refusal.reason.clone(),
+            fix => format!("{} (fix: {fix})", refusal.reason),
+        };
+        if self.unloaded.as_deref() == Some(refusal.path.as_path()) {
+            self.line.push_str(": ");
+            if let Some(line) = refusal.line {
+                self.line.push_str(&format!("line {line}: "));
+            }
+            self.line.push_str(&reason);
             return;
         }
-        self.line.push_str(": ");
+        // Not the refusal's own Display, which shows the path raw: a file name must not reach
+        // the terminal with its control characters.
+        let mut part = quote_for_display(&refusal.path);
         if let Some(line) = refusal.line {
-            self.line.push_str(&format!("line {line}: "));
+            part.push_str(&format!(":{line}"));
         }
-        self.line.push_str(&refusal.reason);
-        if !refusal.fix.is_empty() {
-            self.line.push_str(&format!(" (fix: {})", refusal.fix));
-        }
+        self.part(&format!("{part}: {reason}; nothing loaded"));
     }
 
     /// A closed stderr is no reason to fail the prompt, so a failed write is ignored.

@@ -36,7 +36,7 @@ pub fn run() -> Result<()> {
     match discover::nearest(&here) {
         None => report.push_str("here: no .env in this directory or any parent\n"),
         Some(nearest) if loaded.is_some_and(|loaded| loaded.path == nearest) => {}
-        Some(nearest) => describe_nearest(&mut report, &nearest, loaded, state.is_some())?,
+        Some(nearest) => describe_nearest(&mut report, &nearest, state.as_ref())?,
     }
     io::stdout()
         .lock()
@@ -59,18 +59,34 @@ fn describe_loaded(report: &mut String, loaded: &Loaded) {
 }
 
 /// Why the nearest file is not the loaded one: refused (and the fix), or not loaded yet.
-fn describe_nearest(
-    report: &mut String,
-    nearest: &Path,
-    loaded: Option<&Loaded>,
-    hooked: bool,
-) -> Result<()> {
+fn describe_nearest(report: &mut String, nearest: &Path, state: Option<&State>) -> Result<()> {
+    let loaded = match state.map(|state| &state.current) {
+        Some(Current::Loaded(loaded)) => Some(loaded),
+        _ => None,
+    };
+    let hooked = state.is_some();
     let previous = loaded.and_then(Loaded::saved).unwrap_or_default();
     let base = Base::new(&previous);
     let outer = |name: &str| base.get(name).and_then(|value| value.into_string().ok());
     let shown = quote_for_display(nearest);
-    match loader::load_into_shell(nearest, &outer, &TrustStore::open()?) {
-        Err(refusal) => report.push_str(&format!("refused: {refusal}\n")),
+    // The store the hook consults in this shell, which a loaded file cannot have moved.
+    let store = match state.and_then(|state| state.store_path.clone()) {
+        Some(recorded) => TrustStore::open_at(recorded)?,
+        None => TrustStore::open()?,
+    };
+    match loader::load_into_shell(nearest, &outer, &store) {
+        Err(refusal) => {
+            // Not the refusal's own Display, which shows the path raw.
+            report.push_str(&format!("refused: {}", quote_for_display(&refusal.path)));
+            if let Some(line) = refusal.line {
+                report.push_str(&format!(":{line}"));
+            }
+            report.push_str(&format!(": {}", refusal.reason));
+            if !refusal.fix.is_empty() {
+                report.push_str(&format!(" (fix: {})", refusal.fix));
+            }
+            report.push('\n');
+        }
         Ok(_) if hooked => report.push_str(&format!("pending: {shown} loads at the next prompt\n")),
         Ok(_) => report.push_str(&format!(
             "not loaded: {shown} would load, but the shell hook is not active in this shell \
