@@ -519,6 +519,38 @@ fn a_deleted_env_is_reported_as_deleted_and_the_program_keeps_running() {
 }
 
 #[test]
+fn running_out_of_descriptors_is_not_blamed_on_inotify() {
+    // inotify_init1 fails with EMFILE both when the user's inotify instances are used up
+    // (fs.inotify.max_user_instances, which a test cannot exhaust without breaking every
+    // other watcher of the user's on the machine) and when the process is out of
+    // descriptors, which a test can provoke alone: the message must name the right limit.
+    // The limits below bracket the number of descriptors envguard has open when it starts
+    // watching.
+    let env = TestEnv::new();
+    let project = env.allowed_project("p", &api_key(FIRST));
+    let mut seen = 0;
+    for limit in 4..=12 {
+        let script = format!("ulimit -n {limit}; exec \"$0\" exec --watch -- true");
+        let out = std::process::Command::new("bash")
+            .args(["-c", &script, common::BIN])
+            .current_dir(&project)
+            .env_clear()
+            .envs(env.base_env())
+            .env("PWD", &project)
+            .output()
+            .unwrap();
+        let stderr = common::stderr(&out);
+        if stderr.contains("cannot watch") {
+            seen += 1;
+            assert!(stderr.contains(&format!("(ulimit -n {limit})")), "{stderr}");
+            assert!(!stderr.contains("max_user_instances"), "{stderr}");
+            assert_eq!(out.status.code(), Some(2), "{stderr}");
+        }
+    }
+    assert!(seen > 0, "no descriptor limit made watching fail");
+}
+
+#[test]
 fn a_bad_signal_is_a_usage_error_before_anything_runs() {
     let env = TestEnv::new();
     let project = env.allowed_project("p", &api_key(FIRST));

@@ -61,7 +61,16 @@ pub fn watch(env_file: &Path, events: Sender<Event>) -> Result<Debouncer<Recomme
 /// Why `what` cannot be watched, with the fix when it is a per-user inotify limit.
 fn cannot_watch(what: &str, error: &notify::Error) -> Error {
     let limit = match &error.kind {
+        // The same error when the process itself is out of descriptors.
         notify::ErrorKind::Io(io) if io.raw_os_error() == Some(nix::libc::EMFILE) => {
+            if let Some(limit) = descriptors_exhausted() {
+                return Error::Failed(format!(
+                    "cannot watch {what}: envguard has as many files open as its limit allows \
+                     (ulimit -n {limit}) (fix: raise it in the shell that starts envguard: \
+                     ulimit -n {})",
+                    (limit.saturating_mul(2)).max(1024)
+                ));
+            }
             Some(("max_user_instances", "inotify instances"))
         }
         notify::ErrorKind::MaxFilesWatch => Some(("max_user_watches", "inotify watches")),
@@ -88,6 +97,22 @@ fn cannot_watch(what: &str, error: &notify::Error) -> Error {
          (fs.inotify.{setting}{now}) (fix: stop programs that watch many files, \
          or raise the limit: sudo sysctl fs.inotify.{setting}={raised})"
     ))
+}
+
+/// The soft limit on open descriptors, if this process is at it (or within a few of it).
+fn descriptors_exhausted() -> Option<u64> {
+    let mut limit = nix::libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the struct it is given, nothing else.
+    if unsafe { nix::libc::getrlimit(nix::libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return None;
+    }
+    // Reading the directory itself takes a descriptor, counted in the listing.
+    let open = fs::read_dir("/proc/self/fd").ok()?.count() as u64;
+    let soft = limit.rlim_cur;
+    (open + 4 >= soft).then_some(soft)
 }
 
 #[cfg(test)]
