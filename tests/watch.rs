@@ -62,14 +62,22 @@ struct Watch {
 
 impl Watch {
     fn start(env: &TestEnv, project: &Path, flags: &[&str], mode: &str) -> Watch {
-        let watch = Watch::spawn(env, project, flags, mode, false);
+        let watch = Watch::spawn(env, project, flags, mode, false, &[]);
         watch.wait_for_starts(1);
         watch
     }
 
     /// Starts envguard without waiting for the program; `own_group` puts envguard in a
-    /// process group of its own, as a shell does with a job.
-    fn spawn(env: &TestEnv, project: &Path, flags: &[&str], mode: &str, own_group: bool) -> Watch {
+    /// process group of its own, as a shell does with a job; a `wrapper` (a command and its
+    /// arguments) runs envguard, which is then the wrapper's child.
+    fn spawn(
+        env: &TestEnv,
+        project: &Path,
+        flags: &[&str],
+        mode: &str,
+        own_group: bool,
+        wrapper: &[&str],
+    ) -> Watch {
         let log = env.root.path().join("starts.log");
         let stderr = env.root.path().join("stderr.log");
         let mut args = vec!["exec", "--watch"];
@@ -83,7 +91,21 @@ impl Watch {
             log.to_str().unwrap(),
             mode,
         ]);
-        let mut command = env.cmd(project, args);
+        let mut command = match wrapper.split_first() {
+            None => env.cmd(project, args),
+            Some((program, wrapper_args)) => {
+                let mut command = std::process::Command::new(program);
+                command
+                    .args(wrapper_args)
+                    .arg(common::BIN)
+                    .args(args)
+                    .current_dir(project)
+                    .env_clear()
+                    .envs(env.base_env())
+                    .env("PWD", project);
+                command
+            }
+        };
         command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -431,7 +453,7 @@ fn sigkill_of_envguards_whole_job_leaves_nothing_behind() {
     // `kill -9 %1` in a shell kills the job's process group, which envguard leads.
     let env = TestEnv::new();
     let project = env.allowed_project("p", &api_key(FIRST));
-    let mut watch = Watch::spawn(&env, &project, &[], "", true);
+    let mut watch = Watch::spawn(&env, &project, &[], "", true, &[]);
     let start = &watch.wait_for_starts(1)[0];
     assert_daemon_left_the_group(start);
     let job = Pid::from_raw(watch.supervisor.id() as i32);
@@ -548,6 +570,92 @@ fn running_out_of_descriptors_is_not_blamed_on_inotify() {
         }
     }
     assert!(seen > 0, "no descriptor limit made watching fail");
+}
+
+/// The open descriptor (its number) through which `pid` reads `file`, once it has read
+/// something through it.
+fn descriptor_read_from(pid: i32, file: &Path) -> Option<String> {
+    for entry in fs::read_dir(format!("/proc/{pid}/fd")).ok()?.flatten() {
+        if fs::read_link(entry.path()).is_ok_and(|target| target == file) {
+            let fd = entry.file_name().to_string_lossy().into_owned();
+            let info = fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).ok()?;
+            let position: u64 = info
+                .lines()
+                .find_map(|line| line.strip_prefix("pos:"))?
+                .trim()
+                .parse()
+                .ok()?;
+            return (position > 0).then_some(fd);
+        }
+    }
+    None
+}
+
+/// The pid of a child of `parent`.
+fn child_of(parent: i32) -> Option<i32> {
+    fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
+        let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+        let stat = fs::read_to_string(entry.path().join("stat")).ok()?;
+        let (_, rest) = stat.rsplit_once(") ")?;
+        (rest.split(' ').nth(1)?.parse::<i32>().ok()? == parent).then_some(pid)
+    })
+}
+
+#[test]
+fn an_edit_allowed_while_the_first_load_reads_the_file_is_not_missed() {
+    // strace holds envguard's first read of the `.env` for a while after it returned the
+    // old bytes (`delay_exit`); the test edits the file in place and allows it in that
+    // window, which is after the load has read the file. The edit must still reach the
+    // program: envguard has to be watching before it loads.
+    let env = TestEnv::new();
+    let project = env.allowed_project("p", &api_key(FIRST));
+    let env_file = project.join(".env");
+    let other = "other-secret-value";
+    // The same length, so the load's next read (which strace does not delay) finds the end
+    // of the file where the old contents ended, and the load gets the old bytes whole.
+    assert_eq!(other.len(), FIRST.len());
+    let wrapper = [
+        "strace",
+        "-o",
+        "/dev/null",
+        "-P",
+        env_file.to_str().unwrap(),
+        "-e",
+        "trace=read",
+        "-e",
+        "inject=read:delay_exit=1500000:when=1",
+    ];
+    assert!(
+        std::process::Command::new("strace")
+            .arg("-V")
+            .output()
+            .is_ok_and(|out| out.status.success()),
+        "this test needs strace (scripts/test installs it)"
+    );
+    let mut watch = Watch::spawn(&env, &project, &[], "", false, &wrapper);
+    let tracer = watch.supervisor.id() as i32;
+    let mut envguard = None;
+    assert!(
+        poll(|| {
+            envguard = child_of(tracer);
+            envguard.is_some_and(|pid| descriptor_read_from(pid, &env_file).is_some())
+        }),
+        "envguard never read the .env; stderr: {}",
+        watch.stderr()
+    );
+    let envguard = envguard.unwrap();
+    fs::write(&env_file, api_key(other)).unwrap();
+    allow(&env, &project);
+    assert!(
+        poll(|| watch.starts().last().is_some_and(|start| start.saw(other))),
+        "the edit allowed during the first load never reached the program; {} starts; \
+         stderr: {}",
+        watch.starts().len(),
+        watch.stderr()
+    );
+    assert!(watch.starts()[0].saw(FIRST));
+    kill(Pid::from_raw(envguard), Signal::SIGTERM).unwrap();
+    assert_eq!(watch.exit_code(), Some(128 + 15));
 }
 
 #[test]
