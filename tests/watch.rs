@@ -491,12 +491,12 @@ fn a_burst_of_edits_and_allows_restarts_once_with_the_last_value() {
     let project = env.allowed_project("p", &api_key(FIRST));
     let watch = Watch::start(&env, &project, &[], "");
     let value = |round: usize| format!("rotated-secret-{round:02}");
-    // 20 edits, each allowed, about 1 s in all: the pauses pace the edits, nothing is
-    // timed.
+    // 20 edits, each allowed, about 1 s in all (each `allow` is a process start): the
+    // pauses pace the edits, nothing is timed.
     for round in 0..20 {
         fs::write(watch.env_file(), api_key(&value(round))).unwrap();
         allow(&env, &project);
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(25));
     }
     let last = value(19);
     assert!(

@@ -46,9 +46,10 @@ const KILL_WAIT: Duration = Duration::from_secs(2);
 const GROUP_POLL: Duration = Duration::from_millis(20);
 
 /// How long the files must stay unchanged before envguard reloads them. An `envguard allow`
-/// after an edit, or a script rotating several keys, comes within this; a person typing the
-/// next command does not, so the restart still follows a single `allow` at once.
-const QUIET_PERIOD: Duration = Duration::from_millis(300);
+/// after an edit, or a script rotating several keys (each `envguard set` a process start,
+/// slower on a loaded machine), comes within this; and half a second after the last
+/// `allow` is still "at once" to the person who typed it.
+const QUIET_PERIOD: Duration = Duration::from_millis(500);
 
 /// How often envguard looks whether the shell gave it the terminal while the program runs
 /// without it: `fg` of a job that `bg` left running sends no signal, only hands the terminal
