@@ -658,6 +658,35 @@ fn an_edit_allowed_while_the_first_load_reads_the_file_is_not_missed() {
     assert_eq!(watch.exit_code(), Some(128 + 15));
 }
 
+/// The state letter of a process (`T` stopped, `Z` zombie...).
+fn state(pid: i32) -> Option<char> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.chars().next()
+}
+
+#[test]
+fn sigtstp_to_envguard_stops_the_program_and_sigcont_continues_it() {
+    let env = TestEnv::new();
+    let project = env.allowed_project("p", &api_key(FIRST));
+    let watch = Watch::start(&env, &project, &[], "");
+    let program = watch.starts()[0].group;
+    let envguard = watch.supervisor.id() as i32;
+    watch.signal(Signal::SIGTSTP);
+    assert!(
+        poll(|| state(program) == Some('T') && state(envguard) == Some('T')),
+        "after SIGTSTP: program {:?}, envguard {:?}",
+        state(program),
+        state(envguard)
+    );
+    watch.signal(Signal::SIGCONT);
+    assert!(
+        poll(|| state(program).is_some_and(|s| s != 'T') && state(envguard) != Some('T')),
+        "after SIGCONT: program {:?}, envguard {:?}",
+        state(program),
+        state(envguard)
+    );
+}
+
 #[test]
 fn a_bad_signal_is_a_usage_error_before_anything_runs() {
     let env = TestEnv::new();

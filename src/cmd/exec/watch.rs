@@ -205,7 +205,7 @@ impl Supervisor<'_> {
                 // program stops, and envguard follows when it sees that.
                 Event::Signal(Signal::SIGTSTP) => {
                     self.stop_passed_on = true;
-                    group.signal(Signal::SIGTSTP);
+                    group.signal_group(Signal::SIGTSTP);
                 }
                 Event::Signal(Signal::SIGCONT) => self.resume(&group),
                 Event::Signal(signal) => {

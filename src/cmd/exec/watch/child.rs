@@ -158,6 +158,14 @@ impl Group {
         }
     }
 
+    /// Sends `signal` to the program's group alone, as the terminal sends Ctrl-Z to its
+    /// foreground group.
+    pub fn signal_group(&self, signal: Signal) {
+        if self.status.is_none() {
+            let _ = killpg(self.leader, signal);
+        }
+    }
+
     /// Reaps every child that has ended (the keeper, and processes orphaned onto envguard
     /// if the keeper was killed), without blocking; reports on the program.
     pub fn reap(&mut self) -> Leader {
