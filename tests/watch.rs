@@ -591,6 +591,15 @@ fn descriptor_read_from(pid: i32, file: &Path) -> Option<String> {
     None
 }
 
+/// Sends SIGTERM to a process when dropped.
+struct StopOnDrop(i32);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        let _ = kill(Pid::from_raw(self.0), Signal::SIGTERM);
+    }
+}
+
 /// The pid of a child of `parent`.
 fn child_of(parent: i32) -> Option<i32> {
     fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
@@ -644,6 +653,8 @@ fn an_edit_allowed_while_the_first_load_reads_the_file_is_not_missed() {
         watch.stderr()
     );
     let envguard = envguard.unwrap();
+    // Should an assertion fail, end envguard itself: a killed strace would leave it running.
+    let _stop_envguard = StopOnDrop(envguard);
     fs::write(&env_file, api_key(other)).unwrap();
     allow(&env, &project);
     assert!(
