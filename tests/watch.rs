@@ -1,12 +1,14 @@
 //! `envguard exec --watch` with real programs: a bash script that records each start (its
-//! pid, a background child's pid, and the length and hash of `API_KEY`, never the value) and
-//! then waits. Every test ends by checking the process table: no process of any program
-//! group the supervisor started may be left. Waits poll with a deadline, never fixed sleeps.
+//! pid, a background child's pid, the pid of a daemon that left the group with `setsid`, and
+//! the length and hash of `API_KEY`, never the value) and then waits. Every test ends by
+//! checking the process table: no process of any program group the supervisor started, and
+//! none of the recorded children, may be left. Waits poll with a deadline, never fixed sleeps.
 
 mod common;
 
 use std::fs::{self, File};
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -25,7 +27,9 @@ const PROGRAM: &str = r#"
 log=$1
 [ "$2" = ignore-term ] && trap '' TERM
 sleep 300 &
-printf '%s %s %s %s\n' "$$" "$!" "${#API_KEY}" "$(printf %s "$API_KEY" | sha256sum | cut -c1-16)" >>"$log"
+background=$!
+setsid sleep 300 &
+printf '%s %s %s %s %s\n' "$$" "$background" "$!" "${#API_KEY}" "$(printf %s "$API_KEY" | sha256sum | cut -c1-16)" >>"$log"
 wait
 "#;
 
@@ -36,6 +40,8 @@ struct Start {
     /// The program's pid, which is also its process group.
     group: i32,
     background: i32,
+    /// A `setsid sleep`: in a session and process group of its own.
+    daemon: i32,
     length: usize,
     hash: String,
 }
@@ -56,6 +62,22 @@ struct Watch {
 
 impl Watch {
     fn start(env: &TestEnv, project: &Path, flags: &[&str], mode: &str) -> Watch {
+        let watch = Watch::spawn(env, project, flags, mode, false, &[]);
+        watch.wait_for_starts(1);
+        watch
+    }
+
+    /// Starts envguard without waiting for the program; `own_group` puts envguard in a
+    /// process group of its own, as a shell does with a job; a `wrapper` (a command and its
+    /// arguments) runs envguard, which is then the wrapper's child.
+    fn spawn(
+        env: &TestEnv,
+        project: &Path,
+        flags: &[&str],
+        mode: &str,
+        own_group: bool,
+        wrapper: &[&str],
+    ) -> Watch {
         let log = env.root.path().join("starts.log");
         let stderr = env.root.path().join("stderr.log");
         let mut args = vec!["exec", "--watch"];
@@ -69,21 +91,34 @@ impl Watch {
             log.to_str().unwrap(),
             mode,
         ]);
-        let supervisor = env
-            .cmd(project, args)
+        let mut command = match wrapper.split_first() {
+            None => env.cmd(project, args),
+            Some((program, wrapper_args)) => {
+                let mut command = std::process::Command::new(program);
+                command
+                    .args(wrapper_args)
+                    .arg(common::BIN)
+                    .args(args)
+                    .current_dir(project)
+                    .env_clear()
+                    .envs(env.base_env())
+                    .env("PWD", project);
+                command
+            }
+        };
+        command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(File::create(&stderr).unwrap())
-            .spawn()
-            .unwrap();
-        let watch = Watch {
-            supervisor,
+            .stderr(File::create(&stderr).unwrap());
+        if own_group {
+            command.process_group(0);
+        }
+        Watch {
+            supervisor: command.spawn().unwrap(),
             log,
             stderr,
             project: project.to_path_buf(),
-        };
-        watch.wait_for_starts(1);
-        watch
+        }
     }
 
     fn starts(&self) -> Vec<Start> {
@@ -157,8 +192,9 @@ fn read_starts(log: &Path) -> Vec<Start> {
             Start {
                 group: fields[0].parse().unwrap(),
                 background: fields[1].parse().unwrap(),
-                length: fields[2].parse().unwrap(),
-                hash: fields[3].to_string(),
+                daemon: fields[2].parse().unwrap(),
+                length: fields[3].parse().unwrap(),
+                hash: fields[4].to_string(),
             }
         })
         .collect()
@@ -182,12 +218,24 @@ fn processes_in_groups(starts: &[Start]) -> Vec<i32> {
         let group: i32 = fields[2].parse().unwrap_or(0);
         if starts
             .iter()
-            .any(|start| start.group == group || start.background == pid)
+            .any(|start| start.group == group || start.background == pid || start.daemon == pid)
         {
             found.push(pid);
         }
     }
     found
+}
+
+/// The session of a live process.
+fn session(pid: i32) -> Option<i32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(") ")?;
+    rest.split(' ').nth(3)?.parse().ok()
+}
+
+/// Whether none of a start's processes is alive (zombies count as gone).
+fn all_gone(start: &Start) -> bool {
+    !alive(start.group) && !alive(start.background) && !alive(start.daemon)
 }
 
 fn alive(pid: i32) -> bool {
@@ -242,10 +290,7 @@ fn edit_then_allow_restarts_with_the_new_value() {
         starts[1].saw(SECOND),
         "the restarted program did not get the new value"
     );
-    assert!(
-        !alive(starts[0].group) && !alive(starts[0].background),
-        "the old program is still running"
-    );
+    assert!(all_gone(&starts[0]), "the old program is still running");
     watch.wait_for_stderr("changed (API_KEY): restarting");
     assert!(
         !watch.stderr().contains(FIRST) && !watch.stderr().contains(SECOND),
@@ -333,7 +378,10 @@ fn a_program_that_ignores_the_signal_is_killed_after_the_grace_period() {
     allow(&env, &project);
     let starts = watch.wait_for_starts(2);
     assert!(starts[1].saw(SECOND));
-    assert!(!alive(starts[0].group) && !alive(starts[0].background));
+    assert!(
+        all_gone(&starts[0]),
+        "a process of the old program survived SIGKILL"
+    );
     watch.wait_for_stderr("did not end within 500ms of SIGTERM; killing it");
 
     watch.signal(Signal::SIGTERM);
@@ -345,7 +393,10 @@ fn the_program_ending_on_its_own_ends_envguard_with_its_code_and_no_leftovers() 
     let env = TestEnv::new();
     let project = env.allowed_project("p", &api_key(FIRST));
     let pids = env.root.path().join("pids");
-    let script = format!("sleep 300 & echo $$ $! >{}; exit 3", pids.display());
+    let script = format!(
+        "sleep 300 & background=$!; setsid sleep 300 & echo $$ $background $! >{}; exit 3",
+        pids.display()
+    );
     let out = env.run(
         &project,
         [
@@ -354,14 +405,297 @@ fn the_program_ending_on_its_own_ends_envguard_with_its_code_and_no_leftovers() 
     );
     assert_eq!(out.status.code(), Some(3), "{}", common::stderr(&out));
     let recorded = fs::read_to_string(&pids).unwrap();
-    let (group, background) = recorded.trim().split_once(' ').unwrap();
+    let pids: Vec<i32> = recorded
+        .split_whitespace()
+        .map(|pid| pid.parse().unwrap())
+        .collect();
     let start = Start {
-        group: group.parse().unwrap(),
-        background: background.parse().unwrap(),
+        group: pids[0],
+        background: pids[1],
+        daemon: pids[2],
         length: 0,
         hash: String::new(),
     };
     assert_eq!(processes_in_groups(&[start]), Vec::<i32>::new());
+}
+
+/// The daemon really left: another session, so no signal to the program's group reaches it.
+fn assert_daemon_left_the_group(start: &Start) {
+    assert!(alive(start.daemon), "the daemon did not start");
+    assert_ne!(
+        session(start.daemon),
+        session(start.group),
+        "setsid did not give the daemon a session of its own"
+    );
+}
+
+#[test]
+fn sigkill_of_envguard_leaves_no_process_of_the_program_behind() {
+    let env = TestEnv::new();
+    let project = env.allowed_project("p", &api_key(FIRST));
+    let mut watch = Watch::start(&env, &project, &[], "");
+    let start = &watch.starts()[0];
+    assert_daemon_left_the_group(start);
+    watch.signal(Signal::SIGKILL);
+    assert_eq!(watch.exit_code(), None, "envguard was not killed");
+    let start = &watch.starts()[0];
+    assert!(
+        poll(|| processes_in_groups(&watch.starts()).is_empty()),
+        "left behind: program {} background child {} daemon {}",
+        alive(start.group),
+        alive(start.background),
+        alive(start.daemon)
+    );
+}
+
+#[test]
+fn sigkill_of_envguards_whole_job_leaves_nothing_behind() {
+    // `kill -9 %1` in a shell kills the job's process group, which envguard leads.
+    let env = TestEnv::new();
+    let project = env.allowed_project("p", &api_key(FIRST));
+    let mut watch = Watch::spawn(&env, &project, &[], "", true, &[]);
+    let start = &watch.wait_for_starts(1)[0];
+    assert_daemon_left_the_group(start);
+    let job = Pid::from_raw(watch.supervisor.id() as i32);
+    nix::sys::signal::killpg(job, Signal::SIGKILL).unwrap();
+    assert_eq!(watch.exit_code(), None, "envguard was not killed");
+    assert!(
+        poll(|| processes_in_groups(&watch.starts()).is_empty()),
+        "processes of the program were left: {:?}",
+        processes_in_groups(&watch.starts())
+    );
+}
+
+#[test]
+fn restarts_and_exit_stop_a_daemon_that_left_the_group() {
+    let env = TestEnv::new();
+    let project = env.allowed_project("p", &api_key(FIRST));
+    let mut watch = Watch::start(&env, &project, &[], "");
+    assert_daemon_left_the_group(&watch.starts()[0]);
+    fs::write(watch.env_file(), api_key(SECOND)).unwrap();
+    allow(&env, &project);
+    let starts = watch.wait_for_starts(2);
+    assert!(
+        all_gone(&starts[0]),
+        "the first run's daemon survived the restart"
+    );
+    assert_daemon_left_the_group(&starts[1]);
+    watch.signal(Signal::SIGTERM);
+    assert_eq!(watch.exit_code(), Some(128 + 15));
+    assert!(all_gone(&starts[1]), "the daemon survived envguard's exit");
+}
+
+#[test]
+fn a_burst_of_edits_and_allows_restarts_once_with_the_last_value() {
+    let env = TestEnv::new();
+    let project = env.allowed_project("p", &api_key(FIRST));
+    let watch = Watch::start(&env, &project, &[], "");
+    let value = |round: usize| format!("rotated-secret-{round:02}");
+    // 20 edits, each allowed, about 1 s in all (each `allow` is a process start): the
+    // pauses pace the edits, nothing is timed.
+    for round in 0..20 {
+        fs::write(watch.env_file(), api_key(&value(round))).unwrap();
+        allow(&env, &project);
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let last = value(19);
+    assert!(
+        poll(|| watch.starts().last().is_some_and(|start| start.saw(&last))),
+        "the program never got the last value; {} starts",
+        watch.starts().len()
+    );
+    let starts = watch.starts();
+    let intermediate = starts[1..starts.len() - 1].len();
+    assert_eq!(
+        intermediate,
+        0,
+        "{} restarts for one burst of edits; stderr: {}",
+        starts.len() - 1,
+        watch.stderr()
+    );
+    watch.wait_for_stderr("changed (API_KEY): restarting");
+    assert_eq!(
+        watch.stderr().matches("restarting the program").count(),
+        1,
+        "{}",
+        watch.stderr()
+    );
+}
+
+#[test]
+fn a_deleted_env_is_reported_as_deleted_and_the_program_keeps_running() {
+    let env = TestEnv::new();
+    let project = env.allowed_project("p", &api_key(FIRST));
+    let watch = Watch::start(&env, &project, &[], "");
+    fs::remove_file(watch.env_file()).unwrap();
+    watch.wait_for_stderr("was deleted; the program keeps running unchanged");
+    assert!(
+        !watch.stderr().contains("symlink"),
+        "the message speaks of a symlink: {}",
+        watch.stderr()
+    );
+    assert!(alive(watch.starts()[0].group), "the program was stopped");
+    write_mode(&watch.env_file(), &api_key(FIRST), 0o600);
+    watch.wait_for_stderr("loads again, with the same variables");
+    assert_eq!(watch.starts().len(), 1);
+}
+
+#[test]
+fn running_out_of_descriptors_is_not_blamed_on_inotify() {
+    // inotify_init1 fails with EMFILE both when the user's inotify instances are used up
+    // (fs.inotify.max_user_instances, which a test cannot exhaust without breaking every
+    // other watcher of the user's on the machine) and when the process is out of
+    // descriptors, which a test can provoke alone: the message must name the right limit.
+    // The limits below bracket the number of descriptors envguard has open when it starts
+    // watching.
+    let env = TestEnv::new();
+    let project = env.allowed_project("p", &api_key(FIRST));
+    let mut seen = 0;
+    for limit in 4..=12 {
+        let script = format!("ulimit -n {limit}; exec \"$0\" exec --watch -- true");
+        let out = std::process::Command::new("bash")
+            .args(["-c", &script, common::BIN])
+            .current_dir(&project)
+            .env_clear()
+            .envs(env.base_env())
+            .env("PWD", &project)
+            .output()
+            .unwrap();
+        let stderr = common::stderr(&out);
+        if stderr.contains("cannot watch") {
+            seen += 1;
+            assert!(stderr.contains(&format!("(ulimit -n {limit})")), "{stderr}");
+            assert!(!stderr.contains("max_user_instances"), "{stderr}");
+            assert_eq!(out.status.code(), Some(2), "{stderr}");
+        }
+    }
+    assert!(seen > 0, "no descriptor limit made watching fail");
+}
+
+/// The open descriptor (its number) through which `pid` reads `file`, once it has read
+/// something through it.
+fn descriptor_read_from(pid: i32, file: &Path) -> Option<String> {
+    for entry in fs::read_dir(format!("/proc/{pid}/fd")).ok()?.flatten() {
+        if fs::read_link(entry.path()).is_ok_and(|target| target == file) {
+            let fd = entry.file_name().to_string_lossy().into_owned();
+            let info = fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).ok()?;
+            let position: u64 = info
+                .lines()
+                .find_map(|line| line.strip_prefix("pos:"))?
+                .trim()
+                .parse()
+                .ok()?;
+            return (position > 0).then_some(fd);
+        }
+    }
+    None
+}
+
+/// Sends SIGTERM to a process when dropped.
+struct StopOnDrop(i32);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        let _ = kill(Pid::from_raw(self.0), Signal::SIGTERM);
+    }
+}
+
+/// The pid of a child of `parent`.
+fn child_of(parent: i32) -> Option<i32> {
+    fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
+        let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+        let stat = fs::read_to_string(entry.path().join("stat")).ok()?;
+        let (_, rest) = stat.rsplit_once(") ")?;
+        (rest.split(' ').nth(1)?.parse::<i32>().ok()? == parent).then_some(pid)
+    })
+}
+
+#[test]
+fn an_edit_allowed_while_the_first_load_reads_the_file_is_not_missed() {
+    // strace holds envguard's first read of the `.env` for a while after it returned the
+    // old bytes (`delay_exit`); the test edits the file in place and allows it in that
+    // window, which is after the load has read the file. The edit must still reach the
+    // program: envguard has to be watching before it loads.
+    let env = TestEnv::new();
+    let project = env.allowed_project("p", &api_key(FIRST));
+    let env_file = project.join(".env");
+    let other = "other-secret-value";
+    // The same length, so the load's next read (which strace does not delay) finds the end
+    // of the file where the old contents ended, and the load gets the old bytes whole.
+    assert_eq!(other.len(), FIRST.len());
+    let wrapper = [
+        "strace",
+        "-o",
+        "/dev/null",
+        "-P",
+        env_file.to_str().unwrap(),
+        "-e",
+        "trace=read",
+        "-e",
+        "inject=read:delay_exit=1500000:when=1",
+    ];
+    assert!(
+        std::process::Command::new("strace")
+            .arg("-V")
+            .output()
+            .is_ok_and(|out| out.status.success()),
+        "this test needs strace (scripts/test installs it)"
+    );
+    let mut watch = Watch::spawn(&env, &project, &[], "", false, &wrapper);
+    let tracer = watch.supervisor.id() as i32;
+    let mut envguard = None;
+    assert!(
+        poll(|| {
+            envguard = child_of(tracer);
+            envguard.is_some_and(|pid| descriptor_read_from(pid, &env_file).is_some())
+        }),
+        "envguard never read the .env; stderr: {}",
+        watch.stderr()
+    );
+    let envguard = envguard.unwrap();
+    // Should an assertion fail, end envguard itself: a killed strace would leave it running.
+    let _stop_envguard = StopOnDrop(envguard);
+    fs::write(&env_file, api_key(other)).unwrap();
+    allow(&env, &project);
+    assert!(
+        poll(|| watch.starts().last().is_some_and(|start| start.saw(other))),
+        "the edit allowed during the first load never reached the program; {} starts; \
+         stderr: {}",
+        watch.starts().len(),
+        watch.stderr()
+    );
+    assert!(watch.starts()[0].saw(FIRST));
+    kill(Pid::from_raw(envguard), Signal::SIGTERM).unwrap();
+    assert_eq!(watch.exit_code(), Some(128 + 15));
+}
+
+/// The state letter of a process (`T` stopped, `Z` zombie...).
+fn state(pid: i32) -> Option<char> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.chars().next()
+}
+
+#[test]
+fn sigtstp_to_envguard_stops_the_program_and_sigcont_continues_it() {
+    let env = TestEnv::new();
+    let project = env.allowed_project("p", &api_key(FIRST));
+    let watch = Watch::start(&env, &project, &[], "");
+    let program = watch.starts()[0].group;
+    let envguard = watch.supervisor.id() as i32;
+    watch.signal(Signal::SIGTSTP);
+    assert!(
+        poll(|| state(program) == Some('T') && state(envguard) == Some('T')),
+        "after SIGTSTP: program {:?}, envguard {:?}",
+        state(program),
+        state(envguard)
+    );
+    watch.signal(Signal::SIGCONT);
+    assert!(
+        poll(|| state(program).is_some_and(|s| s != 'T') && state(envguard) != Some('T')),
+        "after SIGCONT: program {:?}, envguard {:?}",
+        state(program),
+        state(envguard)
+    );
 }
 
 #[test]
@@ -393,8 +727,9 @@ fn a_bad_signal_is_a_usage_error_before_anything_runs() {
 }
 
 /// Drives an interactive bash in a pseudo-terminal, as a user would: start the supervisor,
-/// Ctrl-Z (the shell must report it stopped and get its prompt back), `fg`, a restart (the
-/// new program must get the terminal), then Ctrl-C.
+/// Ctrl-Z (the shell must report it stopped and get its prompt back), `bg`, `fg`, a second
+/// Ctrl-Z (the program must stop again), `fg`, a restart (the new program must get the
+/// terminal), then Ctrl-C.
 /// Prints the exit status the shell saw.
 const TERMINAL_SESSION: &str = r#"
 import os, subprocess, sys, time, pexpect
@@ -426,6 +761,17 @@ shell.sendcontrol("z")
 shell.expect("Stopped")
 shell.expect_exact("PROMPT$ ")
 wait_for(lambda: state(program_pid) == "T", "the program to stop")
+shell.sendline("bg")
+wait_for(lambda: state(program_pid) != "T", "the program to continue in the background")
+shell.expect_exact("PROMPT$ ")
+shell.sendline("fg")
+tpgid = lambda pid: open(f"/proc/{pid}/stat").read().rsplit(") ", 1)[1].split()[5]
+wait_for(lambda: tpgid(program_pid) == program_pid, "the program to get the terminal back")
+# A second Ctrl-Z must stop the program again, not envguard alone.
+shell.sendcontrol("z")
+shell.expect("Stopped")
+shell.expect_exact("PROMPT$ ")
+wait_for(lambda: state(program_pid) == "T", "the program to stop a second time")
 shell.sendline("fg")
 wait_for(lambda: state(program_pid) != "T", "the program to continue")
 # A restart hands the terminal to the new program.

@@ -1,7 +1,9 @@
 //! `envguard exec`: run a program with the project's variables over the inherited
 //! environment, by replacing this process with it (no extra process: signals, the terminal
 //! and the exit status belong to the program). With `--watch`, envguard stays as the
-//! program's supervisor instead, to restart it when the variables change ([`watch`]).
+//! program's supervisor instead, to restart it when the variables change ([`watch`]), and
+//! each program it starts runs under a keeper, which is this command started again by the
+//! supervisor ([`watch::keeper`]).
 
 use std::ffi::{OsStr, OsString};
 use std::io;
@@ -19,20 +21,23 @@ use crate::trust::TrustStore;
 mod watch;
 
 pub fn run(args: ExecArgs) -> Result<()> {
+    if let Some(invocation) = watch::keeper::Invocation::from_env() {
+        return watch::keeper::run(invocation, &args.command);
+    }
     // A bad `--signal` or `--grace` is reported before anything is loaded or started.
     let stop = args
         .watch
         .then(|| watch::StopPolicy::parse(&args.signal, args.grace))
         .transpose()?;
     let path = env_file(&args)?;
+    if let Some(stop) = stop {
+        return watch::run(path.as_deref(), &args.command, stop);
+    }
     let bindings = match &path {
         Some(path) => loader::load(path, &from_process_env, &TrustStore::open()?)?.bindings,
         None => Vec::new(),
     };
-    match stop {
-        Some(stop) => watch::run(path.as_deref(), bindings, &args.command, stop),
-        None => Err(replace_process(&args.command, bindings)),
-    }
+    Err(replace_process(&args.command, bindings))
 }
 
 /// The `.env` that `exec` loads: `--file`, else the nearest one from `--dir` or here. `None`

@@ -1,12 +1,15 @@
 //! `envguard exec --watch`: keep a long-running program on the current secrets.
 //!
-//! envguard stays as the program's parent and restarts it when the `.env` (or the trust
+//! envguard stays as the program's supervisor and restarts it when the `.env` (or the trust
 //! given to it) changes in a way that changes the variables, and only through the loader:
 //! a file that is refused never reaches the program, and the running program is kept until
 //! the file loads again. Everything the supervisor reacts to (signals, file changes) arrives
 //! as an [`Event`] on one channel, read by this one thread; every wait on it is bounded by the
-//! grace period or ended by a signal, so envguard cannot hang and never leaves the program's
-//! process group behind.
+//! grace period or ended by a signal, so envguard cannot hang. Changes are acted on once they
+//! have been quiet for [`QUIET_PERIOD`], so a burst of edits and `allow`s restarts the program
+//! once, with the final variables, not once per intermediate state. The files are watched
+//! before they are first loaded, so a change between the two is not missed. No process the
+//! program started outlives it or envguard: see [`child`] and [`keeper`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
@@ -16,18 +19,20 @@ use std::str::FromStr;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, raise};
+use nix::sys::signal::Signal;
 
 use super::launch_failure;
 use crate::dotenv::Binding;
-use crate::error::{Error, Refusal, Result};
+use crate::error::{Error, Refusal, RefusalKind, Result};
 use crate::loader::{self, from_process_env};
 use crate::trust::TrustStore;
 
 mod child;
 mod files;
+pub mod keeper;
 mod signals;
 mod terminal;
+mod tree;
 
 use child::{Group, Leader};
 use terminal::Terminal;
@@ -36,10 +41,24 @@ use terminal::Terminal;
 /// process stuck in the kernel, e.g. on a dead NFS mount, takes this long).
 const KILL_WAIT: Duration = Duration::from_secs(2);
 
-/// How often the group is checked while waiting for it to end. The leader's exit arrives as
-/// SIGCHLD at once; members of the group that are not envguard's children do not signal
-/// their end.
+/// How often the group is checked while waiting for it to end. The keeper's exit arrives as
+/// SIGCHLD at once; this only bounds a wait for processes that signal nothing.
 const GROUP_POLL: Duration = Duration::from_millis(20);
+
+/// How long the files must stay unchanged before envguard reloads them. An `envguard allow`
+/// after an edit, or a script rotating several keys (each `envguard set` a process start,
+/// slower on a loaded machine), comes within this; and half a second after the last
+/// `allow` is still "at once" to the person who typed it.
+const QUIET_PERIOD: Duration = Duration::from_millis(500);
+
+/// How often envguard looks whether the shell gave it the terminal while the program runs
+/// without it: `fg` of a job that `bg` left running sends no signal, only hands the terminal
+/// to envguard's group. Only in that state; otherwise nothing is polled.
+const TERMINAL_POLL: Duration = Duration::from_millis(100);
+
+/// The longest a reload waits for the changes to stop, so that a file rewritten without
+/// pause (a loop in a script) still gets loaded.
+const MAX_SETTLE: Duration = Duration::from_secs(3);
 
 /// How the program is asked to stop before a restart.
 pub struct StopPolicy {
@@ -86,20 +105,20 @@ pub enum Event {
     WatchFailed(String),
 }
 
-/// Runs `command` with `bindings` (loaded from `env_file`) until it ends on its own or a
-/// signal ends it, restarting it whenever `env_file` loads with different variables.
-pub fn run(
-    env_file: Option<&Path>,
-    bindings: Vec<Binding>,
-    command: &[OsString],
-    stop: StopPolicy,
-) -> Result<()> {
+/// Runs `command` with the variables of `env_file` until it ends on its own or a signal ends
+/// it, restarting it whenever `env_file` loads with different variables.
+pub fn run(env_file: Option<&Path>, command: &[OsString], stop: StopPolicy) -> Result<()> {
     let (events, received) = mpsc::channel();
     signals::start(events.clone())?;
     child::become_subreaper();
+    // Watching starts before the first load, so an edit made while it runs is seen.
     let _watch = env_file
         .map(|file| files::watch(file, events))
         .transpose()?;
+    let bindings = match env_file {
+        Some(path) => loader::load(path, &from_process_env, &TrustStore::open()?)?.bindings,
+        None => Vec::new(),
+    };
     let mut supervisor = Supervisor {
         env_file,
         command,
@@ -110,11 +129,20 @@ pub fn run(
         reported: None,
         shutdown: None,
         files_changed: false,
+        settle: None,
+        stop_passed_on: false,
     };
     match supervisor.supervise()? {
         0 => Ok(()),
         code => Err(Error::Silent(code)),
     }
+}
+
+/// When to reload after changes: `at`, moved later by each change, but never past
+/// `first + MAX_SETTLE`.
+struct Settle {
+    first: Instant,
+    at: Instant,
 }
 
 struct Supervisor<'a> {
@@ -131,6 +159,11 @@ struct Supervisor<'a> {
     shutdown: Option<Signal>,
     /// Whether the files changed while a restart was stopping the old program.
     files_changed: bool,
+    /// The pending reload, once the files changed.
+    settle: Option<Settle>,
+    /// Whether envguard passed a SIGTSTP on to the program, which then stops because envguard
+    /// was asked to, not because it read the terminal from the background.
+    stop_passed_on: bool,
 }
 
 impl Supervisor<'_> {
@@ -138,9 +171,29 @@ impl Supervisor<'_> {
     fn supervise(&mut self) -> Result<u8> {
         let mut group = self.start()?;
         loop {
-            // Never disconnected: the signal thread holds a sender for the process's life.
-            let Ok(event) = self.events.recv() else {
-                return Ok(self.end(&mut group));
+            let event = match self.next_wake() {
+                None => self
+                    .events
+                    .recv()
+                    .map_err(|_| RecvTimeoutError::Disconnected),
+                Some(at) => self
+                    .events
+                    .recv_timeout(at.saturating_duration_since(Instant::now())),
+            };
+            let event = match event {
+                Ok(event) => event,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.hand_over_terminal_if_ours(&group);
+                    if self.settle.as_ref().is_some_and(|s| s.at <= Instant::now()) {
+                        self.settle = None;
+                        if let Some(code) = self.restart_if_changed(&mut group)? {
+                            return Ok(code);
+                        }
+                    }
+                    continue;
+                }
+                // Never disconnected: the signal thread holds a sender for the process's life.
+                Err(RecvTimeoutError::Disconnected) => return Ok(self.end(&mut group)),
             };
             match event {
                 Event::Signal(Signal::SIGCHLD) => match group.reap() {
@@ -148,31 +201,70 @@ impl Supervisor<'_> {
                     Leader::Stopped => self.suspend(&group),
                     Leader::Exited => return Ok(self.end(&mut group)),
                 },
+                // A Ctrl-Z that reached envguard's group rather than the program's: the
+                // program stops, and envguard follows when it sees that.
+                Event::Signal(Signal::SIGTSTP) => {
+                    self.stop_passed_on = true;
+                    group.signal_group(Signal::SIGTSTP);
+                }
+                Event::Signal(Signal::SIGCONT) => self.resume(&group),
                 Event::Signal(signal) => {
                     self.shutdown = Some(signal);
                     self.terminate(&mut group, signal);
                     return Ok(self.end(&mut group));
                 }
-                Event::FilesChanged => self.files_changed = true,
+                Event::FilesChanged => self.schedule_reload(),
                 Event::WatchFailed(error) => {
                     note(format_args!(
                         "watching files failed ({error}); checking them now"
                     ));
-                    self.files_changed = true;
+                    self.schedule_reload();
                 }
-            }
-            while std::mem::take(&mut self.files_changed) {
-                let Some(bindings) = self.reload() else {
-                    continue;
-                };
-                self.terminate(&mut group, self.stop.signal);
-                if self.shutdown.is_some() {
-                    return Ok(self.end(&mut group));
-                }
-                self.running = bindings;
-                group = self.start()?;
             }
         }
+    }
+
+    /// When the main loop must look again without an event: for a pending reload, and while
+    /// the program runs without the terminal envguard was given.
+    fn next_wake(&self) -> Option<Instant> {
+        let terminal_check = self
+            .terminal
+            .as_ref()
+            .filter(|terminal| !terminal.is_programs())
+            .map(|_| Instant::now() + TERMINAL_POLL);
+        let reload = self.settle.as_ref().map(|settle| settle.at);
+        match (reload, terminal_check) {
+            (Some(reload), Some(check)) => Some(reload.min(check)),
+            (reload, check) => reload.or(check),
+        }
+    }
+
+    /// Puts the reload off until the files have been quiet for [`QUIET_PERIOD`].
+    fn schedule_reload(&mut self) {
+        let now = Instant::now();
+        let first = self.settle.as_ref().map_or(now, |settle| settle.first);
+        self.settle = Some(Settle {
+            first,
+            at: (now + QUIET_PERIOD).min(first + MAX_SETTLE),
+        });
+    }
+
+    /// Reloads, and restarts the program if its variables changed. `Some(code)` when envguard
+    /// must exit instead (it was asked to while the old program was stopping).
+    fn restart_if_changed(&mut self, group: &mut Group) -> Result<Option<u8>> {
+        let Some(bindings) = self.reload() else {
+            return Ok(None);
+        };
+        self.terminate(group, self.stop.signal);
+        if self.shutdown.is_some() {
+            return Ok(Some(self.end(group)));
+        }
+        self.running = bindings;
+        *group = self.start()?;
+        if std::mem::take(&mut self.files_changed) {
+            self.schedule_reload();
+        }
+        Ok(None)
     }
 
     fn start(&mut self) -> Result<Group> {
@@ -195,9 +287,17 @@ impl Supervisor<'_> {
         match loader::load(path, &from_process_env, &loaded) {
             Err(refusal) => {
                 if self.reported.as_ref() != Some(&refusal) {
-                    note(format_args!(
-                        "{refusal}; the program keeps running unchanged"
-                    ));
+                    if was_deleted(&refusal) {
+                        note(format_args!(
+                            "{} was deleted; the program keeps running unchanged \
+                             (fix: put the file back; it is loaded again when it reappears)",
+                            path.display()
+                        ));
+                    } else {
+                        note(format_args!(
+                            "{refusal}; the program keeps running unchanged"
+                        ));
+                    }
                     self.reported = Some(refusal);
                 }
                 None
@@ -257,7 +357,9 @@ impl Supervisor<'_> {
                 return false;
             }
             match self.events.recv_timeout(left.min(GROUP_POLL)) {
-                Ok(Event::Signal(Signal::SIGCHLD)) | Err(RecvTimeoutError::Timeout) => {}
+                Ok(Event::Signal(Signal::SIGCHLD | Signal::SIGTSTP))
+                | Err(RecvTimeoutError::Timeout) => {}
+                Ok(Event::Signal(Signal::SIGCONT)) => group.signal(Signal::SIGCONT),
                 Ok(Event::Signal(signal)) => {
                     // The user wants out: pass it on, and do not start a new program.
                     self.shutdown = Some(signal);
@@ -270,19 +372,37 @@ impl Supervisor<'_> {
     }
 
     /// The program was stopped (Ctrl-Z): stop envguard too, so that the shell sees its job
-    /// stopped and gets the terminal back; when continued, continue the program.
-    fn suspend(&self, group: &Group) {
+    /// stopped and gets the terminal back. The shell's `fg` or `bg` continues envguard, and
+    /// the SIGCONT that does it continues the program ([`Self::resume`]). A program that
+    /// stopped because it read the terminal envguard's group has (after `fg` of a running
+    /// job, before envguard noticed) is given the terminal and continued instead.
+    fn suspend(&mut self, group: &Group) {
+        let asked = std::mem::take(&mut self.stop_passed_on);
+        if !asked && self.terminal.as_ref().is_some_and(Terminal::is_ours) {
+            self.resume(group);
+            return;
+        }
         if let Some(terminal) = &self.terminal {
             terminal.take_back();
         }
-        // Default action of SIGTSTP: envguard stops here until the shell sends SIGCONT.
-        let _ = raise(Signal::SIGTSTP);
+        signals::stop_self();
+    }
+
+    /// envguard was continued (`fg`, `bg`, or a `kill -CONT`): after `fg` the terminal is
+    /// envguard's again and goes back to the program, so that Ctrl-Z and Ctrl-C reach it;
+    /// after `bg` the shell keeps it. Then the program continues.
+    fn resume(&self, group: &Group) {
+        self.hand_over_terminal_if_ours(group);
+        group.signal(Signal::SIGCONT);
+    }
+
+    /// Gives the terminal to the program if the shell has given it to envguard.
+    fn hand_over_terminal_if_ours(&self, group: &Group) {
         if let Some(terminal) = &self.terminal
             && terminal.is_ours()
         {
             terminal.give_to(group.id());
         }
-        group.signal(Signal::SIGCONT);
     }
 
     /// envguard's exit code once the program has ended: its status, with anything it left in
@@ -294,6 +414,14 @@ impl Supervisor<'_> {
         let killed_by = self.shutdown.map_or(Signal::SIGKILL, |signal| signal);
         group.status().unwrap_or(128 + killed_by as i32 as u8)
     }
+}
+
+/// Whether `refusal` means the `.env` itself is gone, as opposed to a symlink that reaches
+/// nothing (which the loader's own wording is about).
+fn was_deleted(refusal: &Refusal) -> bool {
+    refusal.kind == RefusalKind::NotFound
+        && std::fs::symlink_metadata(&refusal.path)
+            .is_err_and(|error| error.kind() == io::ErrorKind::NotFound)
 }
 
 /// Names whose value differs between `old` and `new`, sorted, including names only one of

@@ -1,40 +1,48 @@
-//! One run of the program: a child leading its own process group.
+//! One run of the program, as envguard sees it: a keeper process ([`keeper`]) with the
+//! program below it, leading its own process group.
 //!
 //! A restart must stop everything the program started (a shell script's server, `npm`'s
-//! node), so the program gets its own process group and every signal goes to the group.
-//! The group's number is the leader's pid, which the kernel does not reuse while any member,
-//! zombie or not, remains; envguard is also made a child subreaper, so members orphaned by the
-//! leader's exit are reparented to it and reaped here, which makes "the group is empty" a
-//! reliable test (`kill(-pgid, 0)` failing with ESRCH). If envguard is killed outright, the
-//! leader gets SIGKILL from the kernel (parent-death signal) instead of living on unwatched.
+//! node, a daemon that called `setsid()`): every signal goes to the program's group and to
+//! every other process below envguard in the process tree ([`tree`]), where the keeper and
+//! envguard, both child subreapers, keep whatever gets orphaned. "The program is gone" is the
+//! keeper's exit, which happens only once nothing is left below it, and then no child of
+//! envguard's is left either.
 
 use std::ffi::OsString;
-use std::io;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use nix::errno::Errno;
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::sys::prctl;
-use nix::sys::signal::{SigSet, SigmaskHow, Signal, killpg, sigprocmask};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, killpg, sigprocmask};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-use nix::unistd::{Pid, getpid, getppid};
+use nix::unistd::{Pid, getpid, getppid, pipe2};
 
-use super::terminal;
+use super::keeper::{self, Invocation, MESSAGE_LEN, Message};
+use super::tree;
 use crate::dotenv::Binding;
 
-/// Lets orphaned members of the program's group be reaped by envguard (see the module docs).
-/// Without it (an old kernel), they are reaped by init instead, which only delays the test.
+/// Lets processes orphaned below envguard be re-parented to it rather than to init, so that
+/// they stay in its tree ([`tree`]) and are reaped here.
 pub fn become_subreaper() {
     let _ = prctl::set_child_subreaper(true);
 }
 
 pub struct Group {
+    keeper: Pid,
     leader: Pid,
+    /// The keeper's reports, read without blocking once the program has started.
+    messages: File,
     /// The leader's exit, as a shell reports it: the exit code, or 128 + the signal.
     status: Option<u8>,
+    keeper_ended: bool,
 }
 
-/// What reaping found out about the leader.
+/// What reaping found out about the program.
 #[derive(PartialEq, Eq)]
 pub enum Leader {
     Running,
@@ -44,45 +52,80 @@ pub enum Leader {
 }
 
 impl Group {
-    /// Starts `command` with `bindings` over envguard's environment, in a new process group
-    /// that takes the terminal's foreground when `take_terminal`.
+    /// Starts `command` with `bindings` over envguard's environment, under a keeper, in a new
+    /// process group that takes the terminal's foreground when `take_terminal`.
     pub fn spawn(
         command: &[OsString],
         bindings: &[Binding],
         take_terminal: bool,
     ) -> io::Result<Group> {
-        let (program, arguments) = command.split_first().expect("clap requires a command");
+        let (messages, channel) = pipe2(OFlag::O_CLOEXEC)?;
         let supervisor = getpid();
-        let mut child = Command::new(program);
+        let invocation = Invocation {
+            supervisor,
+            channel: channel.as_raw_fd(),
+            take_terminal,
+        };
+        let channel_fd = channel.as_raw_fd();
+        let mut child = Command::new("/proc/self/exe");
         child
-            .args(arguments)
+            .arg0("envguard")
+            .arg("exec")
+            .arg("--")
+            .args(command)
             .envs(
                 bindings
                     .iter()
                     .map(|binding| (&binding.name, &binding.value)),
             )
+            .env(keeper::MARKER, invocation.to_marker())
             .process_group(0);
         // SAFETY: the closure runs between fork and exec and makes only async-signal-safe
-        // system calls (prctl, getppid, sigprocmask, tcsetpgrp); it allocates nothing.
+        // system calls (prctl, getppid, sigprocmask, fcntl); it allocates nothing.
         unsafe {
             child.pre_exec(move || {
-                prctl::set_pdeathsig(Signal::SIGKILL)?;
+                let mut gone = SigSet::empty();
+                gone.add(keeper::SUPERVISOR_GONE);
+                sigprocmask(SigmaskHow::SIG_BLOCK, Some(&gone), None)?;
+                prctl::set_pdeathsig(keeper::SUPERVISOR_GONE)?;
                 if getppid() != supervisor {
                     // envguard died before the parent-death signal was armed.
                     return Err(io::Error::from(io::ErrorKind::Interrupted));
                 }
-                if take_terminal {
-                    terminal::claim_in_child()?;
+                // The keeper reports on this pipe: keep it open across exec.
+                if nix::libc::fcntl(channel_fd, nix::libc::F_SETFD, 0) == -1 {
+                    return Err(io::Error::last_os_error());
                 }
-                // The program must not inherit the signals envguard blocks for itself.
-                sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
                 Ok(())
             });
         }
-        let leader = Pid::from_raw(child.spawn()?.id() as i32);
+        let keeper = Pid::from_raw(child.spawn()?.id() as i32);
+        drop::<OwnedFd>(channel);
+        let mut messages = File::from(messages);
+        let mut first = [0; MESSAGE_LEN];
+        let started = messages
+            .read_exact(&mut first)
+            .map(|()| Message::decode(first));
+        let leader = match started {
+            Ok(Some(Message::Started(leader))) => leader,
+            Ok(Some(Message::CannotStart(errno))) => {
+                let _ = waitpid(keeper, None);
+                return Err(io::Error::from_raw_os_error(errno));
+            }
+            _ => {
+                let _ = waitpid(keeper, None);
+                return Err(io::Error::other(
+                    "envguard's keeper process ended before starting it",
+                ));
+            }
+        };
+        fcntl(&messages, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
         Ok(Group {
+            keeper,
             leader,
+            messages,
             status: None,
+            keeper_ended: false,
         })
     }
 
@@ -94,39 +137,80 @@ impl Group {
         self.status
     }
 
-    /// Sends `signal` to every process of the group. A group that is already empty is not
-    /// an error: it has done what the signal asked.
+    /// Sends `signal` to the program's group and to every other process below envguard but
+    /// the keeper, each once. Processes already gone are not an error: they have done what
+    /// the signal asked. SIGCONT and SIGKILL also continue the keeper, which is stopped while
+    /// the program is and must run to reap it.
     pub fn signal(&self, signal: Signal) {
-        let _ = killpg(self.leader, signal);
+        // The group's number cannot be reused while the leader is unreaped; once it is
+        // reaped, the scan below reaches the members left.
+        let group_alive = self.status.is_none();
+        if group_alive {
+            let _ = killpg(self.leader, signal);
+        }
+        for process in tree::descendants(getpid()) {
+            if process.pid != self.keeper && !(group_alive && process.group == self.leader) {
+                let _ = kill(process.pid, signal);
+            }
+        }
+        if matches!(signal, Signal::SIGCONT | Signal::SIGKILL) && !self.keeper_ended {
+            let _ = kill(self.keeper, Signal::SIGCONT);
+        }
     }
 
-    /// Reaps every child that has ended (the leader, and members of its group orphaned onto
-    /// envguard), without blocking; reports on the leader.
+    /// Sends `signal` to the program's group alone, as the terminal sends Ctrl-Z to its
+    /// foreground group.
+    pub fn signal_group(&self, signal: Signal) {
+        if self.status.is_none() {
+            let _ = killpg(self.leader, signal);
+        }
+    }
+
+    /// Reaps every child that has ended (the keeper, and processes orphaned onto envguard
+    /// if the keeper was killed), without blocking; reports on the program.
     pub fn reap(&mut self) -> Leader {
-        let mut leader = if self.status.is_some() {
+        let mut stopped = false;
+        self.read_messages();
+        loop {
+            match waitpid(None, Some(WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED)) {
+                Ok(WaitStatus::Exited(pid, code)) if pid == self.keeper => {
+                    self.keeper_ended = true;
+                    self.read_messages();
+                    self.status.get_or_insert(code as u8);
+                }
+                Ok(WaitStatus::Signaled(pid, signal, _)) if pid == self.keeper => {
+                    self.keeper_ended = true;
+                    self.read_messages();
+                    self.status.get_or_insert(128 + signal as i32 as u8);
+                }
+                Ok(WaitStatus::Stopped(pid, _)) if pid == self.keeper => stopped = true,
+                Ok(WaitStatus::StillAlive) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        if stopped {
+            Leader::Stopped
+        } else if self.status.is_some() {
             Leader::Exited
         } else {
             Leader::Running
-        };
-        loop {
-            match waitpid(None, Some(WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED)) {
-                Ok(WaitStatus::Exited(pid, code)) if pid == self.leader => {
-                    self.status = Some(code as u8);
-                    leader = Leader::Exited;
-                }
-                Ok(WaitStatus::Signaled(pid, signal, _)) if pid == self.leader => {
-                    self.status = Some(128 + signal as i32 as u8);
-                    leader = Leader::Exited;
-                }
-                Ok(WaitStatus::Stopped(pid, _)) if pid == self.leader => leader = Leader::Stopped,
-                Ok(WaitStatus::StillAlive) | Err(_) => return leader,
-                Ok(_) => {}
+        }
+    }
+
+    fn read_messages(&mut self) {
+        let mut message = [0; MESSAGE_LEN];
+        // Messages are written whole, so a read returns whole ones; EAGAIN ends the loop.
+        while self.messages.read_exact(&mut message).is_ok() {
+            if let Some(Message::Ended(status)) = Message::decode(message) {
+                self.status = Some(status);
             }
         }
     }
 
-    /// True once the leader is reaped and no process is left in the group.
+    /// True once the keeper has exited, which it does when nothing is left below it, and no
+    /// orphan is left on envguard either.
     pub fn is_empty(&mut self) -> bool {
-        self.reap() == Leader::Exited && killpg(self.leader, None) == Err(Errno::ESRCH)
+        self.reap();
+        self.keeper_ended && waitpid(None, Some(WaitPidFlag::WNOHANG)) == Err(Errno::ECHILD)
     }
 }

@@ -8,11 +8,17 @@
 //! not block it), and each child empties its mask before exec (it inherits envguard's, and the
 //! standard library does not reset it; checked in `/proc/PID/status`), so the program gets
 //! the default signal behaviour.
+//!
+//! Job control is reported too: SIGTSTP (a Ctrl-Z that reached envguard instead of the
+//! program) is passed on to the program rather than stopping envguard alone, and SIGCONT
+//! (the shell's `fg` or `bg`) tells envguard to hand the terminal back to the program and
+//! continue it. Blocking SIGCONT does not keep it from continuing the process; it only makes
+//! it an event as well.
 
 use std::sync::mpsc::Sender;
 use std::thread;
 
-use nix::sys::signal::{SigHandler, SigSet, Signal, signal};
+use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, raise, signal};
 
 use super::Event;
 use crate::error::{Error, Result};
@@ -28,6 +34,8 @@ pub fn start(events: Sender<Event>) -> Result<()> {
         reported.add(forwarded);
     }
     reported.add(Signal::SIGCHLD);
+    reported.add(Signal::SIGTSTP);
+    reported.add(Signal::SIGCONT);
     // SIGTTOU is blocked, not reported: it lets envguard hand the terminal to each new child
     // (`tcsetpgrp`) while the previous child's group is in the foreground.
     let mut blocked = reported;
@@ -53,4 +61,16 @@ pub fn start(events: Sender<Event>) -> Result<()> {
         })
         .map_err(|e| Error::Failed(format!("cannot start the signal thread: {e}")))?;
     Ok(())
+}
+
+/// Stops envguard as a Ctrl-Z would, so that the shell reports its job stopped: SIGTSTP,
+/// unblocked for this thread alone while it is raised here. Returns once continued.
+pub fn stop_self() {
+    let mut tstp = SigSet::empty();
+    tstp.add(Signal::SIGTSTP);
+    let _ = tstp.thread_unblock();
+    // Sent to this thread, which alone does not block it: its default action stops the
+    // whole process, here, until the shell continues it.
+    let _ = raise(Signal::SIGTSTP);
+    let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&tstp), None);
 }

@@ -6,8 +6,9 @@
 //! new program's group is made the foreground group: Ctrl-C reaches the program and its
 //! children exactly as without envguard, a dev server can read keys from the terminal, and
 //! envguard learns of the end through the program's exit. envguard never reads the
-//! terminal; it takes it back when the program is suspended (Ctrl-Z) and when it exits, and
-//! leaves it alone when it was started in the background.
+//! terminal; it takes it back when the program is suspended (Ctrl-Z) and when it exits,
+//! hands it back when the shell gives it to envguard again (`fg`), and leaves it alone when
+//! it was started in the background.
 
 use std::cell::Cell;
 use std::io;
@@ -41,6 +42,13 @@ impl Terminal {
     /// Whether the shell has given the terminal back to envguard (after `fg`, not `bg`).
     pub fn is_ours(&self) -> bool {
         tcgetpgrp(io::stdin()) == Ok(self.own_group)
+    }
+
+    /// Whether the program envguard last handed the terminal to has it now.
+    pub fn is_programs(&self) -> bool {
+        self.handed_to
+            .get()
+            .is_some_and(|group| tcgetpgrp(io::stdin()) == Ok(group))
     }
 
     /// Whether a new program may take the terminal: it is envguard's, or still the previous
