@@ -420,11 +420,11 @@ fn the_program_ending_on_its_own_ends_envguard_with_its_code_and_no_leftovers() 
 }
 
 /// The daemon really left: another session, so no signal to the program's group reaches it.
+/// Its pid is recorded when `setsid` is forked, before it has called setsid(): wait for that.
 fn assert_daemon_left_the_group(start: &Start) {
     assert!(alive(start.daemon), "the daemon did not start");
-    assert_ne!(
-        session(start.daemon),
-        session(start.group),
+    assert!(
+        poll(|| session(start.daemon) != session(start.group)),
         "setsid did not give the daemon a session of its own"
     );
 }
