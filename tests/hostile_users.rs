@@ -547,3 +547,38 @@ fn the_prompt_hook_of_each_shell_refuses_a_planted_link() {
     }
 }
 
+/// `deny` follows a link only as far as a load would: through someone else's link it would
+/// revoke trust from whichever of the victim's files the link names, unknown to them.
+#[test]
+fn deny_through_a_planted_link_is_refused_and_revokes_nothing() {
+    if skip_unless_root() {
+        return;
+    }
+    let env = TestEnv::new();
+    let (prod, shared) = planted_link(&env);
+    let trusted = fs::read(store(&env)).unwrap();
+    let by_path = shared.join(".env");
+    for (dir, args) in [
+        (&shared, vec![OsStr::new("deny")]),
+        (&env.work(), vec![OsStr::new("deny"), by_path.as_os_str()]),
+    ] {
+        let out = env.run(dir, &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        let message = stderr(&out);
+        assert!(
+            mentions_other(
+                &message,
+                "is a symlink owned by {OTHER}, not by you or root"
+            ),
+            "{args:?}: {message}"
+        );
+        assert_eq!(message.lines().count(), 1, "{args:?}: {message}");
+        assert!(
+            fs::read(store(&env)).unwrap() == trusted,
+            "{args:?}: the trust store changed"
+        );
+    }
+    let out = exec_env(&env, &prod, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(loaded(&out, "EG_PROD"), "the victim's file lost its trust");
+}
