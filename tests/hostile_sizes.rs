@@ -73,6 +73,13 @@ where
     cmd.output().expect("run prlimit (util-linux)")
 }
 
+/// `envguard exec -- true` in `dir` under a stack limit of `stack` bytes (which sets ARG_MAX),
+/// with `present` already in its environment.
+fn exec_with_stack(env: &TestEnv, dir: &Path, stack: &str, present: &[(&str, &str)]) -> Output {
+    let limit = format!("--stack={stack}");
+    limited(env, dir, &[&limit], ["exec", "--", "true"], present)
+}
+
 /// The refusal must be envguard's own exit, not a signal from a failed allocation.
 fn assert_exited(out: &Output, code: i32, what: &str) {
     assert_eq!(
@@ -152,23 +159,11 @@ fn the_environment_room_follows_the_stack_limit_and_counts_what_is_already_there
     let dir = env.project("fits", &wide_file(12), 0o600);
     let out = limited(&env, &dir, &["--stack=8388608"], ["allow"], &[]);
     assert_exited(&out, 0, "allow");
-    let out = limited(
-        &env,
-        &dir,
-        &["--stack=8388608"],
-        ["exec", "--", "true"],
-        &[],
-    );
+    let out = exec_with_stack(&env, &dir, "8388608", &[]);
     assert_exited(&out, 0, "exec with the usual stack limit");
 
     // A 4 MiB stack makes ARG_MAX 1 MiB: the same file no longer leaves room.
-    let out = limited(
-        &env,
-        &dir,
-        &["--stack=4194304"],
-        ["exec", "--", "true"],
-        &[],
-    );
+    let out = exec_with_stack(&env, &dir, "4194304", &[]);
     assert_exited(&out, 1, "exec with a 4 MiB stack");
     assert!(
         stderr(&out).contains("ARG_MAX, 1048576 bytes"),
@@ -180,13 +175,7 @@ fn the_environment_room_follows_the_stack_limit_and_counts_what_is_already_there
     // 300 KB already in the environment, none of it set by the file, pushes it over.
     let big = "z".repeat(100_000);
     let present = [("BIG_1", big.as_str()), ("BIG_2", &big), ("BIG_3", &big)];
-    let out = limited(
-        &env,
-        &dir,
-        &["--stack=8388608"],
-        ["exec", "--", "true"],
-        &present,
-    );
+    let out = exec_with_stack(&env, &dir, "8388608", &present);
     assert_exited(&out, 1, "exec with 300 KB in the environment");
     let message = stderr(&out);
     assert!(message.contains("already in the environment"), "{message}");
@@ -194,13 +183,7 @@ fn the_environment_room_follows_the_stack_limit_and_counts_what_is_already_there
 
     // A present variable the file sets counts once, with the file's value.
     let present = [("B0", big.as_str()), ("B1", &big), ("B2", &big)];
-    let out = limited(
-        &env,
-        &dir,
-        &["--stack=8388608"],
-        ["exec", "--", "true"],
-        &present,
-    );
+    let out = exec_with_stack(&env, &dir, "8388608", &present);
     assert_exited(&out, 0, "exec where the file overrides what is present");
 }
 

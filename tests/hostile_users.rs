@@ -522,13 +522,10 @@ fn the_prompt_hook_of_each_shell_refuses_a_planted_link() {
         ),
     ];
     for (shell, args, script) in calls {
-        let out = std::process::Command::new(shell)
+        let out = env
+            .shell(shell)
             .args(args)
             .arg(script)
-            .current_dir(env.work())
-            .env_clear()
-            .envs(env.base_env())
-            .env("PATH", path_with_bin())
             .env("EG_DIR", &shared)
             .env("EG_OUT", &dump)
             .output()

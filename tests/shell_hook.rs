@@ -28,13 +28,9 @@ fn run_shell(env: &TestEnv, shell: &str, script: &str) -> std::process::Output {
         "fish" => &["--no-config", "--private", "-c"],
         _ => unreachable!(),
     };
-    Command::new(shell)
+    env.shell(shell)
         .args(args)
         .arg(script)
-        .current_dir(env.work())
-        .env_clear()
-        .envs(env.base_env())
-        .env("PATH", path_with_bin())
         .output()
         .unwrap_or_else(|e| panic!("cannot run {shell} (the test command installs it): {e}"))
 }

@@ -87,6 +87,17 @@ impl TestEnv {
         self.cmd(dir, args).output().unwrap()
     }
 
+    /// `program` (a shell) in `work`, in the isolated environment with the built envguard
+    /// first in `PATH`, as an installed one would be.
+    pub fn shell(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.current_dir(self.work())
+            .env_clear()
+            .envs(self.base_env())
+            .env("PATH", path_with_bin());
+        cmd
+    }
+
     /// `envguard ARGS` in `dir` with `input` on standard input.
     pub fn run_with_input<I, S>(&self, dir: &Path, args: I, input: &[u8]) -> Output
     where
