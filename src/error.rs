@@ -130,7 +130,7 @@ impl fmt::Display for Error {
                 action,
                 source,
             } => {
-                write!(f, "cannot {action} {}: {source}", path.display())
+                write!(f, "cannot {action} {}: {source}", escape_for_display(path))
             }
             Error::Usage(message) | Error::Failed(message) => f.write_str(message),
             Error::Silent(code) => write!(f, "exit {code}"),
