@@ -10,31 +10,24 @@ use crate::shell::push_quoted_bytes;
 
 /// `NAME=value`, exported to the shell's children.
 pub fn set(out: &mut Vec<u8>, shell: ShellKind, name: &str, value: &[u8]) {
-    out.extend_from_slice(match shell {
-        ShellKind::Bash | ShellKind::Zsh => b"export ",
-        ShellKind::Fish => b"set -gx ",
-    });
-    out.extend_from_slice(name.as_bytes());
-    out.push(match shell {
-        ShellKind::Bash | ShellKind::Zsh => b'=',
-        ShellKind::Fish => b' ',
-    });
-    push_quoted_bytes(out, shell, value);
-    out.push(b'\n');
+    assign(out, shell, ["export ", "set -gx "], name, value);
 }
 
 /// `NAME=value` in the shell only, not exported: for what the hook keeps for itself and hands
 /// to envguard alone.
 pub fn assign_local(out: &mut Vec<u8>, shell: ShellKind, name: &str, value: &[u8]) {
-    out.extend_from_slice(match shell {
-        ShellKind::Bash | ShellKind::Zsh => b"",
-        ShellKind::Fish => b"set -g ",
-    });
+    assign(out, shell, ["", "set -g "], name, value);
+}
+
+/// An assignment led by `keywords` (bash and zsh's, then fish's).
+fn assign(out: &mut Vec<u8>, shell: ShellKind, keywords: [&str; 2], name: &str, value: &[u8]) {
+    let (keyword, separator) = match shell {
+        ShellKind::Bash | ShellKind::Zsh => (keywords[0], b'='),
+        ShellKind::Fish => (keywords[1], b' '),
+    };
+    out.extend_from_slice(keyword.as_bytes());
     out.extend_from_slice(name.as_bytes());
-    out.push(match shell {
-        ShellKind::Bash | ShellKind::Zsh => b'=',
-        ShellKind::Fish => b' ',
-    });
+    out.push(separator);
     push_quoted_bytes(out, shell, value);
     out.push(b'\n');
 }

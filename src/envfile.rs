@@ -67,9 +67,10 @@ pub fn check_name(name: &str) -> Result<()> {
             "{name:?} is not a variable name (letters, digits and _, not starting with a digit)"
         )));
     }
-    if names::is_reserved(name) {
+    // The loader's reason for a name no file may set, so `set` and a load say the same.
+    if let Some(why) = names::refusal(name, names::Destination::Program) {
         return Err(Error::Usage(format!(
-            "{name} controls the shell or envguard itself; a .env may not set it"
+            "{name} {why}, so a .env may not set it"
         )));
     }
     Ok(())

@@ -11,6 +11,8 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::shell::escape_for_display;
+
 /// Why a `.env` file may not be loaded, with the command that makes it loadable.
 ///
 /// Refusals are the expected "no" of the loader (exit code 1), as opposed to usage or I/O
@@ -64,9 +66,11 @@ impl Refusal {
     }
 }
 
+/// The path is shown escaped: a file name can hold newlines and terminal escapes, and every
+/// refusal reaches a terminal (the hook's line, `status`, any command's error).
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.path.display())?;
+        f.write_str(&escape_for_display(&self.path))?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
         }
@@ -126,7 +130,7 @@ impl fmt::Display for Error {
                 action,
                 source,
             } => {
-                write!(f, "cannot {action} {}: {source}", path.display())
+                write!(f, "cannot {action} {}: {source}", escape_for_display(path))
             }
             Error::Usage(message) | Error::Failed(message) => f.write_str(message),
             Error::Silent(code) => write!(f, "exit {code}"),
@@ -150,5 +154,22 @@ pub trait IoContext<T> {
 impl<T> IoContext<T> for io::Result<T> {
     fn context(self, action: &'static str, path: &Path) -> Result<T> {
         self.map_err(|source| Error::io(action, path, source))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    #[test]
+    fn a_refusal_shows_its_path_escaped() {
+        let path = Path::new(OsStr::from_bytes(b"/t/a\nenvguard: loaded\x1b[2K\xff/.env"));
+        let refusal = Refusal::new(path, RefusalKind::Mode, "has mode 0644", "chmod 600 it");
+        assert_eq!(
+            refusal.at_line(3).to_string(),
+            r"/t/a\nenvguard: loaded\e[2K\xff/.env:3: has mode 0644 (fix: chmod 600 it)"
+        );
     }
 }

@@ -35,7 +35,7 @@ use sha2::{Digest, Sha256};
 
 use crate::atomic;
 use crate::error::{Error, IoContext, Refusal, RefusalKind, Result};
-use crate::shell::quote_for_display;
+use crate::shell::{escape_for_display, quote_for_display};
 
 const FILE_NAME: &str = "trust.json";
 const FORMAT_VERSION: u32 = 1;
@@ -119,7 +119,7 @@ impl TrustStore {
             _ => {
                 say!(
                     "envguard: the trust store {} is unreadable; nothing is allowed until you run `envguard allow` again",
-                    path.display()
+                    escape_for_display(&path)
                 );
                 Ok(TrustStore {
                     path,
@@ -268,7 +268,7 @@ fn check_private(
             RefusalKind::Owner,
             format!(
                 "the trust store {kind} {} is owned by {}, not by you; envguard trusts only a store of your own",
-                what.display(),
+                escape_for_display(what),
                 crate::guard::user_name(nix::unistd::Uid::from_raw(meta.uid()))
             ),
             format!(
@@ -285,7 +285,7 @@ fn check_private(
             RefusalKind::Mode,
             format!(
                 "the trust store {kind} {} has mode {actual:04o}; others could change what envguard trusts ({mode:04o} required)",
-                what.display()
+                escape_for_display(what)
             ),
             if kind == "file" && actual & 0o022 != 0 {
                 // Others could have written it: its contents are not evidence of anything.

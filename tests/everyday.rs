@@ -21,20 +21,6 @@ fn mode(path: &Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o7777
 }
 
-/// `envguard ARGS` in `dir` with `input` on standard input.
-fn run_with_input(env: &TestEnv, dir: &Path, args: &[&str], input: &[u8]) -> Output {
-    let mut child = env
-        .cmd(dir, args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // A refusal may come before the input is read: a closed pipe is not a failure here.
-    let _ = child.stdin.take().unwrap().write_all(input);
-    child.wait_with_output().unwrap()
-}
-
 fn git(dir: &Path, args: &[&str]) -> Output {
     let out = Command::new("git")
         .args(args)
@@ -160,7 +146,7 @@ fn set_from_a_pipe_round_trips_any_value_exactly() {
     }
     let mut args = vec!["set", "--null"];
     args.extend(names.iter().map(String::as_str));
-    let out = run_with_input(&env, &dir, &args, &input);
+    let out = env.run_with_input(&dir, &args, &input);
     assert!(out.status.success(), "set failed: {}", stderr(&out));
     for value in values.iter().filter(|v| v.len() > 3) {
         assert_not_leaked(&out, value);
@@ -202,7 +188,7 @@ fn set_from_a_pipe_round_trips_any_value_exactly() {
 
     // One name takes the whole of standard input, minus one final newline.
     let pem = values[0].clone();
-    let out = run_with_input(&env, &dir, &["set", "KEY"], format!("{pem}\n").as_bytes());
+    let out = env.run_with_input(&dir, ["set", "KEY"], format!("{pem}\n").as_bytes());
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         loaded(&env, &dir).get("KEY").map(Vec::as_slice) == Some(pem.as_bytes()),
@@ -222,10 +208,9 @@ fn set_replaces_in_place_and_keeps_every_other_byte() {
     let env = TestEnv::new();
     let before = "# API settings\r\n\nexport API_KEY = 'old-old-old' # rotated monthly\r\nDEBUG=1\n\n  # tail comment\nURL=\"x\"";
     let dir = env.allowed_project("p", before);
-    let out = run_with_input(
-        &env,
+    let out = env.run_with_input(
         &dir,
-        &["set", "API_KEY", "NEW"],
+        ["set", "API_KEY", "NEW"],
         format!("{SECRET}\nfresh\n").as_bytes(),
     );
     assert!(out.status.success(), "{}", stderr(&out));
@@ -246,7 +231,7 @@ fn set_replaces_in_place_and_keeps_every_other_byte() {
     fs::write(dir.join(".env"), "A=first-old\nB=2\nA=second-old\n").unwrap();
     assert!(env.run(&dir, ["allow"]).status.success());
     assert!(
-        run_with_input(&env, &dir, &["set", "A"], b"new\n")
+        env.run_with_input(&dir, ["set", "A"], b"new\n")
             .status
             .success()
     );
@@ -260,7 +245,7 @@ fn set_replaces_in_place_and_keeps_every_other_byte() {
     let cancelled = "A=old-secret-value\nB=2\nA\n";
     fs::write(dir.join(".env"), cancelled).unwrap();
     assert_eq!(env.run(&dir, ["allow"]).status.code(), Some(1));
-    let out = run_with_input(&env, &dir, &["set", "A"], b"new\n");
+    let out = env.run_with_input(&dir, ["set", "A"], b"new\n");
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains(".env:3: ") && stderr(&out).contains("envguard edit"));
     assert!(fs::read_to_string(dir.join(".env")).unwrap() == cancelled);
@@ -282,13 +267,13 @@ fn set_refuses_command_line_values_bad_names_and_unparseable_files() {
     assert!(loaded(&env, &dir).get("TOKEN").map(Vec::as_slice) == Some(SECRET.as_bytes()));
 
     for bad in ["1A", "A-B", "PROMPT_COMMAND", "ENVGUARD_X"] {
-        let out = run_with_input(&env, &dir, &["set", bad], b"v\n");
+        let out = env.run_with_input(&dir, ["set", bad], b"v\n");
         assert_eq!(out.status.code(), Some(2), "{bad}");
     }
-    let out = run_with_input(&env, &dir, &["set", "A"], b"x${HOME}y\n");
+    let out = env.run_with_input(&dir, ["set", "A"], b"x${HOME}y\n");
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("${"), "{}", stderr(&out));
-    let out = run_with_input(&env, &dir, &["set", "A", "B"], b"only one\n");
+    let out = env.run_with_input(&dir, ["set", "A", "B"], b"only one\n");
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("expected 2 values"),
@@ -298,7 +283,7 @@ fn set_refuses_command_line_values_bad_names_and_unparseable_files() {
 
     let broken = format!("OK=1\nTOKEN='{SECRET}\n");
     write_mode(&dir.join(".env"), &broken, 0o600);
-    let out = run_with_input(&env, &dir, &["set", "NEW"], b"v\n");
+    let out = env.run_with_input(&dir, ["set", "NEW"], b"v\n");
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains(".env:2:"), "{}", stderr(&out));
     assert_not_leaked(&out, SECRET);
@@ -313,12 +298,7 @@ fn set_creates_the_file_like_init_and_does_not_approve_unreviewed_files() {
     let env = TestEnv::new();
     let dir = project_dir(&env, "p");
     git(&dir, &["init", "-q"]);
-    let out = run_with_input(
-        &env,
-        &dir,
-        &["set", "TOKEN"],
-        format!("{SECRET}\n").as_bytes(),
-    );
+    let out = env.run_with_input(&dir, ["set", "TOKEN"], format!("{SECRET}\n").as_bytes());
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(mode(&dir.join(".env")), 0o600);
     git(&dir, &["check-ignore", "-q", ".env"]);
@@ -326,7 +306,7 @@ fn set_creates_the_file_like_init_and_does_not_approve_unreviewed_files() {
 
     // A file that was never allowed (say, from a cloned repository) stays unallowed.
     let cloned = env.project("cloned", "LD_PRELOAD=/tmp/evil.so\n", 0o600);
-    let out = run_with_input(&env, &cloned, &["set", "TOKEN"], b"mine\n");
+    let out = env.run_with_input(&cloned, ["set", "TOKEN"], b"mine\n");
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("not allowed"), "{}", stderr(&out));
     assert_eq!(
@@ -634,7 +614,7 @@ fn a_kill_between_write_steps_leaves_old_or_new_file_and_no_loose_temp_file() {
         .unwrap();
     assert!(stale.success());
     assert!(
-        run_with_input(&env, &dir, &["set", "B"], b"2\n")
+        env.run_with_input(&dir, ["set", "B"], b"2\n")
             .status
             .success()
     );

@@ -5,13 +5,10 @@
 //! programs run code are named (never their values) by every command that approves a file.
 
 mod common;
-#[path = "common/pty.rs"]
 mod pty;
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use common::*;
 use envguard::cli::ShellKind;
@@ -70,7 +67,7 @@ fn bash_mailpath_cannot_run_a_command_at_the_prompt() {
         "MAILPATH='mbox?$(touch MARKER)'\nMAILCHECK=0\nEG_CANARY=1\n",
     );
     assert_allow_refuses(&env, &dir, "MAILPATH");
-    let mut bash = Session::start(&env, ShellKind::Bash, &env.work(), "");
+    let mut bash = Session::start(&env, ShellKind::Bash, &env.work());
     assert_hook_refuses(&mut bash, &dir, "MAILPATH");
     // New mail (modified after it was last read, so bash reports it without waiting for the
     // clock to tick), then prompts at which bash checks for it.
@@ -83,7 +80,7 @@ fn bash_mailpath_cannot_run_a_command_at_the_prompt() {
 #[test]
 fn zsh_prompt_parameters_cannot_run_a_command_with_prompt_subst() {
     let env = TestEnv::new();
-    let mut zsh = Session::start(&env, ShellKind::Zsh, &env.work(), "setopt prompt_subst");
+    let mut zsh = Session::start_with(&env, ShellKind::Zsh, &env.work(), "setopt prompt_subst");
     for name in [
         "PROMPT_EOL_MARK",
         "SPROMPT",
@@ -145,7 +142,7 @@ fn shell_behaviour_names_are_refused_by_the_hook_only() {
         ),
     ];
     for (kind, names) in cases {
-        let mut shell = Session::start(&env, kind, &env.work(), "");
+        let mut shell = Session::start(&env, kind, &env.work());
         for name in names {
             let project = format!("{kind:?}-{name}");
             let dir = env.project(&project, &format!("{name}=.x\nEG_CANARY=1\n"), 0o600);
@@ -187,7 +184,7 @@ fn the_hooks_own_names_are_refused_in_any_case() {
         &format!("#!/bin/sh\ntouch '{}'\n", marker.display()),
         0o755,
     );
-    let mut bash = Session::start(&env, ShellKind::Bash, &env.work(), "");
+    let mut bash = Session::start(&env, ShellKind::Bash, &env.work());
     for name in [
         "__envguard_exe",
         "__ENVGUARD_EXE",
@@ -270,19 +267,11 @@ fn names_that_run_code_elsewhere_are_named_by_check_allow_set_and_edit() {
     }
 
     // `set` warns about the names it sets.
-    let mut set = env
-        .cmd(&dir, ["set", "GIT_CONFIG_GLOBAL", "RUSTC_WRAPPER"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    set.stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{VALUE}\n{VALUE}\n").as_bytes())
-        .unwrap();
-    let set = set.wait_with_output().unwrap();
+    let set = env.run_with_input(
+        &dir,
+        ["set", "GIT_CONFIG_GLOBAL", "RUSTC_WRAPPER"],
+        format!("{VALUE}\n{VALUE}\n").as_bytes(),
+    );
     assert!(set.status.success(), "set: {}", stderr(&set));
     assert_not_leaked(&set, VALUE);
     for name in ["GIT_CONFIG_GLOBAL", "RUSTC_WRAPPER"] {
@@ -301,9 +290,7 @@ fn names_that_run_code_elsewhere_are_named_by_check_allow_set_and_edit() {
         0o600,
     );
     let edit = env
-        .cmd(&dir, ["edit"])
-        .env("EDITOR", format!("cp {}", new_version.display()))
-        .stdin(Stdio::null())
+        .edit(&dir, format!("cp {}", new_version.display()))
         .output()
         .unwrap();
     assert!(edit.status.success(), "edit: {}", stderr(&edit));

@@ -7,14 +7,16 @@
 //! allocation instead of refusing the file with its one line.
 
 mod common;
+mod pty;
 
 use std::ffi::OsStr;
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::{BIN, TestEnv, stderr, stdout, write_mode};
+use common::{BIN, TestEnv, output_with_input, stderr, stdout, write_mode};
+use envguard::cli::ShellKind;
+use pty::Session;
 
 /// Far above what envguard needs (tens of MiB of mappings) and far below what the doubling
 /// file costs unbounded.
@@ -69,6 +71,13 @@ where
         .env("PWD", dir)
         .stdin(Stdio::null());
     cmd.output().expect("run prlimit (util-linux)")
+}
+
+/// `envguard exec -- true` in `dir` under a stack limit of `stack` bytes (which sets ARG_MAX),
+/// with `present` already in its environment.
+fn exec_with_stack(env: &TestEnv, dir: &Path, stack: &str, present: &[(&str, &str)]) -> Output {
+    let limit = format!("--stack={stack}");
+    limited(env, dir, &[&limit], ["exec", "--", "true"], present)
 }
 
 /// The refusal must be envguard's own exit, not a signal from a failed allocation.
@@ -150,23 +159,11 @@ fn the_environment_room_follows_the_stack_limit_and_counts_what_is_already_there
     let dir = env.project("fits", &wide_file(12), 0o600);
     let out = limited(&env, &dir, &["--stack=8388608"], ["allow"], &[]);
     assert_exited(&out, 0, "allow");
-    let out = limited(
-        &env,
-        &dir,
-        &["--stack=8388608"],
-        ["exec", "--", "true"],
-        &[],
-    );
+    let out = exec_with_stack(&env, &dir, "8388608", &[]);
     assert_exited(&out, 0, "exec with the usual stack limit");
 
     // A 4 MiB stack makes ARG_MAX 1 MiB: the same file no longer leaves room.
-    let out = limited(
-        &env,
-        &dir,
-        &["--stack=4194304"],
-        ["exec", "--", "true"],
-        &[],
-    );
+    let out = exec_with_stack(&env, &dir, "4194304", &[]);
     assert_exited(&out, 1, "exec with a 4 MiB stack");
     assert!(
         stderr(&out).contains("ARG_MAX, 1048576 bytes"),
@@ -178,13 +175,7 @@ fn the_environment_room_follows_the_stack_limit_and_counts_what_is_already_there
     // 300 KB already in the environment, none of it set by the file, pushes it over.
     let big = "z".repeat(100_000);
     let present = [("BIG_1", big.as_str()), ("BIG_2", &big), ("BIG_3", &big)];
-    let out = limited(
-        &env,
-        &dir,
-        &["--stack=8388608"],
-        ["exec", "--", "true"],
-        &present,
-    );
+    let out = exec_with_stack(&env, &dir, "8388608", &present);
     assert_exited(&out, 1, "exec with 300 KB in the environment");
     let message = stderr(&out);
     assert!(message.contains("already in the environment"), "{message}");
@@ -192,27 +183,16 @@ fn the_environment_room_follows_the_stack_limit_and_counts_what_is_already_there
 
     // A present variable the file sets counts once, with the file's value.
     let present = [("B0", big.as_str()), ("B1", &big), ("B2", &big)];
-    let out = limited(
-        &env,
-        &dir,
-        &["--stack=8388608"],
-        ["exec", "--", "true"],
-        &present,
-    );
+    let out = exec_with_stack(&env, &dir, "8388608", &present);
     assert_exited(&out, 0, "exec where the file overrides what is present");
 }
 
 fn set(env: &TestEnv, dir: &Path, args: &[&str], input: &[u8], extra: &[(&str, &str)]) -> Output {
-    let mut child = env
-        .cmd(dir, ["set"].iter().chain(args))
-        .envs(extra.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = child.stdin.take().unwrap().write_all(input);
-    child.wait_with_output().unwrap()
+    output_with_input(
+        env.cmd(dir, ["set"].iter().chain(args))
+            .envs(extra.iter().copied()),
+        input,
+    )
 }
 
 #[test]
@@ -267,140 +247,6 @@ fn set_reads_standard_input_when_the_size_limit_is_the_largest_integer() {
     );
 }
 
-/// An interactive shell on a pseudo-terminal, with the hook installed from its rc file and
-/// the whole session under the address-space limit. Synchronised as in
-/// tests/shell_scenarios.rs: a marker the shell assembles, then the next prompt.
-struct Session {
-    master: fs::File,
-    child: std::process::Child,
-    transcript: Vec<u8>,
-    seen: usize,
-    markers: u32,
-}
-
-impl Session {
-    fn start(env: &TestEnv, shell: &str) -> Session {
-        use std::os::unix::process::CommandExt;
-        let rc = env.root.path().join("rc");
-        fs::create_dir_all(rc.join("fish")).unwrap();
-        let bashrc = rc.join("bashrc");
-        fs::write(
-            &bashrc,
-            "PS1='EGPROMPT> '\neval \"$(envguard hook bash)\"\n",
-        )
-        .unwrap();
-        fs::write(
-            rc.join(".zshrc"),
-            "PROMPT='EGPROMPT> '\neval \"$(envguard hook zsh)\"\n",
-        )
-        .unwrap();
-        fs::write(
-            rc.join("fish/config.fish"),
-            "function fish_prompt; printf 'EGPROMPT> '; end\nset -g fish_greeting\n\
-             envguard hook fish | source\n",
-        )
-        .unwrap();
-        let mut cmd = Command::new("prlimit");
-        cmd.args([ADDRESS_SPACE, "--", shell]);
-        if shell == "bash" {
-            cmd.args(["--noprofile", "--rcfile"]).arg(&bashrc);
-        }
-        cmd.arg("-i");
-        let pty = nix::pty::openpty(None, None).unwrap();
-        let bin_dir = Path::new(BIN).parent().unwrap().display().to_string();
-        cmd.current_dir(env.work())
-            .env_clear()
-            .envs(env.base_env())
-            .env(
-                "PATH",
-                format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default()),
-            )
-            .env("TERM", "dumb")
-            .env("PWD", env.work())
-            .env("ZDOTDIR", &rc)
-            .env("XDG_CONFIG_HOME", &rc)
-            .stdin(fs::File::from(pty.slave.try_clone().unwrap()))
-            .stdout(fs::File::from(pty.slave.try_clone().unwrap()))
-            .stderr(fs::File::from(pty.slave));
-        // SAFETY: only async-signal-safe calls between fork and exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                nix::unistd::setsid()?;
-                if nix::libc::ioctl(0, nix::libc::TIOCSCTTY as _, 0) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let mut session = Session {
-            master: fs::File::from(pty.master),
-            child: cmd.spawn().expect("start the shell under prlimit"),
-            transcript: Vec::new(),
-            seen: 0,
-            markers: 0,
-        };
-        session.wait_for("EGPROMPT> ");
-        session
-    }
-
-    /// Reads until `needle` appears after what earlier waits consumed. A guard against a
-    /// hung shell, not a timing assertion: the deadline is far beyond any normal run.
-    fn wait_for(&mut self, needle: &str) -> String {
-        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-        use std::io::Read;
-        use std::os::fd::AsFd;
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        loop {
-            let rest = &self.transcript[self.seen..];
-            if let Some(at) = rest
-                .windows(needle.len())
-                .position(|w| w == needle.as_bytes())
-            {
-                let end = self.seen + at + needle.len();
-                let text = String::from_utf8_lossy(&self.transcript[self.seen..end]).into_owned();
-                self.seen = end;
-                return text;
-            }
-            let tail = String::from_utf8_lossy(
-                &self.transcript[self.transcript.len().saturating_sub(1500)..],
-            )
-            .into_owned();
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            assert!(
-                !left.is_zero(),
-                "no {needle:?}; terminal ends with:\n{tail}"
-            );
-            let mut fds = [PollFd::new(self.master.as_fd(), PollFlags::POLLIN)];
-            if poll(&mut fds, PollTimeout::from(1000u16)).unwrap() > 0 {
-                let mut buf = [0u8; 4096];
-                match self.master.read(&mut buf) {
-                    Ok(0) | Err(_) => panic!("the shell exited; terminal ends with:\n{tail}"),
-                    Ok(n) => self.transcript.extend_from_slice(&buf[..n]),
-                }
-            }
-        }
-    }
-
-    /// Types `command`; returns what the terminal showed until the next prompt.
-    fn run(&mut self, command: &str) -> String {
-        self.markers += 1;
-        let n = self.markers;
-        self.master
-            .write_all(format!("{command}; printf '%s%s.\\n' EGSYNC {n}\n").as_bytes())
-            .unwrap();
-        let mut text = self.wait_for(&format!("EGSYNC{n}."));
-        text.push_str(&self.wait_for("EGPROMPT> "));
-        text
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// `cd` into either file in a real interactive shell: the hook refuses it in one line within
 /// the memory limit, and the shell's external commands (the hook's own included) still run.
 #[test]
@@ -411,24 +257,25 @@ fn hooked_shells_stay_usable_next_to_hostile_files() {
     // only envguard's own size rule keeps it out of the shell.
     let wide = env.project("wide", &wide_file(24), 0o600);
     assert_exited(&env.run(&wide, ["allow"]), 1, "allow of the wide file");
-    for shell in ["bash", "zsh", "fish"] {
-        let mut session = Session::start(&env, shell);
-        let shown = session.run(&format!("cd {}", doubling.display()));
+    for shell in [ShellKind::Bash, ShellKind::Zsh, ShellKind::Fish] {
+        let mut session =
+            Session::start_under(&env, shell, &env.work(), &["prlimit", ADDRESS_SPACE, "--"]);
+        let shown = session.cd(&doubling);
         assert!(
             shown.contains(".env:14:") && shown.contains("128 KiB"),
-            "{shell}: {shown}"
+            "{shell:?}: {shown}"
         );
         // `env` is an external command: it runs only if execve still can.
         let shown = session.run("env printf '%s-%s\\n' ALIVE doubling");
-        assert!(shown.contains("ALIVE-doubling"), "{shell}: {shown}");
-        let shown = session.run(&format!("cd {}", wide.display()));
+        assert!(shown.contains("ALIVE-doubling"), "{shell:?}: {shown}");
+        let shown = session.cd(&wide);
         assert!(
             shown.contains(".env:") && shown.contains("ARG_MAX"),
-            "{shell}: {shown}"
+            "{shell:?}: {shown}"
         );
         let shown = session.run("env printf '%s-%s\\n' ALIVE wide");
-        assert!(shown.contains("ALIVE-wide"), "{shell}: {shown}");
+        assert!(shown.contains("ALIVE-wide"), "{shell:?}: {shown}");
         let shown = session.run("cd ..");
-        assert!(!shown.contains("loaded"), "{shell}: {shown}");
+        assert!(!shown.contains("loaded"), "{shell:?}: {shown}");
     }
 }

@@ -45,6 +45,18 @@ fn victim_prod(env: &TestEnv) -> PathBuf {
     env.allowed_project("prod", &format!("EG_PROD={SECRET}\n"))
 }
 
+/// The victim's allowed production project, and a sticky shared directory in which the second
+/// user has planted `.env` as a link to the production file.
+fn planted_link(env: &TestEnv) -> (PathBuf, PathBuf) {
+    let prod = victim_prod(env);
+    let shared = sticky_dir(env, "shared");
+    as_other_user(
+        &shared,
+        &format!("ln -s '{}' .env", prod.join(".env").display()),
+    );
+    (prod, shared)
+}
+
 fn exec_env(env: &TestEnv, dir: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["exec"];
     args.extend_from_slice(extra);
@@ -72,12 +84,7 @@ fn a_link_another_user_planted_in_a_sticky_dir_is_refused() {
         return;
     }
     let env = TestEnv::new();
-    let prod = victim_prod(&env);
-    let shared = sticky_dir(&env, "shared");
-    as_other_user(
-        &shared,
-        &format!("ln -s '{}' .env", prod.join(".env").display()),
-    );
+    let (prod, shared) = planted_link(&env);
     assert_ne!(fs::symlink_metadata(shared.join(".env")).unwrap().uid(), 0);
 
     let out = exec_env(&env, &shared, &[]);
@@ -402,10 +409,8 @@ fn edit_keeps_its_copy_private_and_a_killed_edit_is_cleaned_up_next_time() {
         0o755,
     );
     let mut edit = env
-        .cmd(&dir, ["edit"])
-        .env("EDITOR", &editor)
+        .edit(&dir, &editor)
         .env("TMPDIR", &tmp)
-        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -433,13 +438,7 @@ fn edit_keeps_its_copy_private_and_a_killed_edit_is_cleaned_up_next_time() {
     assert_eq!(edit_dirs(&tmp).len(), 1);
 
     // ...until the next edit, which removes it and says where it was.
-    let out = env
-        .cmd(&dir, ["edit"])
-        .env("EDITOR", "true")
-        .env("TMPDIR", &tmp)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = env.edit(&dir, "true").env("TMPDIR", &tmp).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stderr(&out).contains(&format!("removed {}", scratch[0].display())),
@@ -458,12 +457,7 @@ fn edit_does_not_allow_a_file_someone_else_changed_since_it_was_allowed() {
     fs::write(dir.join(".env"), "EG_A=1\nLD_PRELOAD=/tmp/evil.so\n").unwrap();
     let editor = env.work().join("editor.sh");
     write_mode(&editor, "#!/bin/sh\necho EG_B=2 >> \"$1\"\n", 0o755);
-    let out = env
-        .cmd(&dir, ["edit"])
-        .env("EDITOR", &editor)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = env.edit(&dir, &editor).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("did not allow it") && stderr(&out).contains("envguard check"),
@@ -480,12 +474,7 @@ fn edit_does_not_allow_a_file_someone_else_changed_since_it_was_allowed() {
     assert!(stderr(&out).contains("has changed since it was allowed"));
 
     // An edit with no change allows nothing either.
-    let out = env
-        .cmd(&dir, ["edit"])
-        .env("EDITOR", "true")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = env.edit(&dir, "true").output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(exec_env(&env, &dir, &[]).status.code(), Some(1));
 
@@ -513,14 +502,8 @@ fn the_prompt_hook_of_each_shell_refuses_a_planted_link() {
         return;
     }
     let env = TestEnv::new();
-    let prod = victim_prod(&env);
-    let shared = sticky_dir(&env, "shared");
-    as_other_user(
-        &shared,
-        &format!("ln -s '{}' .env", prod.join(".env").display()),
-    );
+    let (_, shared) = planted_link(&env);
     let dump = env.root.path().join("env.out");
-    let bin_dir = Path::new(BIN).parent().unwrap().display().to_string();
     let calls = [
         (
             "bash",
@@ -539,16 +522,10 @@ fn the_prompt_hook_of_each_shell_refuses_a_planted_link() {
         ),
     ];
     for (shell, args, script) in calls {
-        let out = std::process::Command::new(shell)
+        let out = env
+            .shell(shell)
             .args(args)
             .arg(script)
-            .current_dir(env.work())
-            .env_clear()
-            .envs(env.base_env())
-            .env(
-                "PATH",
-                format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default()),
-            )
             .env("EG_DIR", &shared)
             .env("EG_OUT", &dump)
             .output()
@@ -565,4 +542,40 @@ fn the_prompt_hook_of_each_shell_refuses_a_planted_link() {
         );
         assert_not_leaked(&out, SECRET);
     }
+}
+
+/// `deny` follows a link only as far as a load would: through someone else's link it would
+/// revoke trust from whichever of the victim's files the link names, unknown to them.
+#[test]
+fn deny_through_a_planted_link_is_refused_and_revokes_nothing() {
+    if skip_unless_root() {
+        return;
+    }
+    let env = TestEnv::new();
+    let (prod, shared) = planted_link(&env);
+    let trusted = fs::read(store(&env)).unwrap();
+    let by_path = shared.join(".env");
+    for (dir, args) in [
+        (&shared, vec![OsStr::new("deny")]),
+        (&env.work(), vec![OsStr::new("deny"), by_path.as_os_str()]),
+    ] {
+        let out = env.run(dir, &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        let message = stderr(&out);
+        assert!(
+            mentions_other(
+                &message,
+                "is a symlink owned by {OTHER}, not by you or root"
+            ),
+            "{args:?}: {message}"
+        );
+        assert_eq!(message.lines().count(), 1, "{args:?}: {message}");
+        assert!(
+            fs::read(store(&env)).unwrap() == trusted,
+            "{args:?}: the trust store changed"
+        );
+    }
+    let out = exec_env(&env, &prod, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(loaded(&out, "EG_PROD"), "the victim's file lost its trust");
 }

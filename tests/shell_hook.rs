@@ -4,7 +4,6 @@
 mod common;
 
 use std::io::Write;
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::*;
@@ -29,17 +28,9 @@ fn run_shell(env: &TestEnv, shell: &str, script: &str) -> std::process::Output {
         "fish" => &["--no-config", "--private", "-c"],
         _ => unreachable!(),
     };
-    let bin_dir = Path::new(BIN).parent().unwrap().display().to_string();
-    Command::new(shell)
+    env.shell(shell)
         .args(args)
         .arg(script)
-        .current_dir(env.work())
-        .env_clear()
-        .envs(env.base_env())
-        .env(
-            "PATH",
-            format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default()),
-        )
         .output()
         .unwrap_or_else(|e| panic!("cannot run {shell} (the test command installs it): {e}"))
 }

@@ -13,7 +13,7 @@ use crate::git;
 use crate::guard;
 use crate::loader::{self, from_process_env};
 use crate::names;
-use crate::shell::quote_for_display;
+use crate::shell::{escape_for_display, quote_for_display};
 use crate::trust::TrustStore;
 
 /// One reported line: passed, failed (refuses the file) or a warning (does not).
@@ -55,7 +55,7 @@ impl Report {
     }
 
     fn print(&self, path: &Path, out: &mut impl Write) -> io::Result<()> {
-        writeln!(out, "{}", path.display())?;
+        writeln!(out, "{}", escape_for_display(path))?;
         for (mark, text, fix) in &self.lines {
             let symbol = match mark {
                 Mark::Pass => "✓",
@@ -174,7 +174,7 @@ fn warn_about_directory(path: &Path, report: &mut Report) {
     // In a sticky directory (like /tmp) others cannot rename or delete your files.
     if mode & 0o022 != 0 && mode & 0o1000 == 0 {
         report.warn(
-            format!("its directory {} is writable by group or others (mode {:04o}), who could replace it", dir.display(), mode & 0o7777),
+            format!("its directory {} is writable by group or others (mode {:04o}), who could replace it", escape_for_display(dir), mode & 0o7777),
             format!("chmod go-w {}", quote_for_display(dir)),
         );
     }

@@ -1,25 +1,32 @@
 //! `envguard deny`: revoke trust, so the file loads nowhere until it is allowed again.
+//!
+//! A symlinked `.env` gets the same link check as a load or a write: a link someone else
+//! planted (or could retarget) would otherwise make the user revoke trust from whichever of
+//! their own files it names, without knowing which.
 
 use std::fs;
 
 use crate::cli::TargetArgs;
 use crate::discover;
 use crate::error::Result;
+use crate::guard;
+use crate::shell::quote_for_display;
 use crate::trust::TrustStore;
 
 pub fn run(args: &TargetArgs) -> Result<()> {
     let path = discover::resolve_target(args.path.as_deref())?;
+    guard::check_link(&path)?;
     // A deleted or dangling file can still be denied under the path it was allowed as.
     let canonical = fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
     if TrustStore::update(|store| store.deny(&canonical))? {
         say!(
             "envguard: denied {}; it will not load until `envguard allow`",
-            path.display()
+            quote_for_display(&path)
         );
     } else {
         say!(
             "envguard: {} was not allowed; nothing to do",
-            path.display()
+            quote_for_display(&path)
         );
     }
     Ok(())

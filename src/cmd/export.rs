@@ -456,25 +456,19 @@ impl Message {
     /// A refused file is reported even with `ENVGUARD_QUIET`: it is said once per version of
     /// the file, and silence would leave the user wondering where their variables went.
     fn refusal(&mut self, refusal: &Refusal) {
-        let reason = match refusal.fix.as_str() {
-            "" => refusal.reason.clone(),
-            fix => format!("{} (fix: {fix})", refusal.reason),
-        };
         if self.unloaded.as_deref() == Some(refusal.path.as_path()) {
+            // The line already names the file it unloaded.
             self.line.push_str(": ");
             if let Some(line) = refusal.line {
                 self.line.push_str(&format!("line {line}: "));
             }
-            self.line.push_str(&reason);
+            self.line.push_str(&refusal.reason);
+            if !refusal.fix.is_empty() {
+                self.line.push_str(&format!(" (fix: {})", refusal.fix));
+            }
             return;
         }
-        // Not the refusal's own Display, which shows the path raw: a file name must not reach
-        // the terminal with its control characters.
-        let mut part = quote_for_display(&refusal.path);
-        if let Some(line) = refusal.line {
-            part.push_str(&format!(":{line}"));
-        }
-        self.part(&format!("{part}: {reason}; nothing loaded"));
+        self.part(&format!("{refusal}; nothing loaded"));
     }
 
     /// A closed stderr is no reason to fail the prompt, so a failed write is ignored.

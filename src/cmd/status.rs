@@ -76,16 +76,7 @@ fn describe_nearest(report: &mut String, nearest: &Path, state: Option<&State>) 
     };
     match loader::load_into_shell(nearest, &outer, &store) {
         Err(refusal) => {
-            // Not the refusal's own Display, which shows the path raw.
-            report.push_str(&format!("refused: {}", quote_for_display(&refusal.path)));
-            if let Some(line) = refusal.line {
-                report.push_str(&format!(":{line}"));
-            }
-            report.push_str(&format!(": {}", refusal.reason));
-            if !refusal.fix.is_empty() {
-                report.push_str(&format!(" (fix: {})", refusal.fix));
-            }
-            report.push('\n');
+            report.push_str(&format!("refused: {refusal}\n"));
         }
         Ok(_) if hooked => report.push_str(&format!("pending: {shown} loads at the next prompt\n")),
         Ok(_) => report.push_str(&format!(

@@ -28,7 +28,7 @@ use nix::unistd::{Uid, geteuid};
 
 use super::user_name;
 use crate::error::{Refusal, RefusalKind};
-use crate::shell::quote_for_display;
+use crate::shell::{escape_for_display, quote_for_display};
 
 /// As many links as Linux follows in one path (`MAXSYMLINKS`) before giving up with ELOOP.
 const MAX_LINKS: usize = 40;
@@ -162,7 +162,7 @@ fn check_dir(path: &Path, dir: &Path, me: u32) -> Result<(), Refusal> {
         RefusalKind::Owner,
         format!(
             "is a symlink whose way passes through {}, which {problem}: someone else could change what it reaches",
-            dir.display()
+            escape_for_display(dir)
         ),
         fix,
     ))
@@ -173,7 +173,10 @@ fn foreign_link(path: &Path, link: &Path, owner: u32) -> Refusal {
     let what = if link == path {
         "is a symlink".to_string()
     } else {
-        format!("leads through the symlink {}, which is", link.display())
+        format!(
+            "leads through the symlink {}, which is",
+            escape_for_display(link)
+        )
     };
     Refusal::new(
         path,

@@ -8,9 +8,10 @@
 
 use std::ffi::OsStr;
 use std::fs;
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_envguard");
 
@@ -86,6 +87,33 @@ impl TestEnv {
         self.cmd(dir, args).output().unwrap()
     }
 
+    /// `program` (a shell) in `work`, in the isolated environment with the built envguard
+    /// first in `PATH`, as an installed one would be.
+    pub fn shell(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.current_dir(self.work())
+            .env_clear()
+            .envs(self.base_env())
+            .env("PATH", path_with_bin());
+        cmd
+    }
+
+    /// `envguard ARGS` in `dir` with `input` on standard input.
+    pub fn run_with_input<I, S>(&self, dir: &Path, args: I, input: &[u8]) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        output_with_input(&mut self.cmd(dir, args), input)
+    }
+
+    /// `envguard edit` in `dir` with `editor` as `$EDITOR` and nothing on standard input.
+    pub fn edit(&self, dir: &Path, editor: impl AsRef<OsStr>) -> Command {
+        let mut cmd = self.cmd(dir, ["edit"]);
+        cmd.env("EDITOR", editor).stdin(Stdio::null());
+        cmd
+    }
+
     /// A project directory under `work` with a `.env` of `contents` and `mode`.
     pub fn project(&self, name: &str, contents: &str, mode: u32) -> PathBuf {
         let dir = self.work().join(name);
@@ -101,6 +129,26 @@ impl TestEnv {
         assert!(out.status.success(), "allow failed: {}", stderr(&out));
         dir
     }
+}
+
+/// Runs `cmd` with `input` on its standard input and collects what it printed.
+pub fn output_with_input(cmd: &mut Command, input: &[u8]) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A refusal may come before the input is read: a closed pipe is not a failure here.
+    let _ = child.stdin.take().unwrap().write_all(input);
+    child.wait_with_output().unwrap()
+}
+
+/// `PATH` with the built envguard first, as an installed one would be, for shells whose hook
+/// runs `envguard` by name.
+pub fn path_with_bin() -> String {
+    let bin_dir = Path::new(BIN).parent().unwrap().display().to_string();
+    format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default())
 }
 
 pub fn write_mode(path: &Path, contents: &str, mode: u32) {

@@ -24,7 +24,9 @@ use envguard::cli::ShellKind;
 use envguard::shell::quote;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
-const TIMEOUT: Duration = Duration::from_secs(20);
+/// A guard against a hung shell, not a timing assertion: far beyond any normal run, also under
+/// a memory limit on a loaded machine.
+const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// An interactive shell on a pseudo-terminal.
 pub struct Session {
@@ -50,6 +52,23 @@ impl Session {
     /// [`Session::start`] with `rc` (in the shell's own syntax) run after the hook's line in
     /// the rc file, as a user's later settings would be.
     pub fn start_with(env: &TestEnv, kind: ShellKind, dir: &Path, rc_extra: &str) -> Session {
+        Session::spawn(env, kind, dir, rc_extra, &[])
+    }
+
+    /// [`Session::start`] with the shell run by `wrapper` (a command line that ends where the
+    /// shell's own begins, such as `prlimit --as=N --`), so its limits hold for the whole
+    /// session, the hook's runs included.
+    pub fn start_under(env: &TestEnv, kind: ShellKind, dir: &Path, wrapper: &[&str]) -> Session {
+        Session::spawn(env, kind, dir, "", wrapper)
+    }
+
+    fn spawn(
+        env: &TestEnv,
+        kind: ShellKind,
+        dir: &Path,
+        rc_extra: &str,
+        wrapper: &[&str],
+    ) -> Session {
         let rc = env.root.path().join("rc");
         fs::create_dir_all(rc.join("fish")).unwrap();
         let mut cmd = match kind {
@@ -64,7 +83,7 @@ impl Session {
                     ),
                 )
                 .unwrap();
-                let mut cmd = Command::new("bash");
+                let mut cmd = wrapped(wrapper, "bash");
                 cmd.args(["--noprofile", "--rcfile"])
                     .arg(&rc_file)
                     .arg("-i");
@@ -76,7 +95,7 @@ impl Session {
                     format!("PROMPT='EGPROMPT%L> '\neval \"$(envguard hook zsh)\"\n{rc_extra}\n"),
                 )
                 .unwrap();
-                let mut cmd = Command::new("zsh");
+                let mut cmd = wrapped(wrapper, "zsh");
                 cmd.arg("-i");
                 cmd
             }
@@ -89,7 +108,7 @@ impl Session {
                     ),
                 )
                 .unwrap();
-                let mut cmd = Command::new("fish");
+                let mut cmd = wrapped(wrapper, "fish");
                 cmd.arg("-i");
                 cmd
             }
@@ -101,12 +120,11 @@ impl Session {
             ws_ypixel: 0,
         };
         let pty = nix::pty::openpty(Some(&winsize), None).unwrap();
-        let bin_dir = Path::new(BIN).parent().unwrap().display().to_string();
         let env_file = env.root.path().join("env.out");
         cmd.current_dir(dir)
             .env_clear()
             .envs(env.base_env())
-            .env("PATH", format!("{bin_dir}:{}", std::env::var("PATH").unwrap_or_default()))
+            .env("PATH", path_with_bin())
             .env("TERM", "dumb")
             .env("SHLVL", "0")
             .env("EG_OUT", &env_file)
@@ -131,7 +149,7 @@ impl Session {
             });
         }
         let child = cmd.spawn().unwrap_or_else(|e| {
-            panic!("cannot start {kind:?} (the test command installs it): {e}")
+            panic!("cannot start {kind:?} under {wrapper:?} (the test command installs both): {e}")
         });
         let mut session = Session {
             kind,
@@ -273,6 +291,18 @@ impl Drop for Session {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// `program`, or `wrapper` running it when there is one.
+fn wrapped(wrapper: &[&str], program: &str) -> Command {
+    match wrapper {
+        [] => Command::new(program),
+        [first, rest @ ..] => {
+            let mut cmd = Command::new(first);
+            cmd.args(rest).arg(program);
+            cmd
+        }
     }
 }
 
