@@ -148,3 +148,37 @@ pub fn parse_env0(bytes: &[u8]) -> std::collections::HashMap<String, Vec<u8>> {
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
+
+/// The (uid, gid) of the second Unix user `envguard-other`, created when missing (the tests
+/// run as root). Another test creating it at the same moment is fine (useradd exit 9).
+pub fn other_user() -> (u32, u32) {
+    let exists = || {
+        Command::new("id")
+            .arg("envguard-other")
+            .output()
+            .is_ok_and(|out| out.status.success())
+    };
+    if !exists() {
+        let status = Command::new("useradd")
+            .args([
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                "envguard-other",
+            ])
+            .status()
+            .expect("useradd must be installed");
+        assert!(
+            status.success() || status.code() == Some(9),
+            "useradd envguard-other failed: {status}"
+        );
+    }
+    let id = |flag: &str| -> u32 {
+        let out = Command::new("id")
+            .args([flag, "envguard-other"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    };
+    (id("-u"), id("-g"))
+}
