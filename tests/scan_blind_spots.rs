@@ -193,6 +193,16 @@ fn every_string_of_a_notebook_is_scanned_but_image_pixels_are_not() {
     let staged = env.run(&dir, ["scan", "--staged"]);
     assert_clean(&staged);
     assert_eq!(stdout(&staged).lines().count(), 6, "{}", stdout(&staged));
+
+    // Redaction reaches every part the scan reports.
+    let redacted = env.run(&dir, ["scan", "--redact", "nb.ipynb"]);
+    assert_eq!(redacted.status.code(), Some(0), "{}", stderr(&redacted));
+    assert!(
+        !fs::read_to_string(dir.join("nb.ipynb"))
+            .unwrap()
+            .contains(TOKEN)
+    );
+    assert_eq!(env.run(&dir, ["scan", "nb.ipynb"]).status.code(), Some(0));
 }
 
 #[test]
@@ -345,4 +355,63 @@ fn fingerprints_are_keyed_per_machine_and_the_key_is_private() {
     assert!(baseline.exists());
     let again = env.run(&dir, ["scan", "--baseline", "baseline.json"]);
     assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
+}
+
+#[test]
+fn redaction_refuses_when_the_owner_cannot_be_kept() {
+    if !common::is_root() {
+        eprintln!("skipped: needs root to run as another user");
+        return;
+    }
+    use std::os::unix::fs::{PermissionsExt, chown};
+    use std::os::unix::process::CommandExt;
+    let (uid, gid) = common::other_user();
+    // A directory both users can write, as a shared project directory is.
+    let shared = tempfile::Builder::new()
+        .prefix("envguard-shared-")
+        .tempdir()
+        .unwrap();
+    let dir = shared.path();
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o777)).unwrap();
+    for sub in ["home", "data"] {
+        fs::create_dir(dir.join(sub)).unwrap();
+        chown(dir.join(sub), Some(uid), Some(gid)).unwrap();
+    }
+    common::write_mode(&dir.join(".env"), &format!("API_TOKEN={TOKEN}\n"), 0o600);
+    chown(dir.join(".env"), Some(uid), Some(gid)).unwrap();
+    let notebook = json!({
+        "cells": [{"cell_type": "code", "execution_count": 1, "id": "a", "metadata": {},
+            "source": ["print(token)"],
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": [format!("{TOKEN}\n")]}]}],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
+    });
+    let path = dir.join("roots.ipynb");
+    let before = serde_json::to_string_pretty(&notebook).unwrap();
+    common::write_mode(&path, &before, 0o666);
+
+    let out = Command::new(common::BIN)
+        .args(["scan", "--redact"])
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir.join("home"))
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("PWD", dir)
+        .uid(uid)
+        .gid(gid)
+        .output()
+        .unwrap();
+    assert_clean(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("left unchanged"), "{}", stderr(&out));
+    let meta = fs::metadata(&path).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.gid()),
+        (0, 0),
+        "the notebook was given away"
+    );
+    assert!(
+        fs::read_to_string(&path).unwrap() == before,
+        "the notebook was rewritten"
+    );
 }

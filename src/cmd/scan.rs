@@ -45,7 +45,9 @@ pub fn run(args: &ScanArgs) -> Result<()> {
     } else {
         project_dir(&cwd, &roots)
     };
-    let repository = crate::git::work_tree(&project)
+    let in_git = repository_top(&project);
+    let repository = in_git
+        .clone()
         .or_else(|| fs::canonicalize(&project).ok())
         .unwrap_or_else(|| project.clone());
     let (secrets, sources) = known_values(args, &project, &repository);
@@ -90,7 +92,11 @@ pub fn run(args: &ScanArgs) -> Result<()> {
             std::fs::symlink_metadata(root).context("scan", root)?;
         }
         let root_names: Vec<&str> = roots.iter().filter_map(|r| r.to_str()).collect();
-        let mut findings = git::tracked_env_files(&detector, &cwd, &root_names, false)?;
+        let mut findings = if in_git.is_some() {
+            git::tracked_env_files(&detector, &cwd, &root_names, false)?
+        } else {
+            Vec::new()
+        };
         let options = Options {
             include_ignored: args.all,
             max_file_size: args.max_file_size,
@@ -177,6 +183,16 @@ fn project_dir(cwd: &Path, roots: &[PathBuf]) -> PathBuf {
             .parent()
             .map_or_else(|| cwd.to_path_buf(), Path::to_path_buf)
     }
+}
+
+/// The top of the git work tree holding `dir`: the nearest ancestor with a `.git` (a
+/// directory, or the file of a linked worktree). A stat per level, where asking git would
+/// cost a process on every scan.
+fn repository_top(dir: &Path) -> Option<PathBuf> {
+    let dir = fs::canonicalize(dir).ok()?;
+    dir.ancestors()
+        .find(|candidate| fs::symlink_metadata(candidate.join(".git")).is_ok())
+        .map(Path::to_path_buf)
 }
 
 /// The values of every `.env` of the project and every `--env-file`, and the canonical paths
@@ -350,7 +366,14 @@ fn explain_blocked_commit(findings: &[Finding]) {
                 .iter()
                 .any(|x| x.path == **f && x.place.as_deref().is_some_and(|p| p.contains("output")))
         })
-        .map(|f| crate::shell::quote_for_display(Path::new(f)))
+        .map(|f| {
+            let quoted = crate::shell::quote_for_display(Path::new(f));
+            if quoted.chars().any(char::is_control) {
+                escape_path_for_display(f)
+            } else {
+                quoted
+            }
+        })
         .collect();
     if !notebooks.is_empty() {
         let list = notebooks.join(" ");

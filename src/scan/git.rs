@@ -5,7 +5,10 @@
 //! `GIT_INDEX_FILE` is honoured), counting added lines only. `--history` lists every object
 //! reachable from any ref once (`rev-list --objects --all`) and streams their contents through
 //! one `cat-file --batch`, so each unique blob is scanned once however many commits share it;
-//! only leaking blobs cost a further `git log --find-object` to name the commit.
+//! an object over the size limit is skipped by the size its header announces, never read
+//! into memory (one 2 GB asset in history must not cost 2 GB); only leaking blobs cost a
+//! further `git log --find-object` to name the commit. Both modes, and the plain scan, report
+//! every `.env` git holds with values (see [`super::env_files`]).
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;

@@ -27,6 +27,9 @@ pub struct NotANotebook;
 struct Part {
     place: String,
     text: String,
+    /// The text is a JSON rendering (metadata, a JSON output), whose strings are already
+    /// escaped as the file escapes them.
+    rendered: bool,
 }
 
 pub fn scan(
@@ -132,7 +135,11 @@ pub fn redact(detector: &Detector, bytes: &[u8]) -> Result<Option<Vec<u8>>, Reda
         detector.find(part.text.as_bytes(), &mut hits);
         for hit in &hits {
             let secret = &part.text[hit.secret_start..hit.secret_end];
-            let needle = json_escaped(secret);
+            let needle = if part.rendered {
+                secret.as_bytes().to_vec()
+            } else {
+                json_escaped(secret)
+            };
             if !needles.contains(&needle) {
                 needles.push(needle);
                 replacements.push(detector.redaction(hit));
@@ -231,6 +238,7 @@ fn output_parts(parts: &mut Vec<Part>, place: &str, output: &Value) {
             parts.push(Part {
                 place: place.to_string(),
                 text: text.clone(),
+                rendered: false,
             });
         }
     }
@@ -242,6 +250,7 @@ fn output_parts(parts: &mut Vec<Part>, place: &str, output: &Value) {
                 .filter_map(Value::as_str)
                 .collect::<Vec<_>>()
                 .join("\n"),
+            rendered: false,
         }),
         Some(other) => push_json(parts, place.to_string(), other),
         None => {}
@@ -277,7 +286,11 @@ fn is_image_payload(mime: &str) -> bool {
 /// `application/json` output) as JSON.
 fn push_shown(parts: &mut Vec<Part>, place: String, value: &Value) {
     match multiline(value) {
-        Some(text) => parts.push(Part { place, text }),
+        Some(text) => parts.push(Part {
+            place,
+            text,
+            rendered: false,
+        }),
         None => push_json(parts, place, value),
     }
 }
@@ -303,7 +316,11 @@ fn push_json(parts: &mut Vec<Part>, place: String, value: &Value) {
         return;
     }
     if let Ok(text) = serde_json::to_string_pretty(value) {
-        parts.push(Part { place, text });
+        parts.push(Part {
+            place,
+            text,
+            rendered: true,
+        });
     }
 }
 
