@@ -343,3 +343,20 @@ fn multiline(value: &Value) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_split_over_list_elements_is_noticed_in_the_raw_json() {
+        assert!(splits_a_line(br#"{"source": ["x = 'Zq8v", "N3mX'\n"]}"#));
+        assert!(!splits_a_line(
+            br#"{"source": ["a\n", "b\n", "c"], "k": "v", "l": "w"}"#
+        ));
+        // An escaped backslash before `n` is not a newline escape.
+        assert!(splits_a_line(br#"["a\\n", "b"]"#));
+        assert!(!splits_a_line(br#"["a\\\n", "b"]"#));
+        assert!(!splits_a_line(br#"[{"a": "b"}, "c"]"#));
+    }
+}
