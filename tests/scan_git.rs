@@ -386,6 +386,29 @@ fn loose_env_does_not_blind_the_installed_hook() {
         said.contains("known-value PAYMENTS_TOKEN") && said.contains("chmod 600"),
         "{said}"
     );
+
+    // A git-ignored .env of another part of the project counts too, whatever its mode.
+    let other = "wR7k-Qp2x-Lz9m-Hc4v-Nb6t";
+    fs::create_dir(dir.join("worker")).unwrap();
+    fs::write(dir.join(".gitignore"), ".env\n.env.local\n").unwrap();
+    common::write_mode(
+        &dir.join("worker/.env.local"),
+        &format!("QUEUE_PASSWORD={other}\n"),
+        0o644,
+    );
+    fs::write(dir.join("app.py"), format!("queue = '{other}'\n")).unwrap();
+    git_ok(&env, &dir, &["add", "app.py", ".gitignore"]);
+    let blocked = git(&env, &dir, &["commit", "-m", "leak"]);
+    assert!(
+        !blocked.status.success(),
+        "a sibling .env's value went through"
+    );
+    assert_not_leaked(&blocked, other);
+    assert!(
+        stderr(&blocked).contains("known-value QUEUE_PASSWORD"),
+        "{}",
+        stderr(&blocked)
+    );
 }
 
 #[test]

@@ -229,22 +229,32 @@ const NOT_THE_PROJECTS: &[&str] = &[
 ];
 
 /// Every `.env` and `.env.*` below `root` that may hold real values (templates and
-/// `.env.recipients` hold placeholders and public keys), ignored files included: the values
-/// that matter most are in the git-ignored ones.
+/// `.env.recipients` hold placeholders and public keys). The walk honours `.gitignore` for
+/// directories, so that a git-ignored `data/` or `target/` of a million files costs nothing,
+/// but takes `.env` files whether ignored or not: the values that matter most are in the
+/// git-ignored ones.
 fn project_env_files(root: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let walker = ignore::WalkBuilder::new(root)
-        .standard_filters(false)
+    let mut overrides = ignore::overrides::OverrideBuilder::new(root);
+    for glob in [".env", ".env.*"] {
+        // Cannot fail: both are valid globs.
+        let _ = overrides.add(glob);
+    }
+    let mut walker = ignore::WalkBuilder::new(root);
+    walker
         .hidden(false)
+        .require_git(false)
         .max_depth(Some(16))
         .filter_entry(|entry| {
             !(entry.file_type().is_some_and(|t| t.is_dir())
                 && NOT_THE_PROJECTS
                     .iter()
                     .any(|skip| entry.file_name() == *skip))
-        })
-        .build();
-    for entry in walker.flatten() {
+        });
+    if let Ok(overrides) = overrides.build() {
+        walker.overrides(overrides);
+    }
+    let mut found = Vec::new();
+    for entry in walker.build().flatten() {
         let name = entry.file_name().to_string_lossy();
         if entry.file_type().is_some_and(|t| t.is_file())
             && env_files::is_env_file(&name)

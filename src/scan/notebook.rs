@@ -53,11 +53,11 @@ pub fn scan(
 /// split over a source's list of lines, nor when a list of lines splits a line (an element
 /// not ending in a newline, followed by another), which Jupyter joins into one.
 pub fn raw_text_is_enough(detector: &Detector, raw: &[u8]) -> bool {
-    let hiding_escape = raw.windows(3).any(|w| {
-        w[0] == b'\\'
-            && (matches!(w[1], b'u' | b'/')
-                || (matches!(w[1], b'b' | b'f' | b'n' | b'r' | b't')
-                    && w[2].is_ascii_alphanumeric()))
+    let hiding_escape = memchr::memchr_iter(b'\\', raw).any(|at| {
+        let (kind, next) = (raw.get(at + 1).copied(), raw.get(at + 2).copied());
+        matches!(kind, Some(b'u' | b'/'))
+            || (matches!(kind, Some(b'b' | b'f' | b'n' | b'r' | b't'))
+                && next.is_some_and(|b| b.is_ascii_alphanumeric()))
     });
     !detector.known.has_multiline() && !hiding_escape && !splits_a_line(raw)
 }
@@ -73,11 +73,24 @@ fn splits_a_line(raw: &[u8]) -> bool {
         match raw[at] {
             b'"' => {
                 let start = at + 1;
+                // Strings are most of a notebook (base64 images above all): jump through them.
                 let mut end = start;
-                while end < raw.len() && raw[end] != b'"' {
-                    end += if raw[end] == b'\\' { 2 } else { 1 };
+                while let Some(offset) = memchr::memchr2(b'"', b'\\', &raw[end..]) {
+                    end += offset;
+                    if raw[end] == b'"' {
+                        break;
+                    }
+                    end += 2;
+                    if end >= raw.len() {
+                        break;
+                    }
                 }
-                let body = &raw[start..end.min(raw.len())];
+                let end = if end < raw.len() && raw[end] == b'"' {
+                    end
+                } else {
+                    raw.len()
+                };
+                let body = &raw[start..end];
                 if in_array.last() == Some(&true) {
                     if open_line {
                         return true;
