@@ -195,7 +195,7 @@ pub struct ScanArgs {
     /// Scan what is staged for commit (added lines only).
     #[arg(long, conflicts_with_all = ["history", "redact"])]
     pub staged: bool,
-    /// Scan every commit reachable in the repository for the known values.
+    /// Scan every commit reachable in the repository (known values and token shapes).
     #[arg(long, conflicts_with = "redact")]
     pub history: bool,
     /// Rewrite notebooks, replacing found secrets with <redacted:NAME>.

@@ -71,7 +71,7 @@ fn finds_known_values_in_every_encoding_and_token_shapes_without_printing_them()
     assert_reports(
         &out,
         &[
-            "settings.py:1:7: known-value DB_PASSWORD (cor…e-42, 31 chars)",
+            "settings.py:1:7: known-value DB_PASSWORD (co…42, 31 chars)",
             "settings.py:2:26: known-value OPENAI_API_KEY",
             "settings.py:3:8: aws-access-key-id AWS access key id",
         ],
@@ -229,14 +229,34 @@ fn gitignore_binary_and_size_limits_are_respected_and_counted() {
 }
 
 #[test]
-fn refused_env_is_a_warning_with_its_fix_and_shapes_still_scan() {
+fn loose_env_is_still_searched_and_reported_loose_but_a_broken_one_is_a_warning() {
     let env = TestEnv::new();
     let source = format!("k = \"{DB_PASSWORD}\"\nk2 = \"AKIAQYLPMN5HFIQR7X2B\"\n");
-    let dir = project(&env, "refused", ENV, 0o644, &[("a.py", &source)]);
+    let dir = project(&env, "loose", ENV, 0o644, &[("a.py", &source)]);
     let out = env.run(&dir, ["scan"]);
     assert_eq!(out.status.code(), Some(1));
+    assert_clean_of_secrets(&out);
     assert!(
-        stderr(&out).contains("warning:") && stderr(&out).contains("fix:"),
+        stderr(&out).contains("mode 0644") && stderr(&out).contains("fix: chmod 600"),
+        "{}",
+        stderr(&out)
+    );
+    assert_reports(
+        &out,
+        &["a.py:1:6: known-value DB_PASSWORD", "aws-access-key-id"],
+    );
+
+    let broken = project(
+        &env,
+        "broken",
+        "DB_PASSWORD=\"unterminated\n",
+        0o600,
+        &[("a.py", &source)],
+    );
+    let out = env.run(&broken, ["scan"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("warning:") && stderr(&out).contains("not searched for"),
         "{}",
         stderr(&out)
     );

@@ -78,13 +78,13 @@ fn staged_scans_the_index_and_added_lines_only() {
     assert_not_leaked(&staged, SECRET);
     assert_eq!(
         stdout(&staged).trim(),
-        "app.py:2:10: known-value PAYMENTS_TOKEN (tGq…Kd3B, 24 chars)"
+        "app.py:2:10: known-value PAYMENTS_TOKEN (tG…3B, 24 chars)"
     );
 
     git_ok(&env, &dir, &["add", "-f", ".env"]);
     let env_staged = env.run(&dir, ["scan", "--staged"]);
     assert!(
-        stdout(&env_staged).contains(".env:1:1: env-file-staged"),
+        stdout(&env_staged).contains(".env:1:1: env-file-tracked"),
         "{}",
         stdout(&env_staged)
     );
@@ -143,7 +143,7 @@ fn staged_notebook_is_reported_by_cell_and_only_for_new_secrets() {
     assert_not_leaked(&staged, ghp);
     assert_eq!(
         stdout(&staged).trim(),
-        "analysis.ipynb[cell 2 source]:2:7: github-token GitHub token (ghp…3zA5, 40 chars)"
+        "analysis.ipynb[cell 2 source]:2:7: github-token GitHub token (gh…A5, 40 chars)"
     );
 }
 
@@ -209,10 +209,19 @@ fn install_git_hook_chains_the_existing_hook_and_stops_a_leaking_commit() {
     assert!(!blocked.status.success(), "the commit went through");
     assert_not_leaked(&blocked, SECRET);
     // git sends a hook's stdout to its own stderr.
+    let said = stderr(&blocked);
+    assert!(said.contains("known-value PAYMENTS_TOKEN"), "{said}");
+    for fix in [
+        "envguard stopped the commit: 1 finding(s) in app.py",
+        "rotate it if it was ever pushed",
+        "# envguard:allow",
+        "git commit --no-verify",
+    ] {
+        assert!(said.contains(fix), "missing {fix:?} in:\n{said}");
+    }
     assert!(
-        stderr(&blocked).contains("known-value PAYMENTS_TOKEN"),
-        "{}",
-        stderr(&blocked)
+        !said.contains("--redact"),
+        "no notebook, no redaction advice:\n{said}"
     );
 
     fs::write(dir.join("app.py"), "token = os.environ['PAYMENTS_TOKEN']\n").unwrap();
@@ -245,6 +254,8 @@ fn pre_commit_framework_runs_the_published_hook() {
     let rev = String::from_utf8(git_ok(&env, &hooks_repo, &["rev-parse", "HEAD"]).stdout).unwrap();
 
     let dir = repo(&env);
+    // As in a fresh clone, or whenever the user forgot chmod: the values must still count.
+    common::write_mode(&dir.join(".env"), ENV, 0o644);
     fs::write(
         dir.join(".pre-commit-config.yaml"),
         format!(
@@ -310,6 +321,31 @@ fn pre_commit_framework_runs_the_published_hook() {
         output.contains("known-value PAYMENTS_TOKEN") && output.contains("github-token"),
         "{output}"
     );
+    assert!(
+        output.contains("envguard stopped the commit: 2 finding(s) in app.py")
+            && output.contains("mode 0644"),
+        "{output}"
+    );
+
+    fs::write(dir.join("app.py"), "print('clean')\n").unwrap();
+    fs::write(
+        dir.join("run.ipynb"),
+        notebook_json(&["print(token)"], &format!("{SECRET}\n")),
+    )
+    .unwrap();
+    git_ok(&env, &dir, &["add", "app.py", "run.ipynb"]);
+    let blocked = commit("notebook leak");
+    assert!(
+        !blocked.status.success(),
+        "pre-commit let the notebook through"
+    );
+    assert_not_leaked(&blocked, SECRET);
+    let output = stdout(&blocked) + &stderr(&blocked);
+    assert!(
+        output.contains("envguard scan --redact run.ipynb"),
+        "{output}"
+    );
+    git_ok(&env, &dir, &["rm", "-q", "--cached", "run.ipynb"]);
 
     fs::write(dir.join("app.py"), "print('clean')\n").unwrap();
     git_ok(&env, &dir, &["add", "app.py"]);
@@ -328,4 +364,155 @@ fn which(program: &str) -> Option<PathBuf> {
             .map(|dir| dir.join(program))
             .find(|p| p.is_file())
     })
+}
+
+#[test]
+fn loose_env_does_not_blind_the_installed_hook() {
+    let env = TestEnv::new();
+    let dir = repo(&env);
+    common::write_mode(&dir.join(".env"), ENV, 0o644);
+    let out = env.run(&dir, ["install-git-hook"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    fs::write(dir.join("app.py"), format!("token = '{SECRET}'\n")).unwrap();
+    git_ok(&env, &dir, &["add", "app.py"]);
+    let blocked = git(&env, &dir, &["commit", "-m", "leak"]);
+    assert!(
+        !blocked.status.success(),
+        "a loose .env let its value through"
+    );
+    assert_not_leaked(&blocked, SECRET);
+    let said = stderr(&blocked);
+    assert!(
+        said.contains("known-value PAYMENTS_TOKEN") && said.contains("chmod 600"),
+        "{said}"
+    );
+
+    // A git-ignored .env of another part of the project counts too, whatever its mode.
+    let other = "wR7k-Qp2x-Lz9m-Hc4v-Nb6t";
+    fs::create_dir(dir.join("worker")).unwrap();
+    fs::write(dir.join(".gitignore"), ".env\n.env.local\n").unwrap();
+    common::write_mode(
+        &dir.join("worker/.env.local"),
+        &format!("QUEUE_PASSWORD={other}\n"),
+        0o644,
+    );
+    fs::write(dir.join("app.py"), format!("queue = '{other}'\n")).unwrap();
+    git_ok(&env, &dir, &["add", "app.py", ".gitignore"]);
+    let blocked = git(&env, &dir, &["commit", "-m", "leak"]);
+    assert!(
+        !blocked.status.success(),
+        "a sibling .env's value went through"
+    );
+    assert_not_leaked(&blocked, other);
+    assert!(
+        stderr(&blocked).contains("known-value QUEUE_PASSWORD"),
+        "{}",
+        stderr(&blocked)
+    );
+}
+
+#[test]
+fn committed_env_files_are_findings_in_every_mode_except_those_made_to_be_committed() {
+    let env = TestEnv::new();
+    let dir = repo(&env);
+    fs::create_dir(dir.join("deploy")).unwrap();
+    fs::write(
+        dir.join("deploy/.env.production"),
+        "API_HOST=prod.internal\n",
+    )
+    .unwrap();
+    fs::write(dir.join(".env.example"), "PAYMENTS_TOKEN=\nDEBUG=''\n").unwrap();
+    fs::write(
+        dir.join(".env.shared"),
+        "PAYMENTS_TOKEN=age:YWdlLWVuY3J5cHRpb24ub3JnL3YxCi0+IFgyNTUxOQ==\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.join(".env.recipients"),
+        "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgp\n",
+    )
+    .unwrap();
+    git_ok(
+        &env,
+        &dir,
+        &[
+            "add",
+            "-f",
+            ".env",
+            "deploy",
+            ".env.example",
+            ".env.shared",
+            ".env.recipients",
+        ],
+    );
+    git_ok(&env, &dir, &["commit", "-q", "-m", "configs"]);
+    let commit =
+        String::from_utf8(git_ok(&env, &dir, &["rev-parse", "--short", "HEAD"]).stdout).unwrap();
+
+    let expected = [
+        ".env:1:1: env-file-tracked",
+        "deploy/.env.production:1:1: env-file-tracked",
+    ];
+    let plain = env.run(&dir, ["scan"]);
+    assert_eq!(plain.status.code(), Some(1), "{}", stderr(&plain));
+    assert_not_leaked(&plain, SECRET);
+    for mode in [plain, env.run(&dir, ["scan", "--staged"])] {
+        let text = stdout(&mode);
+        for line in expected {
+            assert!(text.contains(line), "missing {line:?} in:\n{text}");
+        }
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(text.contains("git rm --cached .env"), "{text}");
+    }
+    let history = env.run(&dir, ["scan", "--history"]);
+    assert_not_leaked(&history, SECRET);
+    let text = stdout(&history);
+    assert!(
+        text.contains(&format!("{}:.env:1:1: env-file-tracked", commit.trim()))
+            && text.contains("deploy/.env.production:1:1: env-file-tracked")
+            && !text.contains(".env.example")
+            && !text.contains(".env.shared")
+            && !text.contains(".env.recipients"),
+        "{text}"
+    );
+
+    git_ok(
+        &env,
+        &dir,
+        &["rm", "-q", "--cached", ".env", "deploy/.env.production"],
+    );
+    assert_eq!(env.run(&dir, ["scan", "--staged"]).status.code(), Some(0));
+}
+
+#[test]
+fn history_runs_the_token_rules_and_skips_oversize_objects_unread() {
+    let env = TestEnv::new();
+    let dir = repo(&env);
+    let ghp = "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5";
+    fs::write(dir.join("ci.yml"), format!("token: {ghp}\n")).unwrap();
+    // Over the limit below, and holding a known value that must not be read to be skipped.
+    let big = format!("{}\n{SECRET}\n", "x".repeat(200_000));
+    fs::write(dir.join("asset.txt"), big).unwrap();
+    git_ok(&env, &dir, &["add", "ci.yml", "asset.txt"]);
+    git_ok(&env, &dir, &["commit", "-q", "-m", "ci"]);
+    let leaked =
+        String::from_utf8(git_ok(&env, &dir, &["rev-parse", "--short", "HEAD"]).stdout).unwrap();
+    git_ok(&env, &dir, &["rm", "-q", "ci.yml", "asset.txt"]);
+    git_ok(&env, &dir, &["commit", "-q", "-m", "remove"]);
+
+    let out = env.run(&dir, ["scan", "--history", "--max-file-size", "100000"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_not_leaked(&out, ghp);
+    assert_not_leaked(&out, SECRET);
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("{}:ci.yml:1:8: github-token", leaked.trim())),
+        "{text}"
+    );
+    assert!(!text.contains("asset.txt"), "{text}");
+    assert!(
+        stderr(&out).contains("skipped 1 object(s) in history over --max-file-size"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -1,8 +1,9 @@
 //! Accepted findings, recorded by fingerprint so that the file can be committed safely.
 //!
 //! A baseline lets a team adopt `scan` on a repository with known, already-rotated leaks and
-//! still fail on new ones. It stores the hash from [`Finding::fingerprint`] (never the value)
-//! plus the path and rule so a reviewer can see what was accepted.
+//! still fail on new ones. It stores the keyed hash from [`Finding::fingerprint`] (never the
+//! value) plus the path and rule so a reviewer can see what was accepted; the key stays on the
+//! machine (see [`super::fingerprint`]), so the committed file is no oracle for the values.
 
 use std::collections::HashSet;
 use std::path::Path;

@@ -5,51 +5,22 @@
 //! `GIT_INDEX_FILE` is honoured), counting added lines only. `--history` lists every object
 //! reachable from any ref once (`rev-list --objects --all`) and streams their contents through
 //! one `cat-file --batch`, so each unique blob is scanned once however many commits share it;
-//! only leaking blobs cost a further `git log --find-object` to name the commit.
+//! an object over the size limit is skipped by the size its header announces, never read
+//! into memory (one 2 GB asset in history must not cost 2 GB); only leaking blobs cost a
+//! further `git log --find-object` to name the commit. Both modes, and the plain scan, report
+//! every `.env` git holds with values (see [`super::env_files`]).
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use super::env_files::{self, ENV_FILE_TRACKED_ID};
 use super::{Detector, Finding, notebook, walk};
 use crate::error::{Error, Result};
 
-/// The rule id for a `.env` file in the index.
-pub const ENV_FILE_STAGED_ID: &str = "env-file-staged";
-
 /// Findings in what is staged for commit in the repository containing `dir`.
 pub fn staged(detector: &Detector, dir: &Path, max_file_size: u64) -> Result<Vec<Finding>> {
-    let mut findings = Vec::new();
-    let names = run(
-        dir,
-        &[
-            "diff",
-            "--cached",
-            "--name-only",
-            "-z",
-            "--no-renames",
-            "--diff-filter=ACMRT",
-        ],
-    )?;
-    for name in names.split(|&b| b == 0).filter(|n| !n.is_empty()) {
-        let name = String::from_utf8_lossy(name);
-        if is_env_file(&name) {
-            findings.push(Finding {
-                path: name.to_string(),
-                place: None,
-                line: 1,
-                column: 1,
-                rule_id: ENV_FILE_STAGED_ID,
-                label: ".env file staged for commit".into(),
-                hint: format!(
-                    "unstage it: git rm --cached {}",
-                    crate::shell::quote_for_display(Path::new(&*name))
-                ),
-                fingerprint: super::fingerprint(ENV_FILE_STAGED_ID, &name, b""),
-                commit: None,
-            });
-        }
-    }
+    let mut findings = tracked_env_files(detector, dir, &[":(top)"], true)?;
     let diff = run(
         dir,
         &[
@@ -67,6 +38,9 @@ pub fn staged(detector: &Detector, dir: &Path, max_file_size: u64) -> Result<Vec
     )?;
     let mut hits = Vec::new();
     for file in added_lines(&diff) {
+        if env_files::is_env_file(&file.path) {
+            continue; // reported as a whole above, if it has values
+        }
         if walk::is_notebook(Path::new(&file.path))
             && let Some(cells) = staged_notebook(detector, dir, &file.path, max_file_size)?
         {
@@ -122,16 +96,170 @@ fn staged_notebook(
     Ok(Some(findings))
 }
 
-/// `.env`, `.env.local`, `config/.env.production`; not the templates meant to be committed.
-fn is_env_file(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    name == ".env"
-        || name.strip_prefix(".env.").is_some_and(|suffix| {
-            !matches!(
-                suffix,
-                "example" | "sample" | "template" | "dist" | "defaults" | "schema"
-            )
+/// The `.env` files in the index (committed or staged) under each of `roots` that leak, as
+/// findings. Paths are relative to the top of the work tree with `full_name` (as the staged
+/// diff names them), else to `dir`. Outside a repository there is nothing to report.
+pub fn tracked_env_files(
+    detector: &Detector,
+    dir: &Path,
+    roots: &[&str],
+    full_name: bool,
+) -> Result<Vec<Finding>> {
+    let mut args = vec!["ls-files", "-z", "-s"];
+    if full_name {
+        args.push("--full-name");
+    }
+    args.push("--");
+    let specs: Vec<String> = roots
+        .iter()
+        .flat_map(|root| {
+            let base = match root.trim_end_matches('/') {
+                ":(top)" => ":(top,glob)".to_string(),
+                "" | "." => ":(glob)".to_string(),
+                root => format!(":(glob){root}/"),
+            };
+            [format!("{base}**/.env"), format!("{base}**/.env.*")]
         })
+        .collect();
+    args.extend(specs.iter().map(String::as_str));
+    let Ok(listed) = run(dir, &args) else {
+        return Ok(Vec::new()); // not a repository
+    };
+    let mut entries: Vec<(String, String)> = Vec::new();
+    for entry in listed.split(|&b| b == 0).filter(|e| !e.is_empty()) {
+        // `<mode> <object> <stage>\t<path>`
+        let Some(tab) = entry.iter().position(|&b| b == b'\t') else {
+            continue;
+        };
+        let path = String::from_utf8_lossy(&entry[tab + 1..]).into_owned();
+        let object = String::from_utf8_lossy(&entry[..tab])
+            .split(' ')
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
+        if env_files::is_env_file(&path) && !entries.iter().any(|(p, _)| *p == path) {
+            entries.push((path, object));
+        }
+    }
+    let objects: Vec<&str> = entries.iter().map(|(_, o)| o.as_str()).collect();
+    let contents = read_blobs(dir, &objects, crate::guard::max_size())?;
+    let mut findings = Vec::new();
+    for ((path, _), content) in entries.iter().zip(contents) {
+        let why = match content {
+            Some(bytes) => env_files::leak(path, &bytes),
+            None if env_files::is_template(path) => None,
+            None => Some("a .env file too large to read".into()),
+        };
+        if let Some(why) = why {
+            findings.push(env_file_finding(detector, path, &why));
+        }
+    }
+    Ok(findings)
+}
+
+/// The finding for a `.env` git holds: what is in it, and how to take it out.
+fn env_file_finding(detector: &Detector, path: &str, why: &str) -> Finding {
+    Finding {
+        path: path.to_string(),
+        place: None,
+        line: 1,
+        column: 1,
+        rule_id: ENV_FILE_TRACKED_ID,
+        label: ".env file in git".into(),
+        hint: format!(
+            "{why}; untrack it: git rm --cached {}, and rotate its values if it was pushed",
+            shown_argument(path)
+        ),
+        fingerprint: detector
+            .fingerprints
+            .fingerprint(ENV_FILE_TRACKED_ID, path, b""),
+        commit: None,
+    }
+}
+
+/// `path` as a shell argument, or escaped for display when no terminal line can show it.
+fn shown_argument(path: &str) -> String {
+    let quoted = crate::shell::quote_for_display(Path::new(path));
+    if quoted.chars().any(char::is_control) {
+        super::report::escape_path_for_display(path)
+    } else {
+        quoted
+    }
+}
+
+/// The contents of `objects` through one `cat-file --batch`; `None` for an object larger
+/// than `limit` (skipped unread) or missing.
+fn read_blobs(dir: &Path, objects: &[&str], limit: u64) -> Result<Vec<Option<Vec<u8>>>> {
+    if objects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["cat-file", "--batch"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| Error::Failed(format!("cannot run git: {e} (fix: install git)")))?;
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| git_failed("cat-file", b""))?;
+    let request: String = objects.iter().map(|o| format!("{o}\n")).collect();
+    // Written from a thread so that git, blocked on a full output pipe, cannot deadlock us.
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        let _ = stdin.write_all(request.as_bytes());
+    });
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| git_failed("cat-file", b""))?;
+    let mut reader = BufReader::new(stdout);
+    let mut out = Vec::with_capacity(objects.len());
+    let mut header = String::new();
+    for _ in objects {
+        header.clear();
+        if reader
+            .read_line(&mut header)
+            .map_err(|e| git_io("cat-file", e))?
+            == 0
+        {
+            break;
+        }
+        let size = header
+            .split(' ')
+            .nth(2)
+            .and_then(|s| s.trim_end().parse::<u64>().ok());
+        let Some(size) = size else {
+            out.push(None); // missing
+            continue;
+        };
+        if size > limit {
+            skip(&mut reader, size + 1)?;
+            out.push(None);
+            continue;
+        }
+        let mut content = Vec::new();
+        (&mut reader)
+            .take(size + 1)
+            .read_to_end(&mut content)
+            .map_err(|e| git_io("cat-file", e))?;
+        content.truncate(size as usize);
+        out.push(Some(content));
+    }
+    let _ = writer.join();
+    let _ = child.wait();
+    out.resize_with(objects.len(), || None);
+    Ok(out)
+}
+
+/// Reads past `bytes` bytes of git's output without keeping them.
+fn skip(reader: &mut impl Read, bytes: u64) -> Result<()> {
+    std::io::copy(&mut reader.take(bytes), &mut std::io::sink())
+        .map(drop)
+        .map_err(|e| git_io("cat-file", e))
 }
 
 /// The added lines of one file in a diff, and the line number each has in the new file.
@@ -215,8 +343,16 @@ pub struct Leak {
     pub object: String,
 }
 
-/// Every known value in any object reachable from any ref, each unique object scanned once.
-pub fn history(detector: &Detector, dir: &Path, max_file_size: u64) -> Result<Vec<Finding>> {
+/// What a history scan found, and how many objects it skipped unread for their size.
+pub struct History {
+    pub findings: Vec<Finding>,
+    pub too_large: u64,
+}
+
+/// Every known value and token shape in any object reachable from any ref, and every `.env`
+/// ever committed with values, each unique object scanned once. An object over
+/// `max_file_size` is skipped by the size git announces, never read into memory.
+pub fn history(detector: &Detector, dir: &Path, max_file_size: u64) -> Result<History> {
     let mut rev_list = spawn(dir, &["rev-list", "--objects", "--all"], Stdio::null())?;
     let listed = rev_list
         .stdout
@@ -236,6 +372,7 @@ pub fn history(detector: &Detector, dir: &Path, max_file_size: u64) -> Result<Ve
         .ok_or_else(|| git_failed("cat-file", b""))?;
     let mut reader = BufReader::with_capacity(1 << 20, stdout);
     let mut leaks = Vec::new();
+    let mut too_large = 0;
     let mut header = String::new();
     let mut content = Vec::new();
     let mut hits = Vec::new();
@@ -257,18 +394,33 @@ pub fn history(detector: &Detector, dir: &Path, max_file_size: u64) -> Result<Ve
         let size: u64 = size
             .parse()
             .map_err(|_| git_failed("cat-file", b"unexpected header"))?;
+        // The content and its trailing newline.
+        if !matches!(kind, "commit" | "blob") {
+            skip(&mut reader, size + 1)?;
+            continue;
+        }
+        if size > max_file_size {
+            too_large += 1;
+            skip(&mut reader, size + 1)?;
+            continue;
+        }
         content.clear();
         (&mut reader)
             .take(size + 1)
             .read_to_end(&mut content)
             .map_err(|e| git_io("cat-file", e))?;
         content.truncate(size as usize);
-        let worth_scanning = match kind {
-            "commit" => true,
-            "blob" => size <= max_file_size && !walk::is_binary(&content),
-            _ => false,
-        };
-        if !worth_scanning {
+        if kind == "blob" && env_files::is_env_file(path) {
+            if let Some(why) = env_files::leak(path, &content) {
+                leaks.push(Leak {
+                    finding: env_file_finding(detector, path, &why),
+                    object: object.to_string(),
+                });
+            }
+            // Its values are where they belong in a .env; the finding above is the leak.
+            continue;
+        }
+        if kind == "blob" && walk::is_binary(&content) {
             continue;
         }
         detector.find(&content, &mut hits);
@@ -292,7 +444,10 @@ pub fn history(detector: &Detector, dir: &Path, max_file_size: u64) -> Result<Ve
             b"is this a git repository with commits?",
         ));
     }
-    leaks_with_commits(dir, leaks)
+    Ok(History {
+        findings: leaks_with_commits(dir, leaks)?,
+        too_large,
+    })
 }
 
 /// Names the first commit that introduced each leaking object.
@@ -398,9 +553,7 @@ mod tests {
     }
 
     #[test]
-    fn env_files_but_not_templates() {
-        assert!(is_env_file(".env") && is_env_file("app/.env.production"));
-        assert!(!is_env_file(".env.example") && !is_env_file("envs.py"));
+    fn quoted_paths_are_unquoted() {
         assert_eq!(unquote(b"\"sp ace\\\\\\303\\251.py\""), "sp ace\\é.py");
     }
 }

@@ -3,8 +3,10 @@
 //! This is what lets envguard find a leak exactly where pattern scanners can only guess: the
 //! secrets themselves are the patterns. A value rarely leaks only as itself, so each one is
 //! also searched in the forms it takes on the way out: escaped inside a JSON string (a
-//! notebook output, a log line), percent-encoded in a URL, and base64-encoded (HTTP basic
-//! auth, Kubernetes secrets). All forms of all values go into one automaton, so the cost of a
+//! notebook output, a log line), percent-encoded in a URL, base64-encoded (HTTP basic auth,
+//! Kubernetes secrets), HTML-escaped (a pandas DataFrame's `text/html` output, a notebook
+//! exported to HTML: each escaping convention in use, since they differ on quotes), and for
+//! a value with line breaks, as Python's `repr()` shows it (a notebook cell that echoes it). All forms of all values go into one automaton, so the cost of a
 //! scan barely grows with the number of values, and a gram sampler in front of it passes the
 //! automaton only the few windows of text where a value may start.
 
@@ -41,6 +43,8 @@ pub enum Encoding {
     JsonEscaped,
     UrlEncoded,
     Base64,
+    HtmlEscaped,
+    PythonRepr,
 }
 
 impl Encoding {
@@ -50,6 +54,8 @@ impl Encoding {
             Encoding::JsonEscaped => " (JSON-escaped)",
             Encoding::UrlEncoded => " (URL-encoded)",
             Encoding::Base64 => " (base64)",
+            Encoding::HtmlEscaped => " (HTML-escaped)",
+            Encoding::PythonRepr => " (Python repr)",
         }
     }
 }
@@ -267,7 +273,67 @@ fn encodings(value: &str) -> Vec<(Encoding, Vec<u8>)> {
     // Without padding, so that the value is also found when more follows it in the encoding.
     forms.push((Encoding::Base64, STANDARD_NO_PAD.encode(value).into_bytes()));
     forms.push((Encoding::Base64, URL_SAFE_NO_PAD.encode(value).into_bytes()));
+    if value.contains(['&', '<', '>', '"', '\'']) {
+        // html.escape, nbconvert and most templates; markupsafe (Jinja); pandas, which
+        // leaves quotes alone in element text.
+        for [quot, apos] in [
+            ["&quot;", "&#x27;"],
+            ["&quot;", "&#39;"],
+            ["&#34;", "&#39;"],
+            ["\"", "'"],
+        ] {
+            forms.push((
+                Encoding::HtmlEscaped,
+                html_escape(value, quot, apos).into_bytes(),
+            ));
+        }
+    }
+    if value.contains(['\n', '\r']) {
+        forms.push((Encoding::PythonRepr, python_repr(value).into_bytes()));
+    }
     forms
+}
+
+fn html_escape(value: &str, quot: &str, apos: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 16);
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str(quot),
+            '\'' => out.push_str(apos),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The inside of Python's `repr(value)`: its choice of quote, and its escapes.
+fn python_repr(value: &str) -> String {
+    let quote = if value.contains('\'') && !value.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(value.len() + 16);
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Percent-encoding as `encodeURIComponent` and `urllib.parse.quote(safe="")` do it.
@@ -325,6 +391,28 @@ mod tests {
         let b64 = STANDARD_NO_PAD.encode("s3cr3t/v@lue\"x");
         assert_eq!(labels(&k, &format!("Basic {b64}==")), ["TOKEN (base64)"]);
         assert!(labels(&k, "true 12345678").is_empty());
+    }
+
+    #[test]
+    fn html_escaped_and_python_repr_forms_are_found() {
+        let k = known(&[
+            ("PW", "Tr0ub&<dor>\"3'x"),
+            ("KEY", "line-one-\"abc\"\nline-two's"),
+        ]);
+        for html in [
+            "Tr0ub&amp;&lt;dor&gt;&quot;3&#x27;x",
+            "Tr0ub&amp;&lt;dor&gt;&quot;3&#39;x",
+            "Tr0ub&amp;&lt;dor&gt;&#34;3&#39;x",
+            "<td>Tr0ub&amp;&lt;dor&gt;\"3'x</td>",
+        ] {
+            assert_eq!(labels(&k, html), ["PW (HTML-escaped)"], "{}", html.len());
+        }
+        assert_eq!(
+            labels(&k, "Out[1]: 'line-one-\"abc\"\\nline-two\\'s'"),
+            ["KEY (Python repr)"]
+        );
+        assert_eq!(python_repr("a'b\n"), "a'b\\n");
+        assert_eq!(python_repr("a'b\"\n"), "a\\'b\"\\n");
     }
 
     #[test]

@@ -3,10 +3,13 @@
 //!
 //! The pieces are split by what they know: [`known`] (the `.env` values and their encodings),
 //! [`rules`] (token shapes), [`walk`] (which files), [`notebook`] (cells and outputs), [`git`]
-//! (the index and history), [`report`] (text, JSON, SARIF), [`baseline`] (accepted findings,
-//! by hash). [`Detector`] ties the first two together for one buffer of text.
+//! (the index and history), [`env_files`] (`.env` files git holds), [`report`] (text, JSON,
+//! SARIF), [`baseline`] (accepted findings, by keyed hash), [`fingerprint`] (that hash).
+//! [`Detector`] ties the first two together for one buffer of text.
 
 pub mod baseline;
+pub mod env_files;
+pub mod fingerprint;
 pub mod git;
 pub mod known;
 pub mod notebook;
@@ -14,10 +17,9 @@ pub mod report;
 pub mod rules;
 pub mod walk;
 
-use sha2::{Digest, Sha256};
-
 use crate::mask;
 
+use fingerprint::Fingerprinter;
 use known::KnownValues;
 use rules::{RULES, RuleMatch, Rules};
 
@@ -30,8 +32,8 @@ pub const KNOWN_VALUE_ID: &str = "known-value";
 /// Everything that recognises a secret in a buffer; built once per scan, shared by threads.
 pub struct Detector {
     pub known: KnownValues,
-    /// `None` for history scans, which look for this project's values only.
-    rules: Option<Rules>,
+    rules: Rules,
+    pub fingerprints: Fingerprinter,
 }
 
 #[derive(Clone, Copy)]
@@ -50,17 +52,12 @@ pub struct Hit {
 }
 
 impl Detector {
-    pub fn new(known: KnownValues) -> Self {
+    pub fn new(known: KnownValues, fingerprints: Fingerprinter) -> Self {
         Detector {
             known,
-            rules: Some(Rules::new()),
+            rules: Rules::new(),
+            fingerprints,
         }
-    }
-
-    /// Known values without token shapes: in history, every test fixture and revoked example
-    /// key ever committed would otherwise bury the one leak that matters.
-    pub fn known_only(known: KnownValues) -> Self {
-        Detector { known, rules: None }
     }
 
     /// The hits in `text`, in order, without overlaps (a known value wins over a shape that
@@ -77,9 +74,7 @@ impl Detector {
             });
         });
         let mut shapes: Vec<RuleMatch> = Vec::new();
-        if let Some(rules) = &self.rules {
-            rules.find(text, &mut shapes);
-        }
+        self.rules.find(text, &mut shapes);
         if !shapes.is_empty() {
             shapes.sort_by_key(|m| (m.start, m.rule));
             for m in shapes {
@@ -159,7 +154,7 @@ impl Detector {
                 rule_id,
                 label: self.label(hit),
                 hint: mask::inline_hint(&String::from_utf8_lossy(secret)),
-                fingerprint: fingerprint(rule_id, path, secret),
+                fingerprint: self.fingerprints.fingerprint(rule_id, path, secret),
                 commit: None,
             }
         })
@@ -180,28 +175,6 @@ pub struct Finding {
     pub fingerprint: String,
     /// For history scans: the commit that introduced the leak.
     pub commit: Option<String>,
-}
-
-/// Identifies a finding across runs without storing the secret: moves within a file keep it.
-///
-/// A hash of a weak secret can be brute-forced; values under 8 characters are never searched,
-/// and the path and rule are mixed in so the hash cannot be looked up in a generic table.
-fn fingerprint(rule_id: &str, path: &str, secret: &[u8]) -> String {
-    let mut hasher = Sha256::new();
-    for part in [
-        b"envguard-finding-v1".as_slice(),
-        rule_id.as_bytes(),
-        path.as_bytes(),
-        secret,
-    ] {
-        hasher.update((part.len() as u64).to_le_bytes());
-        hasher.update(part);
-    }
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn line_of(text: &[u8], at: usize) -> &[u8] {
@@ -256,10 +229,13 @@ mod tests {
     #[test]
     fn known_value_wins_over_shape_and_allow_comment_silences() {
         let value = "sk-proj-Qm2Lp7Vt4Rw8Ks1Nb6Hc3Zx9Qm2Lp7Vt4Rw8";
-        let detector = Detector::new(KnownValues::new(vec![Secret {
-            name: "OPENAI_API_KEY".into(),
-            value: value.into(),
-        }]));
+        let detector = Detector::new(
+            KnownValues::new(vec![Secret {
+                name: "OPENAI_API_KEY".into(),
+                value: value.into(),
+            }]),
+            Fingerprinter::ephemeral(),
+        );
         let text = format!("a\nkey = \"{value}\"\nb = \"{value}\"  # envguard:allow\n");
         let mut hits = Vec::new();
         detector.find(text.as_bytes(), &mut hits);

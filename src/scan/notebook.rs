@@ -1,9 +1,13 @@
 //! Jupyter notebooks: findings by cell and line, and redaction in place.
 //!
 //! A notebook is JSON, so a finding at "line 4817" of the file means nothing to its author;
-//! what they can act on is "cell 12, output 1, line 3". Each cell's source and each output's
-//! text (stream text, `text/plain`, HTML, error tracebacks) is scanned as the text Jupyter
-//! shows; embedded images are skipped, their base64 is neither text nor a leak.
+//! what they can act on is "cell 12, output 1, line 3". Every string in the notebook is
+//! scanned: each cell's source and each output's text (stream text, every MIME type but
+//! image pixels, error tracebacks) as the text Jupyter shows, joining a list of lines as
+//! Jupyter does; everything else (notebook and cell metadata, widget state, output metadata,
+//! JSON outputs, attachments) as pretty-printed JSON, so that a key hidden in metadata is
+//! found as surely as one in a cell. Only base64 image payloads (PNG, JPEG, GIF and other
+//! bitmaps) are skipped: they are pixels, neither text nor a leak.
 //!
 //! Redaction edits the file's bytes rather than re-serialising it: every secret found in the
 //! decoded text is replaced where its JSON-escaped form occurs in the file, so the rest of the
@@ -23,6 +27,9 @@ pub struct NotANotebook;
 struct Part {
     place: String,
     text: String,
+    /// The text is a JSON rendering (metadata, a JSON output), whose strings are already
+    /// escaped as the file escapes them.
+    rendered: bool,
 }
 
 pub fn scan(
@@ -42,16 +49,86 @@ pub fn scan(
 /// Whether a scan of the raw JSON finds every secret the decoded cells hold. It does when
 /// each secret is written as nbformat writes it (known values are also searched JSON-escaped),
 /// but not when another escape hides one (`\/`, `\u0041`), when an escape glued to a token
-/// takes away the word boundary its shape needs (`\nghp_…`), nor when a multi-line value is
-/// split over a source's list of lines.
+/// takes away the word boundary its shape needs (`\nghp_…`), when a multi-line value is
+/// split over a source's list of lines, nor when a list of lines splits a line (an element
+/// not ending in a newline, followed by another), which Jupyter joins into one.
 pub fn raw_text_is_enough(detector: &Detector, raw: &[u8]) -> bool {
-    let hiding_escape = raw.windows(3).any(|w| {
-        w[0] == b'\\'
-            && (matches!(w[1], b'u' | b'/')
-                || (matches!(w[1], b'b' | b'f' | b'n' | b'r' | b't')
-                    && w[2].is_ascii_alphanumeric()))
+    let hiding_escape = memchr::memchr_iter(b'\\', raw).any(|at| {
+        let (kind, next) = (raw.get(at + 1).copied(), raw.get(at + 2).copied());
+        matches!(kind, Some(b'u' | b'/'))
+            || (matches!(kind, Some(b'b' | b'f' | b'n' | b'r' | b't'))
+                && next.is_some_and(|b| b.is_ascii_alphanumeric()))
     });
-    !detector.known.has_multiline() && !hiding_escape
+    !detector.known.has_multiline() && !hiding_escape && !splits_a_line(raw)
+}
+
+/// Whether a JSON array in `raw` holds a string not ending in `\n` followed by another string:
+/// a line Jupyter joins from two elements, which the raw text shows apart.
+fn splits_a_line(raw: &[u8]) -> bool {
+    let mut in_array: Vec<bool> = Vec::new();
+    // The previous element of the innermost array was a string without a final newline.
+    let mut open_line = false;
+    let mut at = 0;
+    while at < raw.len() {
+        match raw[at] {
+            b'"' => {
+                let start = at + 1;
+                // Strings are most of a notebook (base64 images above all): jump through them.
+                let mut end = start;
+                while let Some(offset) = memchr::memchr2(b'"', b'\\', &raw[end..]) {
+                    end += offset;
+                    if raw[end] == b'"' {
+                        break;
+                    }
+                    end += 2;
+                    if end >= raw.len() {
+                        break;
+                    }
+                }
+                let end = if end < raw.len() && raw[end] == b'"' {
+                    end
+                } else {
+                    raw.len()
+                };
+                let body = &raw[start..end];
+                if in_array.last() == Some(&true) {
+                    if open_line {
+                        return true;
+                    }
+                    open_line = !ends_with_newline_escape(body);
+                } else {
+                    open_line = false;
+                }
+                at = end + 1;
+                continue;
+            }
+            b'[' => {
+                in_array.push(true);
+                open_line = false;
+            }
+            b'{' => {
+                in_array.push(false);
+                open_line = false;
+            }
+            b']' | b'}' => {
+                in_array.pop();
+                open_line = false;
+            }
+            b',' | b' ' | b'\n' | b'\r' | b'\t' => {}
+            _ => open_line = false,
+        }
+        at += 1;
+    }
+    false
+}
+
+/// A JSON string body ending in the `\n` escape (not in an escaped backslash and an `n`).
+fn ends_with_newline_escape(body: &[u8]) -> bool {
+    let Some(before) = body.strip_suffix(b"n") else {
+        return false;
+    };
+    let backslashes = before.iter().rev().take_while(|&&b| b == b'\\').count();
+    backslashes % 2 == 1
 }
 
 /// Why a notebook was not rewritten.
@@ -71,7 +148,11 @@ pub fn redact(detector: &Detector, bytes: &[u8]) -> Result<Option<Vec<u8>>, Reda
         detector.find(part.text.as_bytes(), &mut hits);
         for hit in &hits {
             let secret = &part.text[hit.secret_start..hit.secret_end];
-            let needle = json_escaped(secret);
+            let needle = if part.rendered {
+                secret.as_bytes().to_vec()
+            } else {
+                json_escaped(secret)
+            };
             if !needles.contains(&needle) {
                 needles.push(needle);
                 replacements.push(detector.redaction(hit));
@@ -105,74 +186,190 @@ fn json_escaped(text: &str) -> Vec<u8> {
 
 fn parts(bytes: &[u8]) -> Result<Vec<Part>, NotANotebook> {
     let notebook: Value = serde_json::from_slice(bytes).map_err(|_| NotANotebook)?;
-    let cells = notebook
+    let Value::Object(top) = &notebook else {
+        return Err(NotANotebook);
+    };
+    let cells = top
         .get("cells")
         .and_then(Value::as_array)
         .ok_or(NotANotebook)?;
     let mut parts = Vec::new();
+    push_rest(&mut parts, "notebook metadata".into(), top, &["cells"]);
     for (index, cell) in cells.iter().enumerate() {
         let number = index + 1;
-        if let Some(text) = cell.get("source").and_then(multiline) {
-            parts.push(Part {
-                place: format!("cell {number} source"),
-                text,
-            });
+        let Value::Object(cell) = cell else {
+            push_json(&mut parts, format!("cell {number}"), cell);
+            continue;
+        };
+        if let Some(source) = cell.get("source") {
+            push_shown(&mut parts, format!("cell {number} source"), source);
         }
-        let outputs = cell
-            .get("outputs")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        for (index, output) in outputs.iter().enumerate() {
-            let place = format!("cell {number} output {}", index + 1);
-            for text in output_texts(output) {
-                parts.push(Part {
-                    place: place.clone(),
-                    text,
-                });
+        if let Some(Value::Object(attachments)) = cell.get("attachments") {
+            for bundle in attachments.values() {
+                push_bundle(&mut parts, &format!("cell {number} attachment"), bundle);
             }
+        } else if let Some(other) = cell.get("attachments") {
+            push_json(&mut parts, format!("cell {number} attachment"), other);
         }
+        match cell.get("outputs") {
+            Some(Value::Array(outputs)) => {
+                for (index, output) in outputs.iter().enumerate() {
+                    output_parts(
+                        &mut parts,
+                        &format!("cell {number} output {}", index + 1),
+                        output,
+                    );
+                }
+            }
+            Some(other) => push_json(&mut parts, format!("cell {number} output"), other),
+            None => {}
+        }
+        push_rest(
+            &mut parts,
+            format!("cell {number} metadata"),
+            cell,
+            &["source", "attachments", "outputs"],
+        );
     }
     Ok(parts)
 }
 
-/// The texts of one output, images left out.
-fn output_texts(output: &Value) -> Vec<String> {
-    let mut texts = Vec::new();
-    if let Some(text) = output.get("text").and_then(multiline) {
-        texts.push(text);
+/// The parts of one output: its text as shown, its metadata and other fields as JSON.
+fn output_parts(parts: &mut Vec<Part>, place: &str, output: &Value) {
+    let Value::Object(fields) = output else {
+        push_json(parts, place.to_string(), output);
+        return;
+    };
+    if let Some(text) = fields.get("text") {
+        push_shown(parts, place.to_string(), text);
     }
-    if let Some(data) = output.get("data").and_then(Value::as_object) {
-        for (mime, value) in data {
-            if !mime.starts_with("image/")
-                && let Some(text) = multiline(value)
-            {
-                texts.push(text);
-            }
-        }
+    if let Some(data) = fields.get("data") {
+        push_bundle(parts, place, data);
     }
     for key in ["ename", "evalue"] {
-        if let Some(text) = output.get(key).and_then(Value::as_str) {
-            texts.push(text.to_string());
+        if let Some(Value::String(text)) = fields.get(key) {
+            parts.push(Part {
+                place: place.to_string(),
+                text: text.clone(),
+                rendered: false,
+            });
         }
     }
-    if let Some(lines) = output.get("traceback").and_then(Value::as_array) {
-        texts.push(
-            lines
+    match fields.get("traceback") {
+        Some(Value::Array(lines)) if lines.iter().all(Value::is_string) => parts.push(Part {
+            place: place.to_string(),
+            text: lines
                 .iter()
                 .filter_map(Value::as_str)
                 .collect::<Vec<_>>()
                 .join("\n"),
-        );
+            rendered: false,
+        }),
+        Some(other) => push_json(parts, place.to_string(), other),
+        None => {}
     }
-    texts
+    push_rest(
+        parts,
+        format!("{place} metadata"),
+        fields,
+        &["text", "data", "ename", "evalue", "traceback"],
+    );
+}
+
+/// A MIME bundle (`{"text/html": …, "image/png": …}`): each type as shown, pixels skipped.
+fn push_bundle(parts: &mut Vec<Part>, place: &str, bundle: &Value) {
+    let Value::Object(types) = bundle else {
+        push_json(parts, place.to_string(), bundle);
+        return;
+    };
+    for (mime, value) in types {
+        if !is_image_payload(mime) {
+            push_shown(parts, place.to_string(), value);
+        }
+    }
+}
+
+/// Base64 of pixels; SVG is text and can hold anything.
+fn is_image_payload(mime: &str) -> bool {
+    mime.strip_prefix("image/")
+        .is_some_and(|kind| !kind.starts_with("svg"))
+}
+
+/// A value Jupyter shows as text: a string or list of lines as the text; anything else (an
+/// `application/json` output) as JSON.
+fn push_shown(parts: &mut Vec<Part>, place: String, value: &Value) {
+    match multiline(value) {
+        Some(text) => parts.push(Part {
+            place,
+            text,
+            rendered: false,
+        }),
+        None => push_json(parts, place, value),
+    }
+}
+
+/// The fields of `object` other than `shown`, as one JSON text, when any holds a string.
+fn push_rest(
+    parts: &mut Vec<Part>,
+    place: String,
+    object: &serde_json::Map<String, Value>,
+    shown: &[&str],
+) {
+    let rest: serde_json::Map<String, Value> = object
+        .iter()
+        .filter(|(key, _)| !shown.contains(&key.as_str()))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    push_json(parts, place, &Value::Object(rest));
+}
+
+/// `value` pretty-printed, unless it holds no string at all (nothing to find).
+fn push_json(parts: &mut Vec<Part>, place: String, value: &Value) {
+    if !holds_text(value) {
+        return;
+    }
+    if let Ok(text) = serde_json::to_string_pretty(value) {
+        parts.push(Part {
+            place,
+            text,
+            rendered: true,
+        });
+    }
+}
+
+fn holds_text(value: &Value) -> bool {
+    match value {
+        Value::String(_) => true,
+        Value::Array(items) => items.iter().any(holds_text),
+        Value::Object(fields) => !fields.is_empty(),
+        _ => false,
+    }
 }
 
 /// nbformat's "multiline string": a string, or a list of strings to concatenate.
 fn multiline(value: &Value) -> Option<String> {
     match value {
         Value::String(text) => Some(text.clone()),
-        Value::Array(lines) => Some(lines.iter().filter_map(Value::as_str).collect()),
+        Value::Array(lines) if lines.iter().all(Value::is_string) => {
+            Some(lines.iter().filter_map(Value::as_str).collect())
+        }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_split_over_list_elements_is_noticed_in_the_raw_json() {
+        assert!(splits_a_line(br#"{"source": ["x = 'Zq8v", "N3mX'\n"]}"#));
+        assert!(!splits_a_line(
+            br#"{"source": ["a\n", "b\n", "c"], "k": "v", "l": "w"}"#
+        ));
+        // An escaped backslash before `n` is not a newline escape.
+        assert!(splits_a_line(br#"["a\\n", "b"]"#));
+        assert!(!splits_a_line(br#"["a\\\n", "b"]"#));
+        assert!(!splits_a_line(br#"[{"a": "b"}, "c"]"#));
     }
 }

@@ -1,6 +1,9 @@
 //! Printing findings: one line each for people, JSON for scripts, SARIF for code-scanning UIs.
 //!
 //! Every format is built from [`Finding`], which holds no secret, so no format can leak one.
+//! File names are the repository's, not the user's: in text they are printed escaped, so a
+//! committed name holding a newline or an ESC sequence can neither fake nor erase a finding
+//! line. JSON and SARIF escape control characters themselves.
 
 use std::io::{self, Write};
 
@@ -49,9 +52,47 @@ pub fn text_line(finding: &Finding) -> String {
         .map(|p| format!("[{p}]"))
         .unwrap_or_default();
     format!(
-        "{commit}{}{place}:{}:{}: {} {} ({})",
-        finding.path, finding.line, finding.column, finding.rule_id, finding.label, finding.hint
+        "{commit}{}{}:{}:{}: {} {} ({})",
+        escape_path_for_display(&finding.path),
+        escape_path_for_display(&place),
+        finding.line,
+        finding.column,
+        finding.rule_id,
+        finding.label,
+        finding.hint,
     )
+}
+
+/// `text` with every character that could move the cursor, erase or recolour a terminal
+/// line, or reorder what follows it shown as a visible escape: `\n`, `\t`, `\r`, `\e`,
+/// `\xNN`, `\u{…}` for C1 controls and bidirectional overrides; a backslash is doubled, so
+/// the escaped name is never confused with a name that holds such a sequence literally.
+pub fn escape_path_for_display(text: &str) -> String {
+    if !text.chars().any(needs_escape) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{1b}' => out.push_str("\\e"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if needs_escape(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn needs_escape(c: char) -> bool {
+    c == '\\'
+        || c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 fn json_finding(finding: &Finding) -> Value {
@@ -75,6 +116,12 @@ fn sarif(findings: &[Finding]) -> Value {
         "shortDescription": { "text": "A value from the project's .env file" },
         "help": { "text": "Remove it from the file and rotate the credential: anything committed or shared is compromised." },
     })];
+    rules.push(json!({
+        "id": super::env_files::ENV_FILE_TRACKED_ID,
+        "name": "EnvFileTracked",
+        "shortDescription": { "text": "A .env file with values held by git" },
+        "help": { "text": "Untrack it (`git rm --cached`), keep it git-ignored, and rotate its values if it was ever pushed." },
+    }));
     rules.extend(RULES.iter().map(|rule| {
         json!({
             "id": rule.id,
@@ -117,4 +164,18 @@ fn sarif(findings: &[Finding]) -> Value {
             "results": results,
         }],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_in_names_are_shown_escaped() {
+        assert_eq!(escape_path_for_display("src/app.py"), "src/app.py");
+        assert_eq!(
+            escape_path_for_display("a\nb.py:1:1: fake\u{1b}[2K\tc\\d\u{7}\u{202e}"),
+            "a\\nb.py:1:1: fake\\e[2K\\tc\\\\d\\x07\\u{202e}"
+        );
+    }
 }
