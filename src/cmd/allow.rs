@@ -9,7 +9,7 @@ use crate::envfile;
 use crate::error::Result;
 use crate::loader::{self, from_process_env};
 use crate::names;
-use crate::shell::quote_for_display;
+use crate::shell::{escape_for_display, quote_for_display};
 
 pub fn run(args: &TargetArgs) -> Result<()> {
     let path = discover::resolve_target(args.path.as_deref())?;
@@ -19,7 +19,7 @@ pub fn run(args: &TargetArgs) -> Result<()> {
     let names: Vec<&str> = checked.bindings.iter().map(|b| b.name.as_str()).collect();
     say!(
         "envguard: allowed {} ({} variables{}{}); any edit revokes this until `envguard allow {}`",
-        path.display(),
+        escape_for_display(&path),
         names.len(),
         if names.is_empty() { "" } else { ": " },
         names.join(", "),
@@ -33,6 +33,6 @@ pub fn run(args: &TargetArgs) -> Result<()> {
 /// `edit`), so none of them lets such a name pass unmentioned.
 pub(super) fn warn_about_names<'a>(path: &Path, names: impl IntoIterator<Item = &'a str>) {
     for (_, warning) in names::warnings(names) {
-        say!("envguard: warning: {}: {warning}", path.display());
+        say!("envguard: warning: {}: {warning}", escape_for_display(path));
     }
 }

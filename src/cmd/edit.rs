@@ -29,7 +29,7 @@ use crate::envfile::{Committed, Reallow, Update};
 use crate::error::{Error, IoContext, Refusal, Result};
 use crate::guard::{Guarded, Identity};
 use crate::loader::{self, from_process_env};
-use crate::shell::quote_for_display;
+use crate::shell::{escape_for_display, quote_for_display};
 
 /// Names an edit directory in the temp directory; the creator's pid follows.
 const SCRATCH_PREFIX: &str = "envguard-edit-";
@@ -77,8 +77,8 @@ pub fn run(args: &DirArgs) -> Result<()> {
         let kept = keep(scratch.keep()).join(discover::FILE_NAME);
         return Err(Error::Failed(format!(
             "{}: changed while you were editing (another `envguard set`?); your edit was not saved but kept in {} (fix: run `envguard edit` again and copy your changes over)",
-            path.display(),
-            kept.display()
+            escape_for_display(&path),
+            escape_for_display(&kept)
         )));
     }
     update.replace(edited);
@@ -86,7 +86,7 @@ pub fn run(args: &DirArgs) -> Result<()> {
         Committed::Allowed(checked) => {
             say!(
                 "envguard: saved and allowed {} ({} variables)",
-                path.display(),
+                escape_for_display(&path),
                 checked.bindings.len()
             );
             super::allow::warn_about_names(&path, checked.bindings.iter().map(|b| b.name.as_str()));
@@ -99,14 +99,14 @@ pub fn run(args: &DirArgs) -> Result<()> {
         Committed::LeftUnallowed => {
             say!(
                 "envguard: saved {}, but did not allow it: it had changed since it was last allowed (or was never allowed), so it holds lines nobody reviewed (fix: read `envguard check {quoted}`, then `envguard allow {quoted}`)",
-                path.display(),
+                escape_for_display(&path),
                 quoted = quote_for_display(&path)
             );
             Ok(())
         }
         Committed::Unchanged => match loader::check(&path, &from_process_env) {
             Ok(_) => {
-                say!("envguard: no changes to {}", path.display());
+                say!("envguard: no changes to {}", escape_for_display(&path));
                 Ok(())
             }
             Err(refusal) => {
@@ -167,11 +167,11 @@ fn remove_abandoned_copies() {
         match fs::remove_dir_all(&dir) {
             Ok(()) => say!(
                 "envguard: removed {}, a copy of a .env that an interrupted `envguard edit` left behind",
-                dir.display()
+                escape_for_display(&dir)
             ),
             Err(error) => say!(
                 "envguard: warning: {} holds a copy of a .env that an interrupted `envguard edit` left behind, and cannot be removed ({error}) (fix: rm -r {})",
-                dir.display(),
+                escape_for_display(&dir),
                 quote_for_display(&dir)
             ),
         }

@@ -8,7 +8,7 @@
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::cli::ExecArgs;
@@ -16,6 +16,7 @@ use crate::discover;
 use crate::dotenv::Binding;
 use crate::error::{Error, Result};
 use crate::loader::{self, from_process_env};
+use crate::shell::escape_for_display;
 use crate::trust::TrustStore;
 
 mod watch;
@@ -54,7 +55,7 @@ fn env_file(args: &ExecArgs) -> Result<Option<PathBuf>> {
         Some(path) if args.allow_missing && discover::foreign_owner(&path).is_some() => {
             say!(
                 "envguard: skipping {}: it is another user's, not yours to load; running without a .env",
-                path.display()
+                escape_for_display(&path)
             );
             Ok(None)
         }
@@ -81,7 +82,7 @@ fn replace_process(command: &[OsString], bindings: Vec<Binding>) -> Error {
 /// Reports why `program` could not be started; the exit code follows the shell's (127 not
 /// found, 126 not runnable).
 fn launch_failure(program: &OsStr, error: &io::Error) -> Error {
-    let name = program.to_string_lossy();
+    let name = escape_for_display(Path::new(program));
     match error.kind() {
         io::ErrorKind::NotFound => {
             say!("envguard: {name}: command not found");

@@ -13,7 +13,7 @@ use crate::envfile::{self, MODE};
 use crate::error::{Error, IoContext, Result};
 use crate::git;
 use crate::loader::{self, from_process_env};
-use crate::shell::quote_for_display;
+use crate::shell::{escape_for_display, quote_for_display};
 
 pub fn run(args: &InitArgs) -> Result<()> {
     let dir = match &args.dir {
@@ -23,7 +23,7 @@ pub fn run(args: &InitArgs) -> Result<()> {
     if !dir.is_dir() {
         return Err(Error::Usage(format!(
             "{}: not a directory (fix: `envguard init DIR` with an existing directory)",
-            dir.display()
+            escape_for_display(&dir)
         )));
     }
     let path = dir.join(FILE_NAME);
@@ -34,14 +34,14 @@ pub fn run(args: &InitArgs) -> Result<()> {
             // ships `.env -> ../../.ssh/authorized_keys` must not get that file emptied.
             return Err(Error::Usage(format!(
                 "{}: is a symlink, and init never writes through a link, whatever it reaches (fix: remove the link, which leaves the file it names alone: rm {}, then `envguard init`)",
-                path.display(),
+                escape_for_display(&path),
                 quote_for_display(&path)
             )));
         }
         if meta.is_dir() {
             return Err(Error::Usage(format!(
                 "{}: is a directory (a virtualenv?) (fix: rename it: mv {} {}, then `envguard init`)",
-                path.display(),
+                escape_for_display(&path),
                 quote_for_display(&path),
                 quote_for_display(&dir.join(".venv"))
             )));
@@ -49,7 +49,7 @@ pub fn run(args: &InitArgs) -> Result<()> {
         if !args.force {
             return Err(Error::Usage(format!(
                 "{}: already exists; nothing was changed (fix: `envguard edit` to change it, or `envguard init --force` to empty it)",
-                path.display()
+                escape_for_display(&path)
             )));
         }
     }
@@ -59,7 +59,7 @@ pub fn run(args: &InitArgs) -> Result<()> {
     envfile::allow(&loader::check(&path, &from_process_env)?)?;
     say!(
         "envguard: created {} (mode 0600{ignored}, allowed)",
-        path.display()
+        escape_for_display(&path)
     );
     if let Some(warning) = warning {
         say!("envguard: warning: {warning}");

@@ -14,6 +14,7 @@ use crate::jupyter::dirs::{self, Lookup};
 use crate::jupyter::kernelspec::{self, Installed, SPEC_FILE};
 use crate::jupyter::python::{self, Python};
 use crate::loader::{self, from_process_env};
+use crate::shell::escape_for_display;
 use crate::trust::TrustStore;
 
 pub fn run(command: &KernelCommand) -> Result<()> {
@@ -33,7 +34,7 @@ fn install(args: &KernelInstallArgs, env: Lookup) -> Result<()> {
         None => kernelspec::default_name(&project).ok_or_else(|| {
             Error::Usage(format!(
                 "{}: cannot make a kernel name from it (fix: pass --name NAME)",
-                project.display()
+                escape_for_display(&project)
             ))
         })?,
     };
@@ -58,7 +59,7 @@ fn install(args: &KernelInstallArgs, env: Lookup) -> Result<()> {
         return Err(Error::Usage(format!(
             "{}: a kernel named {name} that envguard did not install is already there \
              (fix: pass --name with another name)",
-            spec_dir.display()
+            escape_for_display(&spec_dir)
         )));
     }
     let spec = kernelspec::render(&envguard, &project, &python.executable, &display_name)?;
@@ -67,8 +68,9 @@ fn install(args: &KernelInstallArgs, env: Lookup) -> Result<()> {
     atomic::write(&spec_file, &spec, 0o644).context("write", &spec_file)?;
 
     say!(
-        "envguard: installed kernel {name} ({display_name}) in {}",
-        spec_dir.display()
+        "envguard: installed kernel {name} ({}) in {}",
+        escape_for_display(Path::new(&display_name)),
+        escape_for_display(&spec_dir)
     );
     warn_if_refused(&env_file);
     Ok(())
@@ -85,7 +87,7 @@ fn project_dir(given: Option<&Path>) -> Result<PathBuf> {
     if !project.is_dir() {
         return Err(Error::Usage(format!(
             "{}: not a directory (fix: pass --dir PROJECT)",
-            project.display()
+            escape_for_display(&project)
         )));
     }
     Ok(project)
@@ -117,9 +119,9 @@ fn list(env: Lookup) -> Result<()> {
         .into_iter()
         .filter_map(|kernel| match kernel.installed {
             Installed::Envguard { project } => Some([
-                kernel.name,
-                project.display().to_string(),
-                kernel.spec_dir.display().to_string(),
+                escape_for_display(Path::new(&kernel.name)),
+                escape_for_display(&project),
+                escape_for_display(&kernel.spec_dir),
             ]),
             Installed::Foreign => None,
         })
@@ -161,7 +163,7 @@ fn remove(args: &KernelRemoveArgs, env: Lookup) -> Result<()> {
         return Err(Error::Usage(format!(
             "{}: kernel {name} was not installed by envguard; leaving it alone \
              (fix: jupyter kernelspec remove {name})",
-            kernel.spec_dir.display()
+            escape_for_display(&kernel.spec_dir)
         )));
     }
     // A symlinked kernelspec is removed as a link, as `jupyter kernelspec remove` does.
@@ -173,7 +175,7 @@ fn remove(args: &KernelRemoveArgs, env: Lookup) -> Result<()> {
     removed.context("remove", &kernel.spec_dir)?;
     say!(
         "envguard: removed kernel {name} ({})",
-        kernel.spec_dir.display()
+        escape_for_display(&kernel.spec_dir)
     );
     Ok(())
 }

@@ -10,6 +10,7 @@ use crate::error::{IoContext, RefusalKind, Result};
 use crate::guard;
 use crate::loader::{self, from_process_env};
 use crate::mask;
+use crate::shell::escape_for_display;
 use crate::trust::TrustStore;
 
 pub fn run(args: &ListArgs) -> Result<()> {
@@ -55,7 +56,7 @@ pub fn run(args: &ListArgs) -> Result<()> {
     writeln!(
         out,
         "{}: {} variables, {status}",
-        path.display(),
+        escape_for_display(&path),
         checked.bindings.len()
     )
     .context("write", stdout)?;

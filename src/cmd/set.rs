@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::git;
 use crate::guard;
 use crate::loader;
+use crate::shell::escape_for_display;
 
 pub fn run(args: &SetArgs) -> Result<()> {
     let mut pending = Vec::with_capacity(args.names.len());
@@ -59,7 +60,10 @@ pub fn run(args: &SetArgs) -> Result<()> {
     let names: Vec<&str> = values.iter().map(|(name, _)| *name).collect();
     if created {
         let (ignored, warning) = git::ensure_ignored(&path)?.describe(&path);
-        say!("envguard: created {} (mode 0600{ignored})", path.display());
+        say!(
+            "envguard: created {} (mode 0600{ignored})",
+            escape_for_display(&path)
+        );
         if let Some(warning) = warning {
             say!("envguard: warning: {warning}");
         }

@@ -8,7 +8,7 @@ use crate::discover;
 use crate::envfile::{Committed, Reallow, Update};
 use crate::error::{Error, Result};
 use crate::names;
-use crate::shell::quote_for_display;
+use crate::shell::{escape_for_display, quote_for_display};
 
 pub fn run(args: &UnsetArgs) -> Result<()> {
     for name in &args.names {
@@ -32,7 +32,10 @@ pub fn run(args: &UnsetArgs) -> Result<()> {
         if update.unset(name)? {
             removed.push(name.as_str());
         } else {
-            say!("envguard: {name} is not set in {}", path.display());
+            say!(
+                "envguard: {name} is not set in {}",
+                escape_for_display(&path)
+            );
         }
     }
     if removed.is_empty() {
@@ -55,7 +58,7 @@ pub(super) fn report(
     set_names: &[&str],
     committed: Committed,
 ) -> Result<()> {
-    let shown = path.display();
+    let shown = escape_for_display(path);
     match committed {
         Committed::Unchanged => {
             say!("envguard: {shown} already had those values; nothing changed")

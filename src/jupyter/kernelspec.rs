@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use crate::error::{Error, Result};
+use crate::shell::escape_for_display;
 
 pub const SPEC_FILE: &str = "kernel.json";
 
@@ -88,7 +89,7 @@ fn utf8(path: &Path) -> Result<&str> {
     path.to_str().ok_or_else(|| {
         Error::Usage(format!(
             "{}: a kernelspec can only hold UTF-8 paths (fix: use a UTF-8 path)",
-            path.display()
+            escape_for_display(path)
         ))
     })
 }

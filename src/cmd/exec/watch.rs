@@ -25,6 +25,7 @@ use super::launch_failure;
 use crate::dotenv::Binding;
 use crate::error::{Error, Refusal, RefusalKind, Result};
 use crate::loader::{self, from_process_env};
+use crate::shell::escape_for_display;
 use crate::trust::TrustStore;
 
 mod child;
@@ -291,7 +292,7 @@ impl Supervisor<'_> {
                         note(format_args!(
                             "{} was deleted; the program keeps running unchanged \
                              (fix: put the file back; it is loaded again when it reappears)",
-                            path.display()
+                            escape_for_display(path)
                         ));
                     } else {
                         note(format_args!(
@@ -309,14 +310,14 @@ impl Supervisor<'_> {
                     if was_refused {
                         note(format_args!(
                             "{} loads again, with the same variables",
-                            path.display()
+                            escape_for_display(path)
                         ));
                     }
                     return None;
                 }
                 note(format_args!(
                     "{} changed ({}): restarting the program",
-                    path.display(),
+                    escape_for_display(path),
                     changed.join(", ")
                 ));
                 Some(checked.bindings)

@@ -21,6 +21,7 @@ use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
 
 use super::Event;
 use crate::error::{Error, Result};
+use crate::shell::escape_for_display;
 use crate::trust;
 
 /// Long enough to fold an editor's write + chmod + rename into one event; the supervisor's
@@ -53,7 +54,7 @@ pub fn watch(env_file: &Path, events: Sender<Event>) -> Result<Debouncer<Recomme
         debouncer
             .watcher()
             .watch(dir, RecursiveMode::NonRecursive)
-            .map_err(|e| cannot_watch(&dir.display().to_string(), &e))?;
+            .map_err(|e| cannot_watch(&escape_for_display(dir), &e))?;
     }
     Ok(debouncer)
 }
