@@ -13,6 +13,7 @@ use std::process::{Command, Output, Stdio};
 
 use crate::atomic;
 use crate::error::{Error, IoContext, Result};
+use crate::shell::escape_for_display;
 use crate::shell::quote_for_display;
 
 /// The top directory of the git work tree holding `dir`, if any (and if git is installed).
@@ -120,20 +121,23 @@ impl Ignore {
         match self {
             Ignore::NoRepository => (String::new(), None),
             Ignore::AlreadyIgnored => (", ignored by git".into(), None),
-            Ignore::Added(gitignore) => (format!(", added to {}", gitignore.display()), None),
+            Ignore::Added(gitignore) => (
+                format!(", added to {}", escape_for_display(gitignore)),
+                None,
+            ),
             Ignore::Tracked => (
                 String::new(),
                 Some(format!(
                     "{} is tracked by git; untrack it: git rm --cached {quoted}",
-                    env.display()
+                    escape_for_display(env)
                 )),
             ),
             Ignore::StillIncluded(gitignore) => (
                 String::new(),
                 Some(format!(
                     "added .env to {} but git still does not ignore {} (a `!` rule?); see: git check-ignore -v --no-index {quoted}",
-                    gitignore.display(),
-                    env.display()
+                    escape_for_display(gitignore),
+                    escape_for_display(env)
                 )),
             ),
         }

@@ -81,8 +81,18 @@ pub fn quote_for_display(path: &Path) -> String {
 /// (which reorder what the terminal shows) `\uNNNN`, and `\` itself `\\`, so the text reads
 /// back unambiguously (it is also valid inside bash's `$'...'`). Everything else is shown as is.
 pub fn escape_for_display(path: &Path) -> String {
-    let mut out = String::new();
-    for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+    escape_bytes_for_display(path.as_os_str().as_bytes())
+}
+
+/// [`escape_for_display`] for text already decoded, such as the paths git reports to the
+/// scanner.
+pub fn escape_text_for_display(text: &str) -> String {
+    escape_bytes_for_display(text.as_bytes())
+}
+
+fn escape_bytes_for_display(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
             match c {
                 '\\' => out.push_str("\\\\"),

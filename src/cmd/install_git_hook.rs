@@ -15,6 +15,7 @@ use crate::cli::{InstallGitHookArgs, ShellKind};
 use crate::discover;
 use crate::error::{Error, IoContext, Result};
 use crate::scan::git;
+use crate::shell::escape_for_display;
 use crate::shell::quote;
 
 /// Marks a hook as envguard's, so reinstalling neither chains it to itself nor duplicates it.
@@ -30,23 +31,26 @@ pub fn run(args: &InstallGitHookArgs) -> Result<()> {
     fs::create_dir_all(&hooks).context("create", &hooks)?;
     let hook = hooks.join("pre-commit");
     let chained = hooks.join(CHAINED);
-    let mut message = format!("installed {}", hook.display());
+    let mut message = format!("installed {}", escape_for_display(&hook));
     match fs::read(&hook) {
         Ok(existing) if String::from_utf8_lossy(&existing).contains(MARKER) => {
-            message = format!("{} already runs envguard; updated it", hook.display());
+            message = format!(
+                "{} already runs envguard; updated it",
+                escape_for_display(&hook)
+            );
         }
         Ok(_) => {
             if chained.exists() {
                 return Err(Error::Usage(format!(
                     "{} exists already, so {} cannot be moved aside (fix: merge or remove one of them, then rerun)",
-                    chained.display(),
-                    hook.display()
+                    escape_for_display(&chained),
+                    escape_for_display(&hook)
                 )));
             }
             fs::rename(&hook, &chained).context("move aside", &hook)?;
             message = format!(
                 "installed {}; your previous hook now runs first from {CHAINED}",
-                hook.display()
+                escape_for_display(&hook)
             );
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}

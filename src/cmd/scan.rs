@@ -22,16 +22,16 @@ use crate::atomic;
 use crate::cli::{ScanArgs, ScanFormat};
 use crate::discover;
 use crate::dotenv;
-use crate::error::{Error, IoContext, Refusal, RefusalKind, Result};
+use crate::error::{Error, IoContext, RefusalKind, Result};
 use crate::guard;
 use crate::loader::{self, from_process_env};
 use crate::scan::env_files;
 use crate::scan::fingerprint::{Fingerprinter, KEY_VARIABLE};
 use crate::scan::known::{KnownValues, Secret};
 use crate::scan::notebook::{self, RedactError};
-use crate::scan::report::escape_path_for_display;
 use crate::scan::walk::{self, Options};
 use crate::scan::{Detector, Finding, baseline, git, report};
+use crate::shell::{escape_for_display, escape_text_for_display};
 
 pub fn run(args: &ScanArgs) -> Result<()> {
     let cwd = discover::working_dir()?;
@@ -130,14 +130,14 @@ pub fn run(args: &ScanArgs) -> Result<()> {
         baseline::write(path, &findings)?;
         let key = detector.fingerprints.key_file().map_or_else(
             || "the fingerprint key".to_string(),
-            |file| escape_path_for_display(&file.display().to_string()),
+            |file| escape_for_display(&file),
         );
         note(
             args,
             &format!(
                 "recorded {} finding(s) in {}; later scans with --baseline ignore them. Its fingerprints are keyed with {key}, kept outside the repository: on another machine (CI) the baseline matches only with {KEY_VARIABLE} set to that file's contents",
                 findings.len(),
-                escape_path_for_display(&path.display().to_string())
+                escape_for_display(path)
             ),
         );
         return Ok(());
@@ -276,8 +276,7 @@ fn read_values(path: &Path, secrets: &mut Vec<Secret>, sources: &mut Vec<PathBuf
         Ok(opened) => opened,
         Err(refusal) => {
             warn(&format!(
-                "warning: {}; its values are not searched for",
-                refusal_line(&refusal)
+                "warning: {refusal}; its values are not searched for"
             ));
             return;
         }
@@ -288,8 +287,7 @@ fn read_values(path: &Path, secrets: &mut Vec<Secret>, sources: &mut Vec<PathBuf
             Err(refusal) if verdict.kind == RefusalKind::Mode => loose = Some(refusal),
             Err(refusal) => {
                 warn(&format!(
-                    "warning: {}; its values are not searched for",
-                    refusal_line(&refusal)
+                    "warning: {refusal}; its values are not searched for"
                 ));
                 if let Ok(canonical) = fs::canonicalize(path) {
                     sources.push(canonical);
@@ -303,8 +301,7 @@ fn read_values(path: &Path, secrets: &mut Vec<Secret>, sources: &mut Vec<PathBuf
         Ok(guarded) => guarded,
         Err(refusal) => {
             warn(&format!(
-                "warning: {}; its values are not searched for",
-                refusal_line(&refusal)
+                "warning: {refusal}; its values are not searched for"
             ));
             return;
         }
@@ -313,7 +310,7 @@ fn read_values(path: &Path, secrets: &mut Vec<Secret>, sources: &mut Vec<PathBuf
     if let Some(refusal) = loose {
         warn(&format!(
             "warning: {}; its values are searched for all the same, but the file itself is exposed",
-            refusal_line(&refusal)
+            &refusal
         ));
     }
     match dotenv::parse(&guarded.bytes, &from_process_env) {
@@ -329,22 +326,9 @@ fn read_values(path: &Path, secrets: &mut Vec<Secret>, sources: &mut Vec<PathBuf
         ),
         Err(error) => warn(&format!(
             "warning: {}; its values are not searched for",
-            refusal_line(&loader::parse_refusal(path, &error))
+            &loader::parse_refusal(path, &error)
         )),
     }
-}
-
-/// A refusal as one line, its path escaped for the terminal.
-fn refusal_line(refusal: &Refusal) -> String {
-    let mut line = escape_path_for_display(&refusal.path.display().to_string());
-    if let Some(number) = refusal.line {
-        line.push_str(&format!(":{number}"));
-    }
-    line.push_str(&format!(": {}", refusal.reason));
-    if !refusal.fix.is_empty() {
-        line.push_str(&format!(" (fix: {})", refusal.fix));
-    }
-    line
 }
 
 /// What the pre-commit hook says when it stops a commit: that it did, where, and each fix
@@ -356,7 +340,7 @@ fn explain_blocked_commit(findings: &[Finding]) {
             files.push(&finding.path);
         }
     }
-    let shown: Vec<String> = files.iter().map(|f| escape_path_for_display(f)).collect();
+    let shown: Vec<String> = files.iter().map(|f| escape_text_for_display(f)).collect();
     // git sets GIT_INDEX_FILE for the hooks it runs; a manual `scan --staged` only predicts.
     let headline = if std::env::var_os("GIT_INDEX_FILE").is_some() {
         "envguard stopped the commit"
@@ -379,7 +363,7 @@ fn explain_blocked_commit(findings: &[Finding]) {
         .map(|f| {
             let quoted = crate::shell::quote_for_display(Path::new(f));
             if quoted.chars().any(char::is_control) {
-                escape_path_for_display(f)
+                escape_text_for_display(f)
             } else {
                 quoted
             }
@@ -450,7 +434,7 @@ fn skipped_note(summary: &serde_json::Value) -> String {
 fn redact(detector: &Detector, notebooks: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut rewritten = Vec::new();
     for path in notebooks {
-        let shown = escape_path_for_display(&walk::display_path(path));
+        let shown = escape_text_for_display(&walk::display_path(path));
         let bytes = std::fs::read(path).context("read", path)?;
         match notebook::redact(detector, &bytes) {
             Ok(Some(clean)) => {
@@ -524,7 +508,7 @@ fn advise_rotation(findings: &[Finding]) {
         if finding.rule_id == env_files::ENV_FILE_TRACKED_ID {
             warn(&format!(
                 "{} was committed with its values in commit {commit}",
-                escape_path_for_display(&finding.path)
+                escape_text_for_display(&finding.path)
             ));
             continue;
         }
@@ -535,7 +519,7 @@ fn advise_rotation(findings: &[Finding]) {
         seen.push((name, commit));
         warn(&format!(
             "{name} leaked in commit {commit} ({})",
-            escape_path_for_display(&finding.path)
+            escape_text_for_display(&finding.path)
         ));
     }
     if !findings.is_empty() {

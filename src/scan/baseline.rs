@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use super::Finding;
 use crate::atomic;
 use crate::error::{Error, IoContext, Result};
+use crate::shell::escape_for_display;
 
 pub struct Baseline {
     fingerprints: HashSet<String>,
@@ -54,7 +55,7 @@ pub fn write(path: &Path, findings: &[Finding]) -> Result<()> {
 fn not_a_baseline(path: &Path) -> Error {
     Error::Usage(format!(
         "{}: not an envguard baseline (fix: recreate it with `envguard scan --write-baseline {}`)",
-        path.display(),
+        escape_for_display(path),
         crate::shell::quote_for_display(path)
     ))
 }

@@ -17,6 +17,7 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use crate::shell::escape_for_display;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
@@ -119,13 +120,15 @@ fn stored_key(repository: &Path) -> Result<Key, String> {
         .recursive(true)
         .mode(0o700)
         .create(&dir)
-        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        .map_err(|e| format!("cannot create {}: {e}", escape_for_display(&dir)))?;
     check_private(&dir, 0o700)?;
     let file = dir.join(key_file_name(repository));
     match read_key(&file) {
         Ok(key) => return Ok(key),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(format!("cannot read {}: {e}", file.display())),
+        Err(e) => {
+            return Err(format!("cannot read {}: {e}", escape_for_display(&file)));
+        }
     }
     let key = random_key().map_err(|e| format!("cannot read /dev/urandom: {e}"))?;
     // Written whole under a temporary name, then linked into place: two scans racing to
@@ -133,16 +136,16 @@ fn stored_key(repository: &Path) -> Result<Key, String> {
     let mut temp = tempfile::Builder::new()
         .prefix(".key-")
         .tempfile_in(&dir)
-        .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+        .map_err(|e| format!("cannot write in {}: {e}", escape_for_display(&dir)))?;
     temp.write_all(format!("{}\n", hex(&key)).as_bytes())
         .and_then(|()| temp.as_file().sync_all())
-        .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+        .map_err(|e| format!("cannot write in {}: {e}", escape_for_display(&dir)))?;
     match fs::hard_link(temp.path(), &file) {
         Ok(()) => Ok(key),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            read_key(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))
+            read_key(&file).map_err(|e| format!("cannot read {}: {e}", escape_for_display(&file)))
         }
-        Err(e) => Err(format!("cannot create {}: {e}", file.display())),
+        Err(e) => Err(format!("cannot create {}: {e}", escape_for_display(&file))),
     }
 }
 
@@ -166,14 +169,15 @@ fn read_key(file: &Path) -> io::Result<Key> {
 }
 
 fn check_private(dir: &Path, mode: u32) -> Result<(), String> {
-    let meta = fs::symlink_metadata(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let meta =
+        fs::symlink_metadata(dir).map_err(|e| format!("{}: {e}", escape_for_display(dir)))?;
     if !meta.is_dir()
         || meta.uid() != nix::unistd::geteuid().as_raw()
         || meta.permissions().mode() & 0o777 != mode
     {
         return Err(format!(
             "{} must be your own directory with mode {mode:04o} (fix: chmod {mode:o} {})",
-            dir.display(),
+            escape_for_display(dir),
             crate::shell::quote_for_display(dir)
         ));
     }

@@ -17,6 +17,7 @@ use std::process::{Command, Stdio};
 use super::env_files::{self, ENV_FILE_TRACKED_ID};
 use super::{Detector, Finding, notebook, walk};
 use crate::error::{Error, Result};
+use crate::shell::escape_text_for_display;
 
 /// Findings in what is staged for commit in the repository containing `dir`.
 pub fn staged(detector: &Detector, dir: &Path, max_file_size: u64) -> Result<Vec<Finding>> {
@@ -181,7 +182,7 @@ fn env_file_finding(detector: &Detector, path: &str, why: &str) -> Finding {
 fn shown_argument(path: &str) -> String {
     let quoted = crate::shell::quote_for_display(Path::new(path));
     if quoted.chars().any(char::is_control) {
-        super::report::escape_path_for_display(path)
+        escape_text_for_display(path)
     } else {
         quoted
     }

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use super::Finding;
 use super::rules::RULES;
 use crate::cli::ScanFormat;
+use crate::shell::escape_text_for_display;
 
 pub fn write(
     out: &mut impl Write,
@@ -53,46 +54,14 @@ pub fn text_line(finding: &Finding) -> String {
         .unwrap_or_default();
     format!(
         "{commit}{}{}:{}:{}: {} {} ({})",
-        escape_path_for_display(&finding.path),
-        escape_path_for_display(&place),
+        escape_text_for_display(&finding.path),
+        escape_text_for_display(&place),
         finding.line,
         finding.column,
         finding.rule_id,
         finding.label,
         finding.hint,
     )
-}
-
-/// `text` with every character that could move the cursor, erase or recolour a terminal
-/// line, or reorder what follows it shown as a visible escape: `\n`, `\t`, `\r`, `\e`,
-/// `\xNN`, `\u{…}` for C1 controls and bidirectional overrides; a backslash is doubled, so
-/// the escaped name is never confused with a name that holds such a sequence literally.
-pub fn escape_path_for_display(text: &str) -> String {
-    if !text.chars().any(needs_escape) {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\u{1b}' => out.push_str("\\e"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c if needs_escape(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn needs_escape(c: char) -> bool {
-    c == '\\'
-        || c.is_control()
-        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 fn json_finding(finding: &Finding) -> Value {
@@ -172,10 +141,10 @@ mod tests {
 
     #[test]
     fn control_characters_in_names_are_shown_escaped() {
-        assert_eq!(escape_path_for_display("src/app.py"), "src/app.py");
+        assert_eq!(escape_text_for_display("src/app.py"), "src/app.py");
         assert_eq!(
-            escape_path_for_display("a\nb.py:1:1: fake\u{1b}[2K\tc\\d\u{7}\u{202e}"),
-            "a\\nb.py:1:1: fake\\e[2K\\tc\\\\d\\x07\\u{202e}"
+            escape_text_for_display("a\nb.py:1:1: fake\u{1b}[2K\tc\\d\u{7}\u{202e}"),
+            "a\\nb.py:1:1: fake\\e[2K\\tc\\\\d\\x07\\u202e"
         );
     }
 }
