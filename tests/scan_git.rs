@@ -212,7 +212,7 @@ fn install_git_hook_chains_the_existing_hook_and_stops_a_leaking_commit() {
     let said = stderr(&blocked);
     assert!(said.contains("known-value PAYMENTS_TOKEN"), "{said}");
     for fix in [
-        "envguard stopped the commit: 1 finding(s) in app.py",
+        "envguard: stopped the commit: 1 finding(s) in app.py",
         "rotate it if it was ever pushed",
         "# envguard:allow",
         "git commit --no-verify",
@@ -322,7 +322,7 @@ fn pre_commit_framework_runs_the_published_hook() {
         "{output}"
     );
     assert!(
-        output.contains("envguard stopped the commit: 2 finding(s) in app.py")
+        output.contains("envguard: stopped the commit: 2 finding(s) in app.py")
             && output.contains("mode 0644"),
         "{output}"
     );

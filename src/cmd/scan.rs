@@ -343,7 +343,7 @@ fn explain_blocked_commit(findings: &[Finding]) {
     let shown: Vec<String> = files.iter().map(|f| escape_text_for_display(f)).collect();
     // git sets GIT_INDEX_FILE for the hooks it runs; a manual `scan --staged` only predicts.
     let headline = if std::env::var_os("GIT_INDEX_FILE").is_some() {
-        "envguard stopped the commit"
+        "stopped the commit"
     } else {
         "a commit of what is staged would be stopped"
     };
@@ -360,14 +360,8 @@ fn explain_blocked_commit(findings: &[Finding]) {
                 .iter()
                 .any(|x| x.path == **f && x.place.as_deref().is_some_and(|p| p.contains("output")))
         })
-        .map(|f| {
-            let quoted = crate::shell::quote_for_display(Path::new(f));
-            if quoted.chars().any(char::is_control) {
-                escape_text_for_display(f)
-            } else {
-                quoted
-            }
-        })
+        // Quoted so that the command pastes back as shown, control characters and all.
+        .map(|f| crate::shell::quote_for_display(Path::new(f)))
         .collect();
     if !notebooks.is_empty() {
         let list = notebooks.join(" ");
