@@ -19,7 +19,7 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     replace(&target(path)?, bytes, mode)
 }
 
-/// [`write`] that never writes through a symlink: whatever is at `path` (a link included) is
+/// [`write()`] that never writes through a symlink: whatever is at `path` (a link included) is
 /// replaced by the new file, so a link swapped in after the caller looked cannot redirect it.
 pub fn replace(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let dir = parent(path);

@@ -19,12 +19,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::atomic;
-use crate::dotenv::{self, Occurrence};
 use crate::error::{Error, IoContext, Refusal, RefusalKind, Result};
-use crate::guard;
-use crate::loader::{self, Checked, from_process_env};
-use crate::names;
-use crate::trust::{self, Trust, TrustStore};
+use crate::load::dotenv::{self, Occurrence};
+use crate::load::guard;
+use crate::load::loader::{self, Checked, from_process_env};
+use crate::load::names;
+use crate::load::trust::{self, Trust, TrustStore};
 
 /// The mode every `.env` envguard writes gets.
 pub const MODE: u32 = 0o600;

@@ -11,7 +11,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::shell::escape_for_display;
+use crate::display::escape_for_display;
 
 /// Why a `.env` file may not be loaded, with the command that makes it loadable.
 ///

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use crate::atomic;
+use crate::display::escape_for_display;
+use crate::display::quote_for_display;
 use crate::error::{Error, IoContext, Result};
-use crate::shell::escape_for_display;
-use crate::shell::quote_for_display;
 
 /// The top directory of the git work tree holding `dir`, if any (and if git is installed).
 pub fn work_tree(dir: &Path) -> Option<PathBuf> {

@@ -1,9 +1,12 @@
 //! envguard: load `.env` secrets exactly where they are needed, and nowhere else.
 //!
 //! The binary is a thin shell over this library so that integration tests and benchmarks can
-//! reach the same code. The loader's pieces each live in their own module, in the order a
-//! `.env` meets them: [`discover`] → [`guard`] → [`dotenv`] → [`names`] → [`trust`], tied
-//! together by [`loader`].
+//! reach the same code. The layout follows the data: [`load`] reads a `.env` into variables
+//! (discover → guard → parse → names → trust), [`hook`] carries them into an interactive shell
+//! between prompts, [`scan`] looks for their values where they must not be, [`mask`] hides
+//! them in what programs print, [`jupyter`] hands them to notebook kernels, and [`cmd`] holds
+//! one module per subcommand. Below them sits a thin floor: [`atomic`] writes, [`error`]
+//! refusals, [`display`] of paths, [`git`] queries and [`envfile`] rewrites.
 
 /// `eprintln!` that cannot panic. A message to a stderr whose reader is gone (`envguard scan
 /// 2>&1 | head`) is dropped instead of aborting the command half-way; the exit code still
@@ -19,19 +22,12 @@ macro_rules! say {
 pub mod atomic;
 pub mod cli;
 pub mod cmd;
-pub mod diff;
-pub mod discover;
-pub mod dotenv;
-pub mod emit;
+pub mod display;
 pub mod envfile;
 pub mod error;
 pub mod git;
-pub mod guard;
+pub mod hook;
 pub mod jupyter;
-pub mod loader;
+pub mod load;
 pub mod mask;
-pub mod names;
 pub mod scan;
-pub mod shell;
-pub mod state;
-pub mod trust;

@@ -463,7 +463,7 @@ fn dotenv_matches_python_dotenv_on_generated_corpus() {
     for (i, report) in reports.enumerate() {
         files += 1;
         let bytes = &corpus[i];
-        let ours = envguard::dotenv::parse(bytes, &outer);
+        let ours = envguard::load::dotenv::parse(bytes, &outer);
         let ours_shown = match &ours {
             Ok(bindings) => format!(
                 "{:?}",
@@ -490,7 +490,7 @@ fn dotenv_matches_python_dotenv_on_generated_corpus() {
                 }
                 match &ours {
                     Err(e) if e.line == line => {
-                        use envguard::dotenv::Problem;
+                        use envguard::load::dotenv::Problem;
                         let (expected, right) = match kind {
                             "utf8" => ("InvalidUtf8", e.problem == Problem::InvalidUtf8),
                             "cancel" => (

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::*;
-use envguard::trust::digest;
+use envguard::load::trust::digest;
 
 const SECRET: &str = "nb-secret-5f0c19e2a7d3";
 

@@ -1,5 +1,5 @@
 //! The name rules against the real shells: whatever the installed bash, zsh and fish call
-//! their own must be classified in `src/names/lists.rs`, so a new shell release cannot add a
+//! their own must be classified in `src/load/names/lists.rs`, so a new shell release cannot add a
 //! variable that a `.env` then sets unnoticed; and everything the hook scripts define must be
 //! out of a `.env`'s reach. Failures print names only.
 
@@ -9,7 +9,7 @@ use std::io::Read;
 use std::path::Path;
 use std::process::Command;
 
-use envguard::names::{self, Class, Destination};
+use envguard::load::names::{self, Class, Destination};
 
 /// The words of `output` that are shell names (the rest is noise such as zsh's `$` or `#`).
 fn names_in(output: &str) -> BTreeSet<String> {
@@ -164,7 +164,7 @@ fn every_special_name_of_the_installed_shells_is_classified() {
     }
     assert!(
         unclassified.is_empty(),
-        "shell names neither refused nor classified in src/names/lists.rs (decide each, with the reason): {unclassified:?}"
+        "shell names neither refused nor classified in src/load/names/lists.rs (decide each, with the reason): {unclassified:?}"
     );
 }
 

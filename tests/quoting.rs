@@ -7,7 +7,7 @@
 use std::process::Command;
 
 use envguard::cli::ShellKind;
-use envguard::emit;
+use envguard::hook::emit;
 
 const VALUES: usize = 3000;
 
@@ -189,7 +189,7 @@ fn displayed_paths_paste_back_exactly_and_hold_no_control_byte() {
     paths.push("a\u{202e}b\u{9b}c'd\\e".as_bytes().to_vec());
     let mut script = Vec::new();
     for (i, path) in paths.iter().enumerate() {
-        let shown = envguard::shell::quote_for_display(Path::new(OsStr::from_bytes(path)));
+        let shown = envguard::display::quote_for_display(Path::new(OsStr::from_bytes(path)));
         assert!(
             !shown.bytes().any(|b| b < 0x20 || b == 0x7f),
             "path {i} ({} bytes) is shown with a control byte (seed {seed})",

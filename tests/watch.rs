@@ -14,7 +14,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{TestEnv, write_mode};
-use envguard::trust::digest;
+use envguard::load::trust::digest;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 

@@ -4,12 +4,12 @@
 use std::path::Path;
 
 use crate::cli::TargetArgs;
-use crate::discover;
+use crate::display::{escape_for_display, quote_for_display};
 use crate::envfile;
 use crate::error::Result;
-use crate::loader::{self, from_process_env};
-use crate::names;
-use crate::shell::{escape_for_display, quote_for_display};
+use crate::load::discover;
+use crate::load::loader::{self, from_process_env};
+use crate::load::names;
 
 pub fn run(args: &TargetArgs) -> Result<()> {
     let path = discover::resolve_target(args.path.as_deref())?;

@@ -7,14 +7,14 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use crate::cli::CheckArgs;
-use crate::discover;
+use crate::display::{escape_for_display, quote_for_display};
 use crate::error::{Error, IoContext, Refusal, RefusalKind, Result};
 use crate::git;
-use crate::guard;
-use crate::loader::{self, from_process_env};
-use crate::names;
-use crate::shell::{escape_for_display, quote_for_display};
-use crate::trust::TrustStore;
+use crate::load::discover;
+use crate::load::guard;
+use crate::load::loader::{self, from_process_env};
+use crate::load::names;
+use crate::load::trust::TrustStore;
 
 /// One reported line: passed, failed (refuses the file) or a warning (does not).
 enum Mark {

@@ -7,11 +7,11 @@
 use std::fs;
 
 use crate::cli::TargetArgs;
-use crate::discover;
+use crate::display::quote_for_display;
 use crate::error::Result;
-use crate::guard;
-use crate::shell::quote_for_display;
-use crate::trust::TrustStore;
+use crate::load::discover;
+use crate::load::guard;
+use crate::load::trust::TrustStore;
 
 pub fn run(args: &TargetArgs) -> Result<()> {
     let path = discover::resolve_target(args.path.as_deref())?;

@@ -24,12 +24,12 @@ use std::process::Command;
 use nix::fcntl::{Flock, FlockArg};
 
 use crate::cli::DirArgs;
-use crate::discover;
+use crate::display::{escape_for_display, quote_for_display};
 use crate::envfile::{Committed, Reallow, Update};
 use crate::error::{Error, IoContext, Refusal, Result};
-use crate::guard::{Guarded, Identity};
-use crate::loader::{self, from_process_env};
-use crate::shell::{escape_for_display, quote_for_display};
+use crate::load::discover;
+use crate::load::guard::{Guarded, Identity};
+use crate::load::loader::{self, from_process_env};
 
 /// Names an edit directory in the temp directory; the creator's pid follows.
 const SCRATCH_PREFIX: &str = "envguard-edit-";

@@ -12,12 +12,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::cli::ExecArgs;
-use crate::discover;
-use crate::dotenv::Binding;
+use crate::display::escape_for_display;
 use crate::error::{Error, Result};
-use crate::loader::{self, from_process_env};
-use crate::shell::escape_for_display;
-use crate::trust::TrustStore;
+use crate::load::discover;
+use crate::load::dotenv::Binding;
+use crate::load::loader::{self, from_process_env};
+use crate::load::trust::TrustStore;
 
 mod watch;
 

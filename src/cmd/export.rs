@@ -27,16 +27,16 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::cli::{ShellArgs, ShellKind};
-use crate::diff::{self, Base, Mark, Plan};
-use crate::discover;
-use crate::emit;
+use crate::display::quote_for_display;
 use crate::error::{IoContext, Refusal, RefusalKind, Result};
-use crate::guard::Identity;
-use crate::loader::{self, Checked};
-use crate::names;
-use crate::shell::quote_for_display;
-use crate::state::{self, Current, Inputs, Key, Loaded, Original, Saved, State};
-use crate::trust::{self, TrustStore};
+use crate::hook::diff::{self, Base, Mark, Plan};
+use crate::hook::emit;
+use crate::hook::state::{self, Current, Inputs, Key, Loaded, Original, Saved, State};
+use crate::load::discover;
+use crate::load::guard::Identity;
+use crate::load::loader::{self, Checked};
+use crate::load::names;
+use crate::load::trust::{self, TrustStore};
 
 /// The names of the hook's own variables in the environment ([`state::VAR`], [`state::KEY_VAR`]).
 const HOOK_PREFIX: &str = "__ENVGUARD_";

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use crate::cli::{ShellArgs, ShellKind};
 use crate::error::{Error, IoContext, Result};
-use crate::shell::push_quoted_bytes;
+use crate::hook::quote::push_quoted_bytes;
 
 const BASH: &str = include_str!("../../shell/envguard.bash");
 const ZSH: &str = include_str!("../../shell/envguard.zsh");

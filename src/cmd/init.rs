@@ -8,12 +8,12 @@ use std::fs;
 
 use crate::atomic;
 use crate::cli::InitArgs;
-use crate::discover::{self, FILE_NAME};
+use crate::display::{escape_for_display, quote_for_display};
 use crate::envfile::{self, MODE};
 use crate::error::{Error, IoContext, Result};
 use crate::git;
-use crate::loader::{self, from_process_env};
-use crate::shell::{escape_for_display, quote_for_display};
+use crate::load::discover::{self, FILE_NAME};
+use crate::load::loader::{self, from_process_env};
 
 pub fn run(args: &InitArgs) -> Result<()> {
     let dir = match &args.dir {

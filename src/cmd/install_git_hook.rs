@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 
 use crate::atomic;
 use crate::cli::{InstallGitHookArgs, ShellKind};
-use crate::discover;
+use crate::display::escape_for_display;
 use crate::error::{Error, IoContext, Result};
+use crate::hook::quote::quote;
+use crate::load::discover;
 use crate::scan::git;
-use crate::shell::escape_for_display;
-use crate::shell::quote;
 
 /// Marks a hook as envguard's, so reinstalling neither chains it to itself nor duplicates it.
 const MARKER: &str = "# envguard pre-commit hook";

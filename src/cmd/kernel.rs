@@ -8,14 +8,14 @@ use std::path::{Path, PathBuf};
 
 use crate::atomic;
 use crate::cli::{KernelCommand, KernelInstallArgs, KernelRemoveArgs};
-use crate::discover;
+use crate::display::escape_for_display;
 use crate::error::{Error, IoContext, Result};
 use crate::jupyter::dirs::{self, Lookup};
 use crate::jupyter::kernelspec::{self, Installed, SPEC_FILE};
 use crate::jupyter::python::{self, Python};
-use crate::loader::{self, from_process_env};
-use crate::shell::escape_for_display;
-use crate::trust::TrustStore;
+use crate::load::discover;
+use crate::load::loader::{self, from_process_env};
+use crate::load::trust::TrustStore;
 
 pub fn run(command: &KernelCommand) -> Result<()> {
     let env: Lookup = &dirs::process_env;

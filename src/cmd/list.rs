@@ -5,13 +5,13 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use crate::cli::ListArgs;
-use crate::discover;
+use crate::display::escape_for_display;
 use crate::error::{IoContext, RefusalKind, Result};
-use crate::guard;
-use crate::loader::{self, from_process_env};
+use crate::load::discover;
+use crate::load::guard;
+use crate::load::loader::{self, from_process_env};
+use crate::load::trust::TrustStore;
 use crate::mask;
-use crate::shell::escape_for_display;
-use crate::trust::TrustStore;
 
 pub fn run(args: &ListArgs) -> Result<()> {
     let path = discover::resolve_target(args.dir.as_deref())?;

@@ -1,4 +1,4 @@
-//! One module per subcommand; each exposes `run`, which reports through [`Error`] and never
+//! One module per subcommand; each exposes `run`, which reports through [`Error`](crate::error::Error) and never
 //! prints a value read from a `.env` file.
 
 use crate::cli::Command;

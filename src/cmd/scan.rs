@@ -20,18 +20,18 @@ use serde_json::json;
 
 use crate::atomic;
 use crate::cli::{ScanArgs, ScanFormat};
-use crate::discover;
-use crate::dotenv;
+use crate::display::{escape_for_display, escape_text_for_display};
 use crate::error::{Error, IoContext, RefusalKind, Result};
-use crate::guard;
-use crate::loader::{self, from_process_env};
+use crate::load::discover;
+use crate::load::dotenv;
+use crate::load::guard;
+use crate::load::loader::{self, from_process_env};
 use crate::scan::env_files;
 use crate::scan::fingerprint::{Fingerprinter, KEY_VARIABLE};
 use crate::scan::known::{KnownValues, Secret};
 use crate::scan::notebook::{self, RedactError};
 use crate::scan::walk::{self, Options};
 use crate::scan::{Detector, Finding, baseline, git, report};
-use crate::shell::{escape_for_display, escape_text_for_display};
 
 pub fn run(args: &ScanArgs) -> Result<()> {
     let cwd = discover::working_dir()?;
@@ -361,7 +361,7 @@ fn explain_blocked_commit(findings: &[Finding]) {
                 .any(|x| x.path == **f && x.place.as_deref().is_some_and(|p| p.contains("output")))
         })
         // Quoted so that the command pastes back as shown, control characters and all.
-        .map(|f| crate::shell::quote_for_display(Path::new(f)))
+        .map(|f| crate::display::quote_for_display(Path::new(f)))
         .collect();
     if !notebooks.is_empty() {
         let list = notebooks.join(" ");

@@ -6,14 +6,14 @@ use std::io::{self, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
 use crate::cli::SetArgs;
-use crate::discover::{self, FILE_NAME};
-use crate::dotenv::Limits;
+use crate::display::escape_for_display;
 use crate::envfile::{self, Reallow, Update};
 use crate::error::{Error, Result};
 use crate::git;
-use crate::guard;
-use crate::loader;
-use crate::shell::escape_for_display;
+use crate::load::discover::{self, FILE_NAME};
+use crate::load::dotenv::Limits;
+use crate::load::guard;
+use crate::load::loader;
 
 pub fn run(args: &SetArgs) -> Result<()> {
     let mut pending = Vec::with_capacity(args.names.len());

@@ -9,13 +9,13 @@ use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use crate::diff::Base;
-use crate::discover;
+use crate::display::quote_for_display;
 use crate::error::{IoContext, Result};
-use crate::loader;
-use crate::shell::quote_for_display;
-use crate::state::{self, Current, Loaded, State};
-use crate::trust::TrustStore;
+use crate::hook::diff::Base;
+use crate::hook::state::{self, Current, Loaded, State};
+use crate::load::discover;
+use crate::load::loader;
+use crate::load::trust::TrustStore;
 
 pub fn run() -> Result<()> {
     let raw = env::var_os(state::VAR);

@@ -4,11 +4,11 @@
 use std::path::Path;
 
 use crate::cli::UnsetArgs;
-use crate::discover;
+use crate::display::{escape_for_display, quote_for_display};
 use crate::envfile::{Committed, Reallow, Update};
 use crate::error::{Error, Result};
-use crate::names;
-use crate::shell::{escape_for_display, quote_for_display};
+use crate::load::discover;
+use crate::load::names;
 
 pub fn run(args: &UnsetArgs) -> Result<()> {
     for name in &args.names {

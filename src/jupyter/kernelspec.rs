@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
+use crate::display::escape_for_display;
 use crate::error::{Error, Result};
-use crate::shell::escape_for_display;
 
 pub const SPEC_FILE: &str = "kernel.json";
 

@@ -7,10 +7,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::discover;
+use crate::display::quote_for_display;
 use crate::error::{Error, Result};
 use crate::jupyter::dirs::Lookup;
-use crate::shell::quote_for_display;
+use crate::load::discover;
 
 /// What Jupyter's path rules need to know about an interpreter.
 #[derive(Debug, Clone, PartialEq, Eq)]

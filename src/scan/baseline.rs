@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 
 use super::Finding;
 use crate::atomic;
+use crate::display::escape_for_display;
 use crate::error::{Error, IoContext, Result};
-use crate::shell::escape_for_display;
 
 pub struct Baseline {
     fingerprints: HashSet<String>,
@@ -56,6 +56,6 @@ fn not_a_baseline(path: &Path) -> Error {
     Error::Usage(format!(
         "{}: not an envguard baseline (fix: recreate it with `envguard scan --write-baseline {}`)",
         escape_for_display(path),
-        crate::shell::quote_for_display(path)
+        crate::display::quote_for_display(path)
     ))
 }

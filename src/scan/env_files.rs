@@ -8,7 +8,7 @@
 //! values are all empty, `.env.shared` whose values are all age ciphertext, and
 //! `.env.recipients` (public keys). Values are judged as written: nothing is expanded.
 
-use crate::dotenv;
+use crate::load::dotenv;
 
 /// The rule id of a `.env` file that git holds.
 pub const ENV_FILE_TRACKED_ID: &str = "env-file-tracked";

@@ -17,7 +17,7 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::shell::escape_for_display;
+use crate::display::escape_for_display;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
@@ -77,7 +77,7 @@ impl Fingerprinter {
     pub fn key_file(&self) -> Option<PathBuf> {
         let repository = self.repository.as_ref()?;
         Some(
-            crate::trust::data_dir()
+            crate::load::trust::data_dir()
                 .ok()?
                 .join(KEYS_DIR)
                 .join(key_file_name(repository)),
@@ -114,7 +114,7 @@ fn key_file_name(repository: &Path) -> String {
 
 /// The repository's key from the data directory, created there on first need.
 fn stored_key(repository: &Path) -> Result<Key, String> {
-    let data = crate::trust::data_dir().map_err(|e| e.to_string())?;
+    let data = crate::load::trust::data_dir().map_err(|e| e.to_string())?;
     let dir = data.join(KEYS_DIR);
     DirBuilder::new()
         .recursive(true)
@@ -155,7 +155,7 @@ fn read_key(file: &Path) -> io::Result<Key> {
     if meta.uid() != nix::unistd::geteuid().as_raw() || meta.permissions().mode() & 0o077 != 0 {
         return Err(io::Error::other(format!(
             "not yours alone (fix: rm {} to make a new key)",
-            crate::shell::quote_for_display(file)
+            crate::display::quote_for_display(file)
         )));
     }
     let mut text = Vec::new();
@@ -163,7 +163,7 @@ fn read_key(file: &Path) -> io::Result<Key> {
     parse_key(text.trim_ascii()).ok_or_else(|| {
         io::Error::other(format!(
             "not a key (fix: rm {} to make a new one)",
-            crate::shell::quote_for_display(file)
+            crate::display::quote_for_display(file)
         ))
     })
 }
@@ -178,7 +178,7 @@ fn check_private(dir: &Path, mode: u32) -> Result<(), String> {
         return Err(format!(
             "{} must be your own directory with mode {mode:04o} (fix: chmod {mode:o} {})",
             escape_for_display(dir),
-            crate::shell::quote_for_display(dir)
+            crate::display::quote_for_display(dir)
         ));
     }
     Ok(())

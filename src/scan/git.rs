@@ -16,8 +16,8 @@ use std::process::{Command, Stdio};
 
 use super::env_files::{self, ENV_FILE_TRACKED_ID};
 use super::{Detector, Finding, notebook, walk};
+use crate::display::escape_text_for_display;
 use crate::error::{Error, Result};
-use crate::shell::escape_text_for_display;
 
 /// Findings in what is staged for commit in the repository containing `dir`.
 pub fn staged(detector: &Detector, dir: &Path, max_file_size: u64) -> Result<Vec<Finding>> {
@@ -143,7 +143,7 @@ pub fn tracked_env_files(
         }
     }
     let objects: Vec<&str> = entries.iter().map(|(_, o)| o.as_str()).collect();
-    let contents = read_blobs(dir, &objects, crate::guard::max_size())?;
+    let contents = read_blobs(dir, &objects, crate::load::guard::max_size())?;
     let mut findings = Vec::new();
     for ((path, _), content) in entries.iter().zip(contents) {
         let why = match content {
@@ -180,7 +180,7 @@ fn env_file_finding(detector: &Detector, path: &str, why: &str) -> Finding {
 
 /// `path` as a shell argument, or escaped for display when no terminal line can show it.
 fn shown_argument(path: &str) -> String {
-    let quoted = crate::shell::quote_for_display(Path::new(path));
+    let quoted = crate::display::quote_for_display(Path::new(path));
     if quoted.chars().any(char::is_control) {
         escape_text_for_display(path)
     } else {

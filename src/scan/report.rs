@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::Finding;
 use super::rules::RULES;
 use crate::cli::ScanFormat;
-use crate::shell::escape_text_for_display;
+use crate::display::escape_text_for_display;
 
 pub fn write(
     out: &mut impl Write,

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 use envguard::cli::ShellKind;
-use envguard::shell::quote;
+use envguard::hook::quote::quote;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 /// A guard against a hung shell, not a timing assertion: far beyond any normal run, also under

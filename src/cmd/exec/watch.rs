@@ -22,11 +22,11 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use super::launch_failure;
-use crate::dotenv::Binding;
+use crate::display::escape_for_display;
 use crate::error::{Error, Refusal, RefusalKind, Result};
-use crate::loader::{self, from_process_env};
-use crate::shell::escape_for_display;
-use crate::trust::TrustStore;
+use crate::load::dotenv::Binding;
+use crate::load::loader::{self, from_process_env};
+use crate::load::trust::TrustStore;
 
 mod child;
 mod files;

@@ -24,7 +24,7 @@ use nix::unistd::{Pid, getpid, getppid, pipe2};
 
 use super::keeper::{self, Invocation, MESSAGE_LEN, Message};
 use super::tree;
-use crate::dotenv::Binding;
+use crate::load::dotenv::Binding;
 
 /// Lets processes orphaned below envguard be re-parented to it rather than to init, so that
 /// they stay in its tree ([`tree`]) and are reaped here.

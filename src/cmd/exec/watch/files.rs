@@ -20,9 +20,9 @@ use notify::{RecommendedWatcher, RecursiveMode};
 use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
 
 use super::Event;
+use crate::display::escape_for_display;
 use crate::error::{Error, Result};
-use crate::shell::escape_for_display;
-use crate::trust;
+use crate::load::trust;
 
 /// Long enough to fold an editor's write + chmod + rename into one event; the supervisor's
 /// quiet period does the rest.

@@ -1,7 +1,7 @@
 //! Which variable names a `.env` may set, and where.
 //!
 //! A `.env` is data, but its names are not all just names. A hand-kept denylist always misses
-//! the next one, so the shell names here are the shells' own lists (see [`lists`]), each name
+//! the next one, so the shell names here are the shells' own lists (see `lists`), each name
 //! classified once, on purpose, with the reason. The rule behind the classes:
 //!
 //! - A name whose value some shell runs as code, or that names files a shell loads code from

@@ -27,8 +27,8 @@ use std::path::{Component, Path, PathBuf};
 use nix::unistd::{Uid, geteuid};
 
 use super::user_name;
+use crate::display::{escape_for_display, quote_for_display};
 use crate::error::{Refusal, RefusalKind};
-use crate::shell::{escape_for_display, quote_for_display};
 
 /// As many links as Linux follows in one path (`MAXSYMLINKS`) before giving up with ELOOP.
 const MAX_LINKS: usize = 40;

@@ -34,8 +34,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::atomic;
+use crate::display::{escape_for_display, quote_for_display};
 use crate::error::{Error, IoContext, Refusal, RefusalKind, Result};
-use crate::shell::{escape_for_display, quote_for_display};
 
 const FILE_NAME: &str = "trust.json";
 const FORMAT_VERSION: u32 = 1;
@@ -269,7 +269,7 @@ fn check_private(
             format!(
                 "the trust store {kind} {} is owned by {}, not by you; envguard trusts only a store of your own",
                 escape_for_display(what),
-                crate::guard::user_name(nix::unistd::Uid::from_raw(meta.uid()))
+                crate::load::guard::user_name(nix::unistd::Uid::from_raw(meta.uid()))
             ),
             format!(
                 "move it aside (mv {quoted} {quoted}.foreign), then `envguard allow` your files again",

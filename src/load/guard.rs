@@ -9,7 +9,7 @@
 //!
 //! A symbolic link is followed only when nobody else could have chosen where it leads: the
 //! file it reaches is checked as above, and the way there is checked as OpenSSH's StrictModes
-//! checks `~/.ssh` ([`links`]). Without that, another user could plant `.env -> ~you/prod/.env`
+//! checks `~/.ssh` (`links`). Without that, another user could plant `.env -> ~you/prod/.env`
 //! in a shared directory and have your shell load your production secrets in a place they
 //! control. A `.env` that was not a symlink when checked is opened with `O_NOFOLLOW`, so one
 //! swapped in just before the open is refused rather than followed.
@@ -27,8 +27,8 @@ use nix::fcntl::{self, OFlag};
 use nix::sys::stat::{FileStat, Mode, SFlag, fstat};
 use nix::unistd::{Uid, User, geteuid};
 
+use crate::display::quote_for_display;
 use crate::error::{Refusal, RefusalKind};
-use crate::shell::quote_for_display;
 
 mod links;
 

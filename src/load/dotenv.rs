@@ -57,7 +57,7 @@ use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 
-use crate::names;
+use crate::load::names;
 
 /// One variable the file defines, after quoting, escapes and `${...}` substitution.
 #[derive(Clone, PartialEq, Eq)]

@@ -47,7 +47,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::guard::Identity;
+use crate::load::guard::Identity;
 
 /// The exported variable that carries the state.
 pub const VAR: &str = "__ENVGUARD_STATE";
@@ -161,7 +161,7 @@ impl Inputs {
         let fingerprint = parts.next()?;
         let valid = fingerprint.len() == FINGERPRINT_HEX
             && fingerprint.bytes().all(|b| b.is_ascii_hexdigit())
-            && parts.all(crate::names::is_valid)
+            && parts.all(crate::load::names::is_valid)
             && text.contains(',');
         valid.then(|| Inputs {
             encoded: text.to_owned(),
@@ -307,7 +307,7 @@ impl Loaded {
                         None => (entry, Original::Unset),
                     },
                 };
-                crate::names::is_valid(name).then(|| Saved {
+                crate::load::names::is_valid(name).then(|| Saved {
                     name: name.to_owned(),
                     original,
                 })

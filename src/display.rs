@@ -1,57 +1,16 @@
-//! Quoting values for the shells envguard writes code for.
+//! Paths as envguard shows them to a person: on a terminal, and inside fix commands meant to
+//! be pasted back into a shell.
 //!
-//! Everything envguard prints for a shell to evaluate goes through here, and every value is
-//! single-quoted, always: inside single quotes nothing expands, so no value can run code.
-//! `shell_words::quote` is not used for values: it leaves `a{b,c}` bare (bash brace-expands
-//! it) and its POSIX quoting is wrong for fish, where `\\` and `\'` are escapes even inside
-//! single quotes.
+//! A file name is chosen by whoever created the file (a cloned repository, another user), and
+//! it may hold newlines, escape sequences, bidirectional overrides and bytes that are not UTF-8.
+//! Printed raw, such a name could fake, hide or erase the lines around it, so every path
+//! envguard prints goes through here. Values never do: they are never printed at all.
 
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use crate::cli::ShellKind;
-
-/// `value` as one single-quoted word of `shell`, read back byte for byte.
-pub fn quote(shell: ShellKind, value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    push_quoted(&mut out, shell, value);
-    out
-}
-
-/// Appends `value` quoted for `shell` to `out`.
-pub fn push_quoted(out: &mut String, shell: ShellKind, value: &str) {
-    let mut bytes = std::mem::take(out).into_bytes();
-    push_quoted_bytes(&mut bytes, shell, value.as_bytes());
-    *out = String::from_utf8(bytes).expect("quoting adds only ASCII around whole UTF-8 text");
-}
-
-/// [`push_quoted`] for bytes that need not be UTF-8: the values a shell hook restores come from
-/// the environment, where any byte but NUL may appear. The escaped bytes are ASCII, which never
-/// occurs inside a multi-byte UTF-8 sequence, so UTF-8 text passes through whole.
-pub fn push_quoted_bytes(out: &mut Vec<u8>, shell: ShellKind, value: &[u8]) {
-    out.push(b'\'');
-    match shell {
-        // POSIX: a single quote cannot appear inside single quotes; close, escape, reopen.
-        ShellKind::Bash | ShellKind::Zsh => {
-            for (i, part) in value.split(|&b| b == b'\'').enumerate() {
-                if i > 0 {
-                    out.extend_from_slice(b"'\\''");
-                }
-                out.extend_from_slice(part);
-            }
-        }
-        // fish: inside single quotes `\'` and `\\` are the only escapes.
-        ShellKind::Fish => {
-            for &b in value {
-                if b == b'\'' || b == b'\\' {
-                    out.push(b'\\');
-                }
-                out.push(b);
-            }
-        }
-    }
-    out.push(b'\'');
-}
+use crate::hook::quote::quote;
 
 /// A path as it should appear in a command the user may paste into a POSIX shell: bare when
 /// that is unambiguous, single-quoted otherwise, and ANSI-C quoted (`$'a\nb'`, understood by
@@ -123,18 +82,6 @@ fn is_bidi_control(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn posix_quotes_close_and_reopen_around_single_quotes() {
-        assert_eq!(quote(ShellKind::Bash, "it's"), r"'it'\''s'");
-        assert_eq!(quote(ShellKind::Zsh, "a{b,c} $(x) \\"), r"'a{b,c} $(x) \'");
-        assert_eq!(quote(ShellKind::Bash, ""), "''");
-    }
-
-    #[test]
-    fn fish_escapes_backslash_and_quote_only() {
-        assert_eq!(quote(ShellKind::Fish, r"a\b'c$d"), r"'a\\b\'c$d'");
-    }
 
     #[test]
     fn display_paths_are_quoted_only_when_needed() {

@@ -1,12 +1,12 @@
 //! The statements a shell evaluates to change its environment, in its own syntax.
 //!
-//! Every value is single-quoted by [`crate::shell`] with the shell's own rule, so nothing in a
-//! value can expand or run. Names need no quoting: the parser and [`crate::names`] only let
+//! Every value is single-quoted by [`crate::hook::quote`] with the shell's own rule, so nothing in a
+//! value can expand or run. Names need no quoting: the parser and [`crate::load::names`] only let
 //! `[A-Za-z_][A-Za-z0-9_]*` names through. Statements are built as bytes because a value being
 //! restored comes from the environment and need not be UTF-8.
 
 use crate::cli::ShellKind;
-use crate::shell::push_quoted_bytes;
+use crate::hook::quote::push_quoted_bytes;
 
 /// `NAME=value`, exported to the shell's children.
 pub fn set(out: &mut Vec<u8>, shell: ShellKind, name: &str, value: &[u8]) {

@@ -4,18 +4,18 @@
 //! goes through [`load`] (the hook through [`load_into_shell`]), so the guard, the parser, the
 //! name rules and the trust gate are applied identically everywhere, except that the hook, which
 //! assigns into the user's own shell, also refuses the names that only change how that shell
-//! behaves (see [`crate::names`]). It is all or nothing: any refusal loads no variable.
+//! behaves (see [`crate::load::names`]). It is all or nothing: any refusal loads no variable.
 
 use std::collections::HashSet;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::dotenv::{self, Binding, Limits, ParseError, Problem};
+use crate::display::quote_for_display;
 use crate::error::{Refusal, RefusalKind};
-use crate::guard::{self, Guarded, Identity};
-use crate::names::{self, Destination};
-use crate::shell::quote_for_display;
-use crate::trust::{self, Trust, TrustStore};
+use crate::load::dotenv::{self, Binding, Limits, ParseError, Problem};
+use crate::load::guard::{self, Guarded, Identity};
+use crate::load::names::{self, Destination};
+use crate::load::trust::{self, Trust, TrustStore};
 
 /// A `.env` that passed the guard, parsed, with valid names; trust not yet decided.
 pub struct Checked {

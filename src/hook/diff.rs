@@ -1,6 +1,6 @@
 //! The step from what the shell has to what its directory asks for, as an ordered plan.
 //!
-//! Kept apart from the shells' syntax ([`crate::emit`]) and from the decision of what to load
+//! Kept apart from the shells' syntax ([`crate::hook::emit`]) and from the decision of what to load
 //! ([`crate::cmd`]'s `export`) so that the one subtle rule lives in one place: every value is
 //! measured against the *base* environment, the shell's environment with the previously loaded
 //! file taken out (each of its names back at the value saved before loading). That base is what
@@ -10,8 +10,8 @@
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 
-use crate::dotenv::Binding;
-use crate::state::{Original, Saved};
+use crate::hook::state::{Original, Saved};
+use crate::load::dotenv::Binding;
 
 /// A previously loaded name to put back.
 pub struct Restore<'a> {
