@@ -18,7 +18,7 @@ mod table;
 
 use std::cell::RefCell;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, MatchKind, packed};
 use regex::bytes::{Captures, Regex};
 
 pub use table::{Check, RULES, Rule};
@@ -57,9 +57,11 @@ const PLACEHOLDER_MARKS: &[&str] = &[
 
 /// One literal search and the rules its anchors stand for.
 struct Pass {
-    /// Finds the lines holding any anchor. Leftmost-first, non-overlapping: that is what lets
-    /// the automaton hand the search to its vectorised literal prefilter.
-    lines: AhoCorasick,
+    /// How many literals the line search holds (see `Rule::anchors`).
+    #[cfg_attr(not(test), allow(dead_code))]
+    searched: usize,
+    /// Finds the lines holding any anchor.
+    lines: LineSearch,
     /// Within one such line, every anchor, overlapping (`sk-ant-` must not hide `sk-`).
     anchors: AhoCorasick,
     /// For each anchor literal, the rules (a bit each) it belongs to.
@@ -84,16 +86,65 @@ impl Pass {
                 }
             }
         }
-        // The literals are fixed: a failure to build is a bug, not input.
-        let lines = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostFirst)
-            .build(&literals)
-            .expect("the anchor literals are fixed and valid");
+        // A line holding `sk-ant-` holds `sk-`: the line search needs only the literals that
+        // hold no other, and the fewer it has, the fewer false candidates its SIMD filter lets
+        // through.
+        let covering: Vec<&str> = literals
+            .iter()
+            .filter(|literal| {
+                !literals
+                    .iter()
+                    .any(|other| other != *literal && literal.contains(other))
+            })
+            .copied()
+            .collect();
+        let lines = LineSearch::new(&covering);
         let anchors = AhoCorasick::new(&literals).expect("the anchor literals are fixed and valid");
         Pass {
+            searched: covering.len(),
             lines,
             anchors,
             anchor_rules,
+        }
+    }
+}
+
+/// Teddy itself where the CPU has it. Used as an automaton's prefilter it would be switched
+/// off whenever it looks ineffective, and text dense in near misses (base64 images, minified
+/// code) makes it look so: the automaton then steps through every byte.
+enum LineSearch {
+    Teddy(packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl LineSearch {
+    fn new(literals: &[&str]) -> Self {
+        let teddy = packed::Config::new()
+            .match_kind(packed::MatchKind::LeftmostFirst)
+            .builder()
+            .extend(literals)
+            .build();
+        match teddy {
+            Some(teddy) => LineSearch::Teddy(teddy),
+            // The literals are fixed: a failure to build is a bug, not input.
+            None => LineSearch::Automaton(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostFirst)
+                    .build(literals)
+                    .expect("the anchor literals are fixed and valid"),
+            ),
+        }
+    }
+
+    /// The start and end of each match, leftmost-first, non-overlapping.
+    fn find_iter<'a>(&'a self, text: &'a [u8]) -> Box<dyn Iterator<Item = (usize, usize)> + 'a> {
+        match self {
+            LineSearch::Teddy(teddy) => {
+                Box::new(teddy.find_iter(text).map(|m| (m.start(), m.end())))
+            }
+            LineSearch::Automaton(automaton) => {
+                Box::new(automaton.find_iter(text).map(|m| (m.start(), m.end())))
+            }
         }
     }
 }
@@ -137,25 +188,50 @@ impl Rules {
             folded.extend(text.iter().map(u8::to_ascii_lowercase));
             self.run(&self.folded, text, &folded, out);
         });
+        for (rule, regex) in self.unanchored() {
+            for caps in regex.captures_iter(text) {
+                let whole = caps.get(0).expect("group 0 always exists");
+                let secret = caps.name("secret").unwrap_or(whole);
+                if judge(rule, &text[secret.range()], false, text, whole.start()).is_some() {
+                    out.push(RuleMatch {
+                        rule,
+                        start: whole.start(),
+                        end: whole.end(),
+                        secret_start: secret.start(),
+                        secret_end: secret.end(),
+                    });
+                }
+            }
+        }
         drop_generic_overlaps(out);
+    }
+
+    fn unanchored(&self) -> impl Iterator<Item = (usize, &Regex)> {
+        RULES
+            .iter()
+            .zip(&self.regexes)
+            .enumerate()
+            .filter(|(_, (rule, _))| rule.anchors.is_empty())
+            .filter_map(|(index, (_, regex))| Some((index, regex.as_ref()?)))
     }
 
     /// One pass: `searched` is `text` itself or its lowercased copy (same length and lines).
     fn run(&self, pass: &Pass, text: &[u8], searched: &[u8], out: &mut Vec<RuleMatch>) {
         // Anchors never span a newline, so every line holding one is tried.
         let mut examined_to = 0;
-        for candidate in pass.lines.find_iter(searched) {
-            if candidate.start() < examined_to {
+        for (candidate_start, candidate_end) in pass.lines.find_iter(searched) {
+            if candidate_start < examined_to {
                 continue;
             }
-            let (line_start, line_end) = line_window(text, candidate.start());
+            let (line_start, line_end) = line_window(text, candidate_start);
             let whole_line = line_end == text.len() || text[line_end] == b'\n';
-            // A window cut out of a huge (minified) line covers only its own anchor's
-            // surroundings: the next anchor gets a window of its own.
+            // A window cut out of a huge (minified) line covers every match of the anchors in
+            // all but its last `MATCH_REACH` bytes: the next window starts from there, so a
+            // line dense with anchors is still examined a bounded number of times per byte.
             examined_to = if whole_line {
                 line_end
             } else {
-                candidate.end()
+                line_end.saturating_sub(MATCH_REACH).max(candidate_end)
             };
             let mut rules = 0u64;
             for anchor in pass
@@ -287,9 +363,13 @@ fn rule_index(id: &str) -> usize {
         .expect("the rule table names this rule")
 }
 
+/// How far a match reaches from its anchor, either way (a PyPI token is the longest).
+const MATCH_REACH: usize = 1100;
+
 /// The line around `at`, bounded so that a minified file's one huge line stays cheap.
 fn line_window(text: &[u8], at: usize) -> (usize, usize) {
     const REACH: usize = 4096;
+    const _: () = assert!(MATCH_REACH < REACH);
     let floor = at.saturating_sub(REACH);
     let start = text[floor..at]
         .iter()
@@ -403,6 +483,13 @@ mod tests {
         let typo = String::from_utf8(typo).expect("ASCII");
         assert_eq!(ids(&typo), ["github-token-bad-checksum"]);
         assert!(ids("ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx").is_empty());
+    }
+
+    #[test]
+    fn each_pass_stays_within_slim_teddy() {
+        let rules = Rules::new();
+        assert!(rules.exact.searched <= 32, "{}", rules.exact.searched);
+        assert!(rules.folded.searched <= 32, "{}", rules.folded.searched);
     }
 
     #[test]
