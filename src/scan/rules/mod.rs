@@ -486,7 +486,11 @@ mod tests {
     }
 
     #[test]
-    fn each_pass_stays_within_slim_teddy() {
+    fn each_pass_stays_within_slim_teddy_with_four_byte_literals() {
+        for rule in RULES {
+            assert!(rule.anchors.iter().all(|a| a.len() >= 4), "{}", rule.id);
+            assert!(!rule.folded || rule.anchors.iter().all(|a| *a == a.to_lowercase()));
+        }
         let rules = Rules::new();
         assert!(rules.exact.searched <= 32, "{}", rules.exact.searched);
         assert!(rules.folded.searched <= 32, "{}", rules.folded.searched);

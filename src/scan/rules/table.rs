@@ -33,8 +33,10 @@ pub enum Check {
 pub struct Rule {
     pub id: &'static str,
     pub name: &'static str,
-    /// Literals any match contains, in the case they are written; none for a rule whose
-    /// regex is run over the whole text. For a `folded` rule they
+    /// Literals any match contains, in the case they are written, each at least four bytes:
+    /// the line search then tests four bytes per position and lets few false candidates
+    /// through. A rule whose only literal is shorter (`SK`, `SG.`, `hf_`, `r8_`) has none, and
+    /// its regex runs over the whole text on its own single-literal search. For a `folded` rule they
     /// are lowercase and looked for in a lowercased copy of the text: keywords in any case,
     /// and lowercase prefixes placed there so that neither pass has more than 32 literals (the
     /// most Teddy's faster "slim" form takes). The regex keeps the rule's own case.
@@ -105,7 +107,9 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "openai-api-key",
         name: "OpenAI API key",
-        anchors: &["sk-"],
+        // Every OpenAI key holds `T3BlbkFJ` (base64 of "OpenAI") or one of the three named
+        // prefixes; `sk-` alone is too short a literal for the line search.
+        anchors: &["sk-proj-", "sk-svcacct-", "sk-admin-", "T3BlbkFJ"],
         folded: false,
         pattern: r"\b(?P<secret>sk-(?:(?:proj|svcacct|admin)-)?[A-Za-z0-9_\-]{32,300})",
         check: Check::OpenAi,
@@ -113,8 +117,8 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "huggingface-token",
         name: "Hugging Face token",
-        anchors: &["hf_", "api_org_"],
-        folded: true,
+        anchors: &[],
+        folded: false,
         pattern: r"\b(?P<secret>(?:hf_|api_org_)[A-Za-z]{34})\b",
         check: Check::Prefix,
     },
@@ -131,7 +135,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "sendgrid-api-key",
         name: "SendGrid API key",
-        anchors: &["SG."],
+        anchors: &[],
         folded: false,
         pattern: r"\b(?P<secret>SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43})(?:[^A-Za-z0-9_\-]|$)",
         check: Check::Prefix,
@@ -139,8 +143,6 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "twilio-api-key",
         name: "Twilio API key",
-        // No anchor: `SK` is two bytes, too short for the line search (it would multiply its
-        // false candidates), so this regex runs over the whole text on its own literal search.
         anchors: &[],
         folded: false,
         pattern: r"\b(?P<secret>SK[0-9a-fA-F]{32})\b",
@@ -214,8 +216,8 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "replicate-token",
         name: "Replicate API token",
-        anchors: &["r8_"],
-        folded: true,
+        anchors: &[],
+        folded: false,
         pattern: r"\b(?P<secret>r8_[A-Za-z0-9]{30,50})\b",
         check: Check::Prefix,
     },
@@ -239,8 +241,15 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "slack-token",
         name: "Slack token",
-        anchors: &["xox", "hooks.slack.com/"],
-        folded: false,
+        anchors: &[
+            "xoxb-",
+            "xoxp-",
+            "xoxa-",
+            "xoxr-",
+            "xoxs-",
+            "hooks.slack.com/",
+        ],
+        folded: true,
         pattern: r"\b(?P<secret>xox[bpars]-[0-9A-Za-z\-]{10,100}|hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]{20,})",
         check: Check::Prefix,
     },
@@ -263,7 +272,8 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "jwt",
         name: "JSON Web Token",
-        anchors: &["eyJ"],
+        // Header and payload both start `eyJ` (`{"`): the second one follows a dot.
+        anchors: &[".eyJ"],
         folded: false,
         pattern: r"\b(?P<secret>eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{16,})",
         check: Check::Prefix,
@@ -271,8 +281,9 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "database-url-password",
         name: "database URL with a password",
-        anchors: &["://"],
-        folded: false,
+        // The last letter of each scheme, and `://`.
+        anchors: &["s://", "l://", "b://", "v://", "p://", "r://"],
+        folded: true,
         pattern: r"(?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver)://[^\s:@/'\x22]{1,100}:(?P<secret>[^\s:@/'\x22]{3,200})@",
         check: Check::Prefix,
     },
@@ -335,7 +346,11 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "generic-api-key",
         name: "API key or secret assignment",
-        anchors: &["key", "secret", "token", "passw"],
+        // Each `…key` keyword ends in one of these four-byte forms (`api_key`, `x-api-key`,
+        // `apikey`, `accesskey`, `privatekey`, `authkey`).
+        anchors: &[
+            "_key", "-key", "ikey", "skey", "ekey", "hkey", "secret", "token", "passw",
+        ],
         folded: true,
         // A quoted value; or a bare one running to the end of the line or the next separator
         // (`export X_TOKEN=…`, INI `password = …`, Dockerfile `ENV X_SECRET=…`); or Dockerfile's
