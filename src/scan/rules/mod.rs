@@ -19,7 +19,7 @@ mod table;
 use std::cell::RefCell;
 
 use aho_corasick::{AhoCorasick, MatchKind, packed};
-use regex::bytes::{Captures, Regex};
+use regex::bytes::{Captures, Regex, RegexBuilder};
 
 pub use table::{Check, RULES, Rule};
 
@@ -168,8 +168,15 @@ impl Rules {
         let regexes = RULES
             .iter()
             .map(|rule| {
-                (!rule.pattern.is_empty())
-                    .then(|| Regex::new(rule.pattern).expect("rule patterns are fixed and valid"))
+                // Formats are ASCII: without Unicode, `\b`, `\s` and `(?i)` stay small enough
+                // for the lazy DFA, which gives up on a Unicode word boundary at the first
+                // non-ASCII byte and hands the line to a far slower engine.
+                (!rule.pattern.is_empty()).then(|| {
+                    RegexBuilder::new(rule.pattern)
+                        .unicode(false)
+                        .build()
+                        .expect("rule patterns are fixed and valid")
+                })
             })
             .collect();
         Rules {
@@ -334,7 +341,10 @@ fn judge(rule: usize, value: &[u8], bare: bool, text: &[u8], at: usize) -> Optio
         Check::Prefix => !placeholder,
         Check::Keyword => !placeholder && shannon_entropy(value) >= 3.0,
         Check::Random => {
-            !placeholder && looks_random(value) && (!bare || looks_unquoted_secret(value))
+            value.len() <= MAX_RANDOM_LEN
+                && !placeholder
+                && looks_random(value)
+                && (!bare || looks_unquoted_secret(value))
         }
         Check::OpenAi => !placeholder && (contains(value, b"T3BlbkFJ") || looks_random(value)),
         Check::Kaggle => {
@@ -362,6 +372,9 @@ fn rule_index(id: &str) -> usize {
         .position(|rule| rule.id == id)
         .expect("the rule table names this rule")
 }
+
+/// Longer random-looking values are data (an embedded blob), not a credential.
+const MAX_RANDOM_LEN: usize = 200;
 
 /// How far a match reaches from its anchor, either way (a PyPI token is the longest).
 const MATCH_REACH: usize = 1100;

@@ -284,7 +284,7 @@ pub const RULES: &[Rule] = &[
         // The last letter of each scheme, and `://`.
         anchors: &["s://", "l://", "b://", "v://", "p://", "r://"],
         folded: true,
-        pattern: r"(?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver)://[^\s:@/'\x22]{1,100}:(?P<secret>[^\s:@/'\x22]{3,200})@",
+        pattern: r"(?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver)://[^\s:@/'\x22]+:(?P<secret>[^\s:@/'\x22]{3,})@",
         check: Check::Prefix,
     },
     Rule {
@@ -352,6 +352,8 @@ pub const RULES: &[Rule] = &[
             "_key", "-key", "ikey", "skey", "ekey", "hkey", "secret", "token", "passw",
         ],
         folded: true,
+        // Value lengths are checked after the match: a bounded repeat (`{16,200}`) would blow
+        // the lazy DFA up into a state per count, and it would fall back to a slow engine.
         // A quoted value; or a bare one running to the end of the line or the next separator
         // (`export X_TOKEN=…`, INI `password = …`, Dockerfile `ENV X_SECRET=…`); or Dockerfile's
         // `ENV NAME value`.
@@ -360,11 +362,11 @@ pub const RULES: &[Rule] = &[
             keyword!(),
             r"[a-z0-9_\-]{0,20}",
             assign!(),
-            r#"(?:\\?["'](?P<secret>[A-Za-z0-9+/=_\-.~]{16,200})\\?["']|(?P<bare>[A-Za-z0-9+/=_\-~]{16,200})(?:[\s;,\\"]|$))"#,
+            r#"(?:\\?["'](?P<secret>[A-Za-z0-9+/=_\-.~]{16,})\\?["']|(?P<bare>[A-Za-z0-9+/=_\-~]{16,})(?:[\s;,\\"]|$))"#,
             // In a notebook's raw JSON the line is `"ENV NAME value\n",`.
             r#"|^\s*"?(?-i:ENV)\s+[A-Za-z0-9_]*"#,
             keyword!(),
-            r#"[A-Za-z0-9_]*\s+(?P<env>[A-Za-z0-9+/=_\-~]{16,200})(?:\s*$|\\[nr]|")"#
+            r#"[A-Za-z0-9_]*\s+(?P<env>[A-Za-z0-9+/=_\-~]{16,})(?:\s*$|\\[nr]|")"#
         ),
         check: Check::Random,
     },
