@@ -3,14 +3,16 @@
 //! Known values catch the secrets of this project; these rules catch the ones that never were
 //! in a `.env` (a key pasted into a notebook, a token copied from a colleague). Running dozens
 //! of regexes over every byte would dominate the scan, so each rule names the literals that
-//! any match must contain (`AKIA`, `ghp_`, `://`). One vectorised literal search (Teddy, the
+//! any match must contain (`AKIA`, `ghp_`, `s://`). A vectorised literal search (Teddy, the
 //! searcher behind ripgrep) finds the lines holding any of them; only on those lines are the
 //! anchors told apart and the matching rules' regexes run.
 //!
 //! Keywords count in any letter case (`sEcReT`), but a case-insensitive literal search is not
-//! vectorised. So there are two passes: the provider prefixes, whose case is part of their
-//! format, over the text as it is; the keywords, lowercase, over a lowercased copy (one cheap
-//! pass, same offsets). Each rule's regex then runs on the original line.
+//! vectorised. So there are two passes: one over the text as it is, for prefixes whose case
+//! is part of their format (`AKIA`, `AIza`); one over a lowercased copy (same offsets), for
+//! the keywords and for lowercase prefixes, split so that each pass keeps to Teddy's fastest
+//! form (see `Rule::anchors`). Each rule's regex then runs on the original line. The few
+//! prefixes too short for the line search are run as whole-text regexes.
 
 mod github;
 mod pem;
