@@ -312,16 +312,26 @@ fn drop_generic_overlaps(out: &mut Vec<RuleMatch>) {
     if !out.iter().any(|m| m.rule == generic) {
         return;
     }
-    let named: Vec<(usize, usize)> = out
+    let mut named: Vec<(usize, usize)> = out
         .iter()
         .filter(|m| m.rule != generic)
         .map(|m| (m.start, m.end))
         .collect();
+    named.sort_unstable();
+    // The latest end among spans starting before each point: a sweep, not a pairwise test,
+    // so a file of thousands of assignments stays linear.
+    let mut reach = Vec::with_capacity(named.len());
+    let mut furthest = 0;
+    for &(_, end) in &named {
+        furthest = furthest.max(end);
+        reach.push(furthest);
+    }
     out.retain(|m| {
-        m.rule != generic
-            || !named
-                .iter()
-                .any(|&(start, end)| start < m.end && m.start < end)
+        if m.rule != generic {
+            return true;
+        }
+        let before_end = named.partition_point(|&(start, _)| start < m.end);
+        before_end == 0 || reach[before_end - 1] <= m.start
     });
 }
 
