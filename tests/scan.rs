@@ -368,7 +368,7 @@ fn notebook_json_escapes_do_not_hide_a_secret() {
     // A token glued to a `\n` escape: in the raw text no word boundary precedes it.
     let glued = r#"{"cells": [{"cell_type": "code", "execution_count": 1, "id": "a", "metadata": {},
   "source": [], "outputs": [{"output_type": "error", "ename": "E", "traceback": [],
-    "evalue": "bad token\nghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"}]}],
+    "evalue": "bad token\n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"}]}],
   "metadata": {}, "nbformat": 4, "nbformat_minor": 5}"#;
     let env = TestEnv::new();
     let dir = project(

@@ -127,7 +127,7 @@ fn staged_notebook_is_reported_by_cell_and_only_for_new_secrets() {
     git_ok(&env, &dir, &["add", "analysis.ipynb"]);
     assert_staged_clean(&env, &dir);
 
-    let ghp = "ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5";
+    let ghp = "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";
     fs::write(
         &path,
         notebook_json(
@@ -143,7 +143,7 @@ fn staged_notebook_is_reported_by_cell_and_only_for_new_secrets() {
     assert_not_leaked(&staged, ghp);
     assert_eq!(
         stdout(&staged).trim(),
-        "analysis.ipynb[cell 2 source]:2:7: github-token GitHub token (gh…A5, 40 chars)"
+        "analysis.ipynb[cell 2 source]:2:7: github-token GitHub token (gh…wm, 40 chars)"
     );
 }
 
@@ -305,7 +305,7 @@ fn pre_commit_framework_runs_the_published_hook() {
     };
     fs::write(
         dir.join("app.py"),
-        format!("token = '{SECRET}'\nkey = 'ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5'\n"),
+        format!("token = '{SECRET}'\nkey = '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'\n"),
     )
     .unwrap();
     git_ok(&env, &dir, &["add", "app.py"]);
