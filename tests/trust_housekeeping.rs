@@ -281,3 +281,51 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+#[test]
+fn an_allowed_file_now_owned_by_another_user_is_listed_as_not_yours() {
+    if !common::is_root() {
+        return;
+    }
+    let env = TestEnv::new();
+    let dir = env.allowed_project("p", "A=1\n");
+    let (uid, gid) = common::other_user();
+    std::os::unix::fs::chown(dir.join(".env"), Some(uid), Some(gid)).unwrap();
+    let listing = stdout(&ok(env.run(&dir, ["allowed"])));
+    let shown = dir.join(".env").display().to_string();
+    assert_eq!(state_of(&listing, &shown), "not yours");
+    assert!(!listing.contains("ok  "), "{listing}");
+}
+
+#[test]
+fn a_key_directory_others_can_read_allows_without_fingerprints_and_says_how_to_fix_it() {
+    let env = TestEnv::new();
+    let dir = env.allowed_project("p", &format!("API_KEY={API_KEY}\n"));
+    let keys = env.data_dir().join("envguard/fingerprint-keys");
+    fs::set_permissions(&keys, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::write(dir.join(".env"), format!("API_KEY={NEW_KEY}\n")).unwrap();
+
+    let out = ok(env.run(&dir, ["allow"]));
+    let said = stderr(&out);
+    assert!(said.contains("envguard cannot tell what"), "{said}");
+    assert!(said.contains("allowed without fingerprints"), "{said}");
+    assert_not_leaked(&out, NEW_KEY);
+    // Allowed all the same: trust does not depend on the fingerprints.
+    ok(env.run(&dir, ["exec", "--", "true"]));
+
+    let fix = fix_in(&said, "allowed without fingerprints");
+    run_in_shell(&dir, &fix);
+    assert_eq!(
+        fs::metadata(&keys).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    fs::write(dir.join(".env"), format!("API_KEY={API_KEY}\n")).unwrap();
+    let said = stderr(&ok(env.run(&dir, ["allow"])));
+    // The entry was allowed without fingerprints, so this review cannot tell either; the
+    // next one can.
+    assert!(said.contains("cannot tell what"), "{said}");
+    assert!(!said.contains("without fingerprints"), "{said}");
+    fs::write(dir.join(".env"), format!("API_KEY={NEW_KEY}\n")).unwrap();
+    let said = stderr(&ok(env.run(&dir, ["allow"])));
+    assert!(said.contains("last allowed: ~API_KEY\n"), "{said}");
+}

@@ -55,7 +55,7 @@ fn review(checked: &Checked, store: &TrustStore, now: &std::result::Result<Finge
         (None, _) => {
             "envguard cannot tell what (it was allowed before envguard kept fingerprints)".into()
         }
-        (Some(_), Err(problem)) => format!("envguard cannot tell what ({problem})"),
+        (Some(_), Err(problem)) => format!("envguard cannot tell what: {problem}"),
     };
     say!(
         "envguard: {} changed since it was last allowed: {what}",

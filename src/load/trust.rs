@@ -291,7 +291,7 @@ pub fn allow_with(
     let fingerprints = fingerprints
         .map_err(|problem| {
             say!(
-                "envguard: warning: the values of {} are allowed without fingerprints ({problem}), so a later `envguard allow` cannot say what changed",
+                "envguard: warning: {} is allowed without fingerprints of its values, so a later `envguard allow` cannot say what changed: {problem}",
                 escape_for_display(&checked.path)
             );
         })
