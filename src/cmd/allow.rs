@@ -99,7 +99,13 @@ pub(super) fn git_exposure(path: &Path) -> Option<(&'static str, String)> {
         return Some((
             "is tracked by git: its secrets are in the repository and its history",
             format!(
-                "{git_here} rm --cached {}, then rotate every secret in it that was pushed",
+                "{git_here} rm --cached {}{}, then rotate every secret in it that was pushed",
+                // A name that starts with `-` would be read as an option.
+                if name.as_os_str().as_encoded_bytes().starts_with(b"-") {
+                    "-- "
+                } else {
+                    ""
+                },
                 quote_for_display(name)
             ),
         ));
