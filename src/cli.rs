@@ -26,8 +26,10 @@ pub enum Command {
     Check(CheckArgs),
     /// Trust a .env file's current contents (any later edit revokes it).
     Allow(TargetArgs),
-    /// Revoke trust in a .env file.
-    Deny(TargetArgs),
+    /// Revoke trust in a .env file (or, with --missing, in every allowed file that is gone).
+    Deny(DenyArgs),
+    /// List every allowed file and its state now: ok, changed, missing, loose mode.
+    Allowed,
     /// Print the shell integration script (add `eval "$(envguard hook bash)"` to ~/.bashrc).
     Hook(ShellArgs),
     /// Print the statements that bring the shell's environment up to date (run by the hook).
@@ -118,6 +120,15 @@ pub struct CheckArgs {
 pub struct TargetArgs {
     /// A directory (its nearest .env) or a file. Default: the current directory.
     pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DenyArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Forget every allowed file that no longer exists (see `envguard allowed`).
+    #[arg(long, conflicts_with = "path")]
+    pub missing: bool,
 }
 
 #[derive(Debug, Args)]

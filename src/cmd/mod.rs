@@ -5,6 +5,7 @@ use crate::cli::Command;
 use crate::error::Result;
 
 mod allow;
+mod allowed;
 mod check;
 mod completions;
 mod deny;
@@ -28,6 +29,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Check(args) => check::run(&args),
         Command::Allow(args) => allow::run(&args),
         Command::Deny(args) => deny::run(&args),
+        Command::Allowed => allowed::run(),
         Command::Hook(args) => hook::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Status => status::run(),
