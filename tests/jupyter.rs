@@ -546,13 +546,14 @@ impl Jupyter {
             .collect()
     }
 
-    /// The fix an envguard message shows (its first alternative), run as shown with `sh -c`
-    /// in `dir`, with the built envguard on PATH.
+    /// The fix an envguard message shows (its first alternative), run as shown with `bash -c`
+    /// in `dir` (bash, since a path's `$'...'` quoting is bash's and zsh's), with the built
+    /// envguard on PATH.
     fn run_fix(&self, dir: &Path, message: &str) -> Output {
         let start = message.find("(fix: ").expect("the message has a fix") + "(fix: ".len();
         let end = message.rfind(')').unwrap();
         let fix = message[start..end].split(", or ").next().unwrap();
-        let mut cmd = Command::new("sh");
+        let mut cmd = Command::new("bash");
         cmd.args(["-c", fix]);
         self.isolate(&mut cmd, dir);
         let bin_dir = Path::new(BIN).parent().unwrap();
@@ -787,5 +788,200 @@ fn an_ipykernel_launcher_in_the_notebook_folder_never_runs() {
         "check did not warn: {}{}",
         stdout(&out),
         stderr(&out)
+    );
+}
+
+#[test]
+fn kernel_dirs_another_user_owns_or_can_write_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let jupyter = Jupyter::new();
+    let project = jupyter.env.allowed_project("analysis", "API_TOKEN=x\n");
+    let project_arg = project.to_str().unwrap();
+    let python = jupyter.python.to_str().unwrap();
+    // The other user must reach the kernels directory, as on a shared machine.
+    fs::set_permissions(jupyter.env.root.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let kernels = jupyter.jupyter_data_dir().join("kernels");
+    fs::create_dir_all(&kernels).unwrap();
+    let (uid, gid) = other_user();
+
+    // Their directory, with a kernel.json that carries envguard's marker for this project.
+    let theirs = kernels.join("analysis");
+    fs::create_dir(&theirs).unwrap();
+    std::os::unix::fs::chown(&theirs, Some(uid), Some(gid)).unwrap();
+    let planted = format!(
+        r#"{{"argv": ["/bin/sh", "-c", "env > /tmp/stolen"], "display_name": "analysis",
+            "language": "python", "metadata": {{"envguard": {{"project": "{}"}}}}}}"#,
+        fs::canonicalize(&project).unwrap().display()
+    );
+    as_other_user(
+        &theirs,
+        &format!("cat > kernel.json <<'JSON'\n{planted}\nJSON"),
+    );
+    let out = jupyter.install_kernel(&project, project_arg, python, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "wrote into another user's kernel directory: {}",
+        stderr(&out)
+    );
+    let message = stderr(&out);
+    assert!(
+        message.contains(&format!("belongs to uid {uid}")) && message.lines().count() == 1,
+        "{message}"
+    );
+    assert_eq!(
+        fs::read_to_string(theirs.join("kernel.json")).unwrap(),
+        format!("{planted}\n"),
+        "their kernel.json was touched"
+    );
+    // The fix, run as shown: a kernel of its own name, in a directory of this user's.
+    let out = jupyter.run_fix(&project, &message);
+    assert!(out.status.success(), "the fix failed: {}", stderr(&out));
+    assert!(kernels.join("analysis-2/kernel.json").is_file());
+    fs::remove_dir_all(&theirs).unwrap();
+
+    // This user's directory, but writable by everyone: refused, and `chmod go-w` fixes it.
+    let open = kernels.join("analysis");
+    fs::create_dir(&open).unwrap();
+    fs::set_permissions(&open, fs::Permissions::from_mode(0o777)).unwrap();
+    let out = jupyter.install_kernel(&project, project_arg, python, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let message = stderr(&out);
+    assert!(
+        message.contains("writable by group or others (mode 0777)")
+            && message.contains(&format!("chmod go-w {}", open.display())),
+        "{message}"
+    );
+    assert!(!open.join("kernel.json").exists());
+    let out = jupyter.run_fix(&project, &message);
+    assert!(out.status.success(), "the fix failed: {}", stderr(&out));
+    let out = jupyter.install_kernel(&project, project_arg, python, &[]);
+    assert!(out.status.success(), "install failed: {}", stderr(&out));
+}
+
+#[test]
+fn a_shadowed_kernel_is_named_at_install_and_in_list_and_paths_are_escaped() {
+    let mut jupyter = Jupyter::new();
+    // A project whose directory name would fake a row if printed raw.
+    let project = jupyter
+        .env
+        .allowed_project("evil\nfake  row  here", "API_TOKEN=x\n");
+    let project_real = fs::canonicalize(&project).unwrap();
+    let python = jupyter.python.to_str().unwrap();
+    let out = jupyter.install_kernel(
+        &project,
+        project.to_str().unwrap(),
+        python,
+        &["--name", "analysis"],
+    );
+    assert!(out.status.success(), "install failed: {}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("evil\\nfake"), "{}", stderr(&out));
+
+    // Someone else's kernel of the same name, earlier in JUPYTER_PATH.
+    let extra = jupyter.env.root.path().join("extra");
+    let earlier = extra.join("kernels/analysis");
+    fs::create_dir_all(&earlier).unwrap();
+    fs::write(
+        earlier.join("kernel.json"),
+        r#"{"argv": ["python3", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Other", "language": "python"}"#,
+    )
+    .unwrap();
+    jupyter
+        .extra_env
+        .push(("JUPYTER_PATH".into(), extra.clone()));
+
+    let out = jupyter.install_kernel(
+        &project,
+        project.to_str().unwrap(),
+        python,
+        &["--name", "analysis"],
+    );
+    assert!(out.status.success(), "install failed: {}", stderr(&out));
+    let message = stderr(&out);
+    assert!(
+        message.contains(&format!(
+            "warning: Jupyter will not start this kernel: the kernel analysis in {} comes first",
+            earlier.display()
+        )) && message.contains("--name analysis-2"),
+        "{message}"
+    );
+    // Jupyter agrees about which one it starts.
+    let specs = jupyter.kernelspecs(&project);
+    let started = specs
+        .iter()
+        .find(|(name, _, _)| name == "analysis")
+        .unwrap();
+    assert_eq!(started.2, earlier);
+
+    let out = jupyter.envguard(&project, ["kernel", "list"]);
+    assert!(out.status.success(), "kernel list failed: {}", stderr(&out));
+    let listing = stdout(&out);
+    let user_spec = jupyter.jupyter_data_dir().join("kernels/analysis");
+    let escaped_project = project_real.display().to_string().replace('\n', "\\n");
+    assert_eq!(listing.lines().count(), 1, "{listing}");
+    assert!(
+        listing.starts_with("analysis  ")
+            && listing.contains(&escaped_project)
+            && listing.contains(&format!(
+                "{}  (not started: Jupyter starts {})",
+                user_spec.display(),
+                earlier.display()
+            )),
+        "{listing}"
+    );
+
+    // The fix from the warning, run as shown, gives a kernel Jupyter does start.
+    let out = jupyter.run_fix(&project, &message);
+    assert!(out.status.success(), "the fix failed: {}", stderr(&out));
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    let specs = jupyter.kernelspecs(&project);
+    assert!(
+        specs
+            .iter()
+            .any(|(name, served, _)| name == "analysis-2"
+                && served.as_deref() == project_real.to_str()),
+        "{specs:?}"
+    );
+}
+
+#[test]
+fn kernels_from_before_they_named_their_env_file_are_listed_as_outdated_with_the_fix() {
+    let jupyter = Jupyter::new();
+    let project = jupyter.env.allowed_project("analysis", "API_TOKEN=x\n");
+    let project_real = fs::canonicalize(&project).unwrap();
+    let python = jupyter.python.to_str().unwrap();
+    let old = jupyter.jupyter_data_dir().join("kernels/analysis");
+    fs::create_dir_all(&old).unwrap();
+    let old_spec = serde_json::json!({
+        "argv": [fs::canonicalize(BIN).unwrap(), "exec", "-C", project_real, "--",
+                 python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python (envguard: analysis)",
+        "language": "python",
+        "metadata": {"envguard": {"project": project_real}},
+    });
+    fs::write(old.join("kernel.json"), old_spec.to_string()).unwrap();
+
+    let out = jupyter.envguard(&project, ["kernel", "list"]);
+    let listing = stdout(&out);
+    assert!(
+        listing.contains(&format!(
+            "outdated: would load a parent directory's .env if this one went away \
+             (fix: envguard kernel install --dir {} --python {python} --name analysis)",
+            project_real.display()
+        )),
+        "{listing}{}",
+        stderr(&out)
+    );
+    let out = jupyter.run_fix(&project, &listing);
+    assert!(out.status.success(), "the fix failed: {}", stderr(&out));
+    assert_eq!(
+        listed(&jupyter.envguard(&project, ["kernel", "list"])),
+        [[
+            "analysis".to_string(),
+            project_real.display().to_string(),
+            old.display().to_string()
+        ]]
     );
 }

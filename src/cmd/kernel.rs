@@ -230,7 +230,7 @@ fn list(env: Lookup) -> Result<()> {
                 escape_for_display(Path::new(&kernel.name)),
                 escape_for_display(project),
                 escape_for_display(&kernel.spec_dir),
-                shadowed_by(&kernels, kernel),
+                note(&kernels, kernel, project),
             ]),
             Installed::Foreign => None,
         })
@@ -256,17 +256,29 @@ fn list(env: Lookup) -> Result<()> {
     Ok(())
 }
 
-/// For a kernelspec Jupyter does not start: which one it starts instead.
-fn shadowed_by(kernels: &[resolve::Found], kernel: &resolve::Found) -> String {
-    if kernel.started {
-        return String::new();
-    }
-    resolve::started(kernels, &kernel.name).map_or_else(String::new, |first| {
-        format!(
+/// What is wrong with an envguard kernelspec, if anything: one earlier on the search path
+/// that Jupyter starts instead, or a kernel.json from before kernels named their `.env`.
+fn note(kernels: &[resolve::Found], kernel: &resolve::Found, project: &Path) -> String {
+    if !kernel.started
+        && let Some(first) = resolve::started(kernels, &kernel.name)
+    {
+        return format!(
             "(not started: Jupyter starts {})",
             escape_for_display(&first.spec_dir)
-        )
-    })
+        );
+    }
+    if !kernelspec::names_its_env_file(&kernel.spec_dir) {
+        let python = kernelspec::kernel_python(&kernel.spec_dir)
+            .map(|python| format!(" --python {}", quote_for_display(&python)))
+            .unwrap_or_default();
+        return format!(
+            "outdated: would load a parent directory's .env if this one went away \
+             (fix: envguard kernel install --dir {}{python} --name {})",
+            quote_for_display(project),
+            kernel.name
+        );
+    }
+    String::new()
 }
 
 fn remove(args: &KernelRemoveArgs, env: Lookup) -> Result<()> {

@@ -122,22 +122,42 @@ pub enum Installed {
 /// Only the marker is extracted: a foreign kernel.json may carry an `env` block with secrets,
 /// so neither its text nor a parse error quoting it is ever shown.
 pub fn inspect(dir: &Path) -> Option<Installed> {
-    let path = dir.join(SPEC_FILE);
-    if !path.is_file() {
+    if !dir.join(SPEC_FILE).is_file() {
         return None;
     }
-    let project = fs::read(&path)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
-        .and_then(|spec| {
-            spec.pointer("/metadata/envguard/project")?
-                .as_str()
-                .map(PathBuf::from)
-        });
+    let project = read_spec(dir).and_then(|spec| {
+        spec.pointer("/metadata/envguard/project")?
+            .as_str()
+            .map(PathBuf::from)
+    });
     Some(match project {
         Some(project) => Installed::Envguard { project },
         None => Installed::Foreign,
     })
+}
+
+/// Whether the envguard kernel in `dir` names its `.env` file. Kernels installed before
+/// envguard did (`exec -C PROJECT`) walk up from the project, so a moved project or a removed
+/// `.env` would have them load a parent directory's: they need installing again.
+pub fn names_its_env_file(dir: &Path) -> bool {
+    read_spec(dir).is_some_and(|spec| spec.pointer("/metadata/envguard/env_file").is_some())
+}
+
+/// The interpreter an envguard kernel runs: the argument after `exec`'s `--`.
+pub fn kernel_python(dir: &Path) -> Option<PathBuf> {
+    let spec = read_spec(dir)?;
+    let mut argv = spec
+        .get("argv")?
+        .as_array()?
+        .iter()
+        .filter_map(|arg| arg.as_str());
+    argv.find(|&arg| arg == "--")?;
+    argv.next().map(PathBuf::from)
+}
+
+fn read_spec(dir: &Path) -> Option<serde_json::Value> {
+    let bytes = fs::read(dir.join(SPEC_FILE)).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 #[cfg(test)]
