@@ -15,7 +15,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::display::{escape_for_display, quote_for_display};
+use crate::display::{escape_for_display, escape_text_for_display, quote_for_display};
 use crate::error::{Refusal, RefusalKind, Result};
 use crate::jupyter::python::Python;
 use crate::load::discover;
@@ -47,6 +47,8 @@ pub fn check_before_start(kernel: &str, env_file: Option<&Path>) -> Result<()> {
     if fs::symlink_metadata(env_file).is_ok() {
         return Ok(());
     }
+    // Validated when it was written, but kernel.json is a file anyone may have edited.
+    let kernel = escape_text_for_display(kernel);
     let project = env_file.parent().unwrap_or(Path::new("/"));
     let never_a_parent = format!("kernel {kernel} loads only this file, never a parent's .env");
     let refusal = if project.is_dir() {
