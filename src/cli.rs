@@ -83,6 +83,9 @@ pub struct ExecArgs {
     /// Run the program even when no .env is found.
     #[arg(long)]
     pub allow_missing: bool,
+    /// Started by this envguard kernel (its kernel.json says so): explain a missing --file.
+    #[arg(long, value_name = "NAME", requires = "file", hide = true)]
+    pub kernel: Option<String>,
     /// Restart the program whenever the .env changes and still passes the guard and trust.
     #[arg(long)]
     pub watch: bool,
@@ -260,6 +263,9 @@ pub struct KernelInstallArgs {
     /// Install into the Python environment's prefix.
     #[arg(long)]
     pub sys_prefix: bool,
+    /// Repoint a same-named envguard kernel that serves another project.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -128,6 +128,9 @@ fn inspect(path: &Path) -> Result<Report> {
         }
     }
     warn_about_directory(path, &mut report);
+    for (warning, fix) in crate::jupyter::launch::stray_launchers(path) {
+        report.warn(warning, fix);
+    }
     if !readable {
         return Ok(report);
     }

@@ -31,6 +31,9 @@ pub fn run(args: ExecArgs) -> Result<()> {
         .then(|| watch::StopPolicy::parse(&args.signal, args.grace))
         .transpose()?;
     let path = env_file(&args)?;
+    if let Some(kernel) = &args.kernel {
+        crate::jupyter::launch::check_before_start(kernel, path.as_deref())?;
+    }
     if let Some(stop) = stop {
         return watch::run(path.as_deref(), &args.command, stop);
     }
