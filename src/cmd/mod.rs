@@ -9,6 +9,7 @@ mod check;
 mod completions;
 mod deny;
 mod edit;
+mod example;
 mod exec;
 mod export;
 mod hook;
@@ -35,6 +36,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Set(args) => set::run(&args),
         Command::Unset(args) => unset::run(&args),
         Command::List(args) => list::run(&args),
+        Command::Example(args) => example::run(&args),
         Command::Edit(args) => edit::run(&args),
         Command::Scan(args) => scan::run(&args),
         Command::InstallGitHook(args) => install_git_hook::run(&args),
