@@ -1,7 +1,7 @@
 //! Onboarding a teammate through the real binary: `example` writes the committed
 //! `.env.example` (real git and `scan --staged` accept it), `check` compares the `.env` with
 //! it, `init` fills a new `.env` from it at the hidden prompt (a real pseudo-terminal, driven
-//! by pexpect) or from a pipe.
+//! by pexpect) or from a pipe, and `get` hands one value to a script.
 //!
 //! Values are compared inside the test; a failure names a length or a name, never a value.
 //! Files that must hold no value are checked for the secrets first, and only then compared.
@@ -13,7 +13,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{TestEnv, assert_not_leaked, parse_env0, stderr, stdout};
+use common::{TestEnv, assert_not_leaked, parse_env0, stderr, stdout, write_mode};
 
 const SECRET: &str = "sk-live-9f8e7d6c5b4a39281706f3a9";
 const DB_PASSWORD: &str = "hunter2-correct-horse-battery";
@@ -379,4 +379,74 @@ sys.exit(child.exitstatus)
     assert!(has_value(&env, &dir, "A_KEY", SECRET));
     assert!(has_value(&env, &dir, "C_KEY", DB_PASSWORD));
     assert!(!loaded(&env, &dir).contains_key("B_KEY"));
+}
+
+#[test]
+fn get_prints_exactly_one_value_for_a_pipe() {
+    let env = TestEnv::new();
+    let value = "  two\nlines, a ' quote and spaces  ";
+    let dir = env.allowed_project(
+        "p",
+        &format!("KEY={SECRET}\nMULTI='  two\nlines, a \\' quote and spaces  '\nEMPTY=\n"),
+    );
+    let out = env.run(&dir, ["get", "MULTI"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.stdout == value.as_bytes(), "{} bytes", out.stdout.len());
+    assert!(out.stderr.is_empty());
+    let out = env.run(&dir, ["get", "--newline", "KEY"]);
+    assert!(out.stdout == format!("{SECRET}\n").as_bytes());
+    let out = env.run(&dir, ["get", "EMPTY"]);
+    assert!(out.status.success() && out.stdout.is_empty());
+
+    // Not set: exit 1 and one line, naming the name only.
+    let out = env.run(&dir, ["get", "MISSING"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("MISSING is not set"),
+        "{}",
+        stderr(&out)
+    );
+
+    // From elsewhere, with -C or -f.
+    let out = env.run(&env.work(), ["get", "-C", "p", "KEY"]);
+    assert!(out.stdout == SECRET.as_bytes(), "{}", stderr(&out));
+    let out = env.run(&env.work(), ["get", "-f", "p/.env", "KEY"]);
+    assert!(out.stdout == SECRET.as_bytes(), "{}", stderr(&out));
+
+    // The loader's refusals hold: a changed (unallowed) file yields nothing.
+    write_mode(&dir.join(".env"), &format!("KEY={SECRET}\nNEW=1\n"), 0o600);
+    let out = env.run(&dir, ["get", "KEY"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert_not_leaked(&out, SECRET);
+    assert!(stderr(&out).contains("envguard allow"), "{}", stderr(&out));
+}
+
+#[test]
+fn get_refuses_a_terminal_unless_revealed() {
+    let env = TestEnv::new();
+    let dir = env.allowed_project("p", &format!("KEY={SECRET}\n"));
+    let driver = r#"
+import os, sys, pexpect
+secret = os.environ["SECRET_UNDER_TEST"]
+child = pexpect.spawn(sys.argv[1], ["get", "KEY"], env=dict(os.environ), timeout=20)
+child.expect(pexpect.EOF)
+child.close()
+screen = child.before.decode("utf-8", "replace")
+if secret in screen:
+    sys.exit(3)
+if child.exitstatus != 2 or "--reveal" not in screen:
+    sys.exit(4)
+child = pexpect.spawn(sys.argv[1], ["get", "--reveal", "KEY"], env=dict(os.environ), timeout=20)
+child.expect(pexpect.EOF)
+child.close()
+shown = child.before.decode("utf-8", "replace")
+sys.exit(0 if child.exitstatus == 0 and secret in shown else 5)
+"#;
+    let out = drive(&env, &dir, driver);
+    assert_ne!(out.status.code(), Some(3), "the value reached the terminal");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_not_leaked(&out, SECRET);
 }

@@ -12,6 +12,7 @@ mod edit;
 mod example;
 mod exec;
 mod export;
+mod get;
 mod hook;
 mod init;
 mod install_git_hook;
@@ -36,6 +37,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Set(args) => set::run(&args),
         Command::Unset(args) => unset::run(&args),
         Command::List(args) => list::run(&args),
+        Command::Get(args) => get::run(&args),
         Command::Example(args) => example::run(&args),
         Command::Edit(args) => edit::run(&args),
         Command::Scan(args) => scan::run(&args),
