@@ -141,6 +141,28 @@ fn example_update_keeps_the_examples_own_lines_and_empties_placeholders() {
 }
 
 #[test]
+fn example_from_several_files_lists_each_name_once() {
+    let env = TestEnv::new();
+    let dir = env.allowed_project("p", &format!("SHARED={SECRET}\nDEV_ONLY=1\n"));
+    write_mode(
+        &dir.join(".env.production"),
+        &format!("# production only\nPROD_ONLY={DB_PASSWORD}\nSHARED=x\n"),
+        0o600,
+    );
+    let out = env.run(
+        &env.work(),
+        ["example", "-f", "p/.env", "-f", "p/.env.production"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = read_public(&dir.join(".env.example"), &[SECRET, DB_PASSWORD]);
+    assert_eq!(
+        text,
+        "SHARED=\nDEV_ONLY=\n\n# production only\nPROD_ONLY=\n"
+    );
+    assert!(!env.work().join(".env.example").exists());
+}
+
+#[test]
 fn example_refuses_a_symlink_and_a_value_the_user_left_in_it() {
     let env = TestEnv::new();
     let dir = env.allowed_project("p", &format!("KEY={SECRET}\n"));

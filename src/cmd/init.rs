@@ -135,18 +135,20 @@ fn askable(listed: Vec<String>) -> Vec<String> {
     listed
         .into_iter()
         .filter(|name| {
-            let why = match envfile::check_name(name) {
+            let note = match envfile::check_name(name) {
                 Err(refused) => Some(refused.to_string()),
                 Ok(()) => names::runs_code_reason(name)
                     .or_else(|| names::refused_by_hook_only(name))
-                    .map(|why| format!("{name} {why}")),
+                    .map(|why| {
+                        format!(
+                            "{name} {why} (set it yourself if you mean to: `envguard set {name}`)"
+                        )
+                    }),
             };
-            if let Some(why) = &why {
-                say!(
-                    "envguard: not asking for {EXAMPLE_NAME}'s {name}: {why} (set it yourself if you mean to: `envguard set {name}`)"
-                );
+            if let Some(note) = &note {
+                say!("envguard: not asking for {EXAMPLE_NAME}'s {name}: {note}");
             }
-            why.is_none()
+            note.is_none()
         })
         .collect()
 }
