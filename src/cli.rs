@@ -44,6 +44,10 @@ pub enum Command {
     Unset(UnsetArgs),
     /// List the variables of the .env with masked values.
     List(ListArgs),
+    /// Print one variable's value, exactly, for a script: `envguard get DB_URL | psql -f -`.
+    Get(GetArgs),
+    /// Write or update .env.example: every name of the .env, with empty values and its comments.
+    Example(ExampleArgs),
     /// Open the .env in $VISUAL or $EDITOR, then check and allow it.
     Edit(DirArgs),
     /// Scan files, staged changes, history or notebooks for leaked secrets.
@@ -144,9 +148,45 @@ pub struct DirArgs {
 pub struct InitArgs {
     /// Where to create the .env. Default: the current directory.
     pub dir: Option<PathBuf>,
-    /// Replace an existing .env with an empty one.
+    /// Replace an existing .env (with an empty one, or the values asked for .env.example).
     #[arg(long)]
     pub force: bool,
+    /// With a .env.example: values on standard input are separated by NUL bytes, not lines.
+    #[arg(short = '0', long)]
+    pub null: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The variable whose value is printed.
+    pub name: String,
+    /// Add a newline after the value.
+    #[arg(long)]
+    pub newline: bool,
+    /// Print it even when standard output is a terminal (the value stays on screen).
+    #[arg(long)]
+    pub reveal: bool,
+    /// Use the .env that applies to this directory instead of the current one.
+    #[arg(short = 'C', long = "dir", value_name = "DIR", conflicts_with = "file")]
+    pub dir: Option<PathBuf>,
+    /// Read exactly this file instead of the nearest .env.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExampleArgs {
+    /// The project directory (its nearest .env is read). Default: the current directory.
+    #[arg(
+        short = 'C',
+        long = "dir",
+        value_name = "DIR",
+        conflicts_with = "files"
+    )]
+    pub dir: Option<PathBuf>,
+    /// Build it from these files instead (repeatable); it is written beside the first.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

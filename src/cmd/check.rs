@@ -156,6 +156,9 @@ fn inspect(path: &Path) -> Result<Report> {
                 };
                 report.warn(warning, fix);
             }
+            for (warning, fix) in super::example::drift(path, &checked.bindings) {
+                report.warn(warning, fix);
+            }
             let store = TrustStore::open()?;
             match loader::trust_refusal(&checked, store.trust(&checked.canonical, &checked.digest))
             {

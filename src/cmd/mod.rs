@@ -10,8 +10,10 @@ mod check;
 mod completions;
 mod deny;
 mod edit;
+mod example;
 mod exec;
 mod export;
+mod get;
 mod hook;
 mod init;
 mod install_git_hook;
@@ -37,6 +39,8 @@ pub fn run(command: Command) -> Result<()> {
         Command::Set(args) => set::run(&args),
         Command::Unset(args) => unset::run(&args),
         Command::List(args) => list::run(&args),
+        Command::Get(args) => get::run(&args),
+        Command::Example(args) => example::run(&args),
         Command::Edit(args) => edit::run(&args),
         Command::Scan(args) => scan::run(&args),
         Command::InstallGitHook(args) => install_git_hook::run(&args),
