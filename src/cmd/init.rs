@@ -40,10 +40,9 @@ pub fn run(args: &InitArgs) -> Result<()> {
         }
         if meta.is_dir() {
             return Err(Error::Usage(format!(
-                "{}: is a directory (a virtualenv?) (fix: rename it: mv {} {}, then `envguard init`)",
+                "{}: is a directory (a virtualenv?) (fix: {})",
                 escape_for_display(&path),
-                quote_for_display(&path),
-                quote_for_display(&dir.join(".venv"))
+                discover::directory_named_env_fix(&path)
             )));
         }
         if !args.force {
