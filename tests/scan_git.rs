@@ -516,3 +516,98 @@ fn history_runs_the_token_rules_and_skips_oversize_objects_unread() {
         stderr(&out)
     );
 }
+
+#[test]
+fn uninstall_git_hook_puts_the_chained_hook_back_and_leaves_foreign_hooks_alone() {
+    let env = TestEnv::new();
+    let dir = repo(&env);
+    let hooks = dir.join(".git/hooks");
+    fs::create_dir_all(&hooks).unwrap();
+    let theirs = "#!/bin/sh\necho ran >> \"$(git rev-parse --git-dir)/chained-ran\"\n";
+    common::write_mode(&hooks.join("pre-commit"), theirs, 0o755);
+    assert!(env.run(&dir, ["install-git-hook"]).status.success());
+
+    let out = env.run(&dir, ["install-git-hook", "--uninstall"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("your previous hook is back"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        fs::read_to_string(hooks.join("pre-commit")).unwrap(),
+        theirs
+    );
+    assert!(!hooks.join("pre-commit.envguard-chained").exists());
+    // git runs the restored hook, and envguard no longer stops a leak.
+    fs::write(dir.join("app.py"), format!("token = '{SECRET}'\n")).unwrap();
+    git_ok(&env, &dir, &["add", "app.py"]);
+    git_ok(&env, &dir, &["commit", "-q", "-m", "no envguard"]);
+    assert_eq!(
+        fs::read_to_string(dir.join(".git/chained-ran"))
+            .unwrap()
+            .lines()
+            .count(),
+        1
+    );
+
+    // Not envguard's hook: refused, untouched.
+    let out = env.run(&dir, ["install-git-hook", "--uninstall"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is not envguard's hook"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        fs::read_to_string(hooks.join("pre-commit")).unwrap(),
+        theirs
+    );
+
+    // Without a chained hook, uninstalling leaves no hook at all; again is a no-op.
+    fs::remove_file(hooks.join("pre-commit")).unwrap();
+    assert!(env.run(&dir, ["install-git-hook"]).status.success());
+    assert!(
+        env.run(&dir, ["install-git-hook", "--uninstall"])
+            .status
+            .success()
+    );
+    assert!(!hooks.join("pre-commit").exists());
+    let again = env.run(&dir, ["install-git-hook", "--uninstall"]);
+    assert!(again.status.success());
+    assert!(
+        stderr(&again).contains("nothing to do"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+#[test]
+fn the_not_ignored_fix_covers_the_file_checked_and_works_as_shown() {
+    let env = TestEnv::new();
+    let dir = repo(&env);
+    // `.env` is ignored already; the last line has no newline, which `echo >>` would glue onto.
+    fs::write(dir.join(".gitignore"), ".env").unwrap();
+    let production = dir.join(".env.production");
+    common::write_mode(&production, "A=1\n", 0o600);
+    let out = env.run(&dir, ["check", ".env.production"]);
+    let shown = stdout(&out);
+    let fix = shown
+        .lines()
+        .skip_while(|line| !line.contains("is not ignored by git"))
+        .nth(1)
+        .and_then(|line| line.trim_start().strip_prefix("fix: "))
+        .unwrap_or_else(|| panic!("no ignore fix in:\n{shown}"));
+    assert!(fix.contains(".env.production"), "{fix}");
+    let ran = Command::new("sh")
+        .args(["-c", fix])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(ran.status.success(), "{}", stderr(&ran));
+    for name in [".env", ".env.production"] {
+        git_ok(&env, &dir, &["check-ignore", "-q", name]);
+    }
+    let again = stdout(&env.run(&dir, ["check", ".env.production"]));
+    assert!(!again.contains("is not ignored"), "{again}");
+}

@@ -8,6 +8,7 @@ mod allow;
 mod check;
 mod completions;
 mod deny;
+mod doctor;
 mod edit;
 mod exec;
 mod export;
@@ -41,5 +42,6 @@ pub fn run(command: Command) -> Result<()> {
         Command::Kernel(command) => kernel::run(&command),
         Command::Completions(args) => completions::run(&args),
         Command::Man => man::run(),
+        Command::Doctor(args) => doctor::run(&args),
     }
 }

@@ -160,6 +160,28 @@ impl TrustStore {
             .insert(key(canonical).into_owned(), digest);
     }
 
+    /// Every file this store trusts, by the canonical path it was allowed as.
+    pub fn allowed_files(&self) -> Vec<PathBuf> {
+        use std::os::unix::ffi::OsStringExt;
+        self.contents
+            .allowed
+            .keys()
+            .filter_map(|key| match key.strip_prefix(BYTES_KEY_PREFIX) {
+                None => Some(PathBuf::from(key)),
+                Some(hex) => (0..hex.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+                    .collect::<Option<Vec<u8>>>()
+                    .map(|bytes| PathBuf::from(std::ffi::OsString::from_vec(bytes))),
+            })
+            .collect()
+    }
+
+    /// Whether the store file existed but could not be understood (so it trusts nothing).
+    pub fn is_unreadable(&self) -> bool {
+        self.corrupt
+    }
+
     /// Removes trust; false when the file was not trusted.
     pub fn deny(&mut self, canonical: &Path) -> bool {
         self.contents
