@@ -235,53 +235,130 @@ fn install_git_hook_chains_the_existing_hook_and_stops_a_leaking_commit() {
     );
 }
 
+/// The README's `.pre-commit-config.yaml`, verbatim but for where the repository lives.
+fn readme_pre_commit_config() -> String {
+    let readme =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme
+        .find("# .pre-commit-config.yaml\n")
+        .expect("the README shows a .pre-commit-config.yaml");
+    let block = &readme[start..];
+    block[..block.find("```").expect("the snippet's code block ends")].to_owned()
+}
+
+/// A clone of this repository as the pre-commit framework would fetch it: every file git would
+/// commit from the working tree (so the test checks the code under test), committed and tagged
+/// `tag` in a fresh repository.
+fn clone_of_this_repository(env: &TestEnv, tag: &str) -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let listed = git_ok(
+        env,
+        source,
+        &[
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ],
+    );
+    let clone = env.work().join("envguard-clone");
+    for name in listed
+        .stdout
+        .split(|&b| b == 0)
+        .filter(|name| !name.is_empty())
+    {
+        let name = Path::new(std::str::from_utf8(name).unwrap());
+        let from = source.join(name);
+        if !from.is_file() {
+            continue; // deleted in the working tree, or a submodule
+        }
+        let to = clone.join(name);
+        fs::create_dir_all(to.parent().unwrap()).unwrap();
+        fs::copy(&from, &to).unwrap();
+    }
+    git_ok(env, &clone, &["init", "-q", "-b", "main"]);
+    git_ok(env, &clone, &["add", "-A"]);
+    git_ok(
+        env,
+        &clone,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e",
+            "commit",
+            "-q",
+            "-m",
+            "release",
+        ],
+    );
+    git_ok(env, &clone, &["tag", tag]);
+    clone
+}
+
+/// What cargo needs under the test's throw-away HOME: the real toolchain (rustup) and registry
+/// cache, and one build directory kept between runs so a rerun only rebuilds envguard itself.
+fn toolchain_env() -> Vec<(String, String)> {
+    let home = std::env::var("HOME").unwrap_or_default();
+    let mut vars: Vec<(String, String)> = ["RUSTUP_TOOLCHAIN", "CARGO_NET_OFFLINE"]
+        .into_iter()
+        .filter_map(|name| Some((name.to_owned(), std::env::var(name).ok()?)))
+        .collect();
+    for (name, default) in [("CARGO_HOME", ".cargo"), ("RUSTUP_HOME", ".rustup")] {
+        let value = std::env::var(name).unwrap_or_else(|_| format!("{home}/{default}"));
+        vars.push((name.to_owned(), value));
+    }
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pre-commit-build");
+    vars.push(("CARGO_TARGET_DIR".into(), target.display().to_string()));
+    vars
+}
+
 #[test]
-fn pre_commit_framework_runs_the_published_hook() {
+fn pre_commit_framework_builds_and_runs_the_hook_from_the_readme_snippet() {
     let env = TestEnv::new();
     let pre_commit = which("pre-commit")
         .expect("pre-commit must be on PATH (scripts/test puts the test venv there)");
-    // A hooks repository holding this project's .pre-commit-hooks.yaml, as a user would pin it.
-    let hooks_repo = env.work().join("envguard-hooks");
-    fs::create_dir_all(&hooks_repo).unwrap();
-    fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml"),
-        hooks_repo.join(".pre-commit-hooks.yaml"),
-    )
-    .unwrap();
-    git_ok(&env, &hooks_repo, &["init", "-q", "-b", "main"]);
-    git_ok(&env, &hooks_repo, &["add", "."]);
-    git_ok(&env, &hooks_repo, &["commit", "-q", "-m", "hooks"]);
-    let rev = String::from_utf8(git_ok(&env, &hooks_repo, &["rev-parse", "HEAD"]).stdout).unwrap();
+    let snippet = readme_pre_commit_config();
+    // The README pins the tag of the version it documents; the release carries that tag.
+    let tag = format!("v{}", env!("CARGO_PKG_VERSION"));
+    assert!(
+        snippet.contains(&format!("rev: {tag}\n")),
+        "the README's rev must be {tag}:\n{snippet}"
+    );
+    let clone = clone_of_this_repository(&env, &tag);
 
     let dir = repo(&env);
     // As in a fresh clone, or whenever the user forgot chmod: the values must still count.
     common::write_mode(&dir.join(".env"), ENV, 0o644);
     fs::write(
         dir.join(".pre-commit-config.yaml"),
-        format!(
-            "repos:\n- repo: {}\n  rev: {}\n  hooks:\n  - id: envguard-scan\n",
-            hooks_repo.display(),
-            rev.trim()
+        snippet.replace(
+            "https://github.com/envguard/envguard",
+            &clone.display().to_string(),
         ),
     )
     .unwrap();
     git_ok(&env, &dir, &["add", ".pre-commit-config.yaml"]);
+    // envguard is NOT on PATH: the framework must build it from the tagged repository.
+    let path = std::env::var("PATH").unwrap_or_default();
     let bin_dir = Path::new(BIN).parent().unwrap();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
+    assert!(
+        !std::env::split_paths(&path).any(|dir| dir == bin_dir),
+        "the built envguard must not be on PATH for this test"
     );
+    let toolchain = toolchain_env();
     let run = |args: &[&str]| {
         let mut cmd = Command::new(&pre_commit);
         cmd.args(args)
             .current_dir(&dir)
             .env_clear()
             .envs(env.base_env())
+            .envs(toolchain.iter().cloned())
             .env("PATH", &path);
         cmd.output().unwrap()
     };
-    let installed = run(&["install"]);
+    let installed = run(&["install", "--install-hooks"]);
     assert!(
         installed.status.success(),
         "pre-commit install: {}",
@@ -294,6 +371,7 @@ fn pre_commit_framework_runs_the_published_hook() {
             .current_dir(&dir)
             .env_clear()
             .envs(env.base_env())
+            .envs(toolchain.iter().cloned())
             .env("PATH", &path);
         cmd.envs([
             ("GIT_AUTHOR_NAME", "t"),
