@@ -189,3 +189,17 @@ impl Ignore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ignore_patterns_match_the_name_literally() {
+        assert_eq!(gitignore_literal(".env.production"), ".env.production");
+        assert_eq!(gitignore_literal("!x"), "\\!x");
+        assert_eq!(gitignore_literal("#x"), "\\#x");
+        assert_eq!(gitignore_literal("a*b?[c]\\"), "a\\*b\\?\\[c]\\\\");
+        assert_eq!(gitignore_literal("trailing "), "trailing\\ ");
+    }
+}
