@@ -344,3 +344,54 @@ fn a_virtualenv_named_env_is_recreated_by_the_fix_and_works() {
     );
     assert!(stdout(&works).trim_end().ends_with("/.venv"));
 }
+
+/// The command in a fix: the last backticked one when the fix has prose around it.
+fn command_of(fix: &str) -> &str {
+    let parts: Vec<&str> = fix.split('`').collect();
+    if parts.len() >= 3 {
+        parts[parts.len() - 2]
+    } else {
+        fix
+    }
+}
+
+#[test]
+fn the_fixes_check_prints_for_common_refusals_work_one_after_another() {
+    let env = TestEnv::new();
+    let dir = env.work().join("shared");
+    fs::create_dir(&dir).unwrap();
+    git(&env, &dir, &["init", "-q"]);
+    fs::write(dir.join(".gitignore"), ".env").unwrap();
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+    let file = dir.join(".env.local");
+    common::write_mode(&file, "A=1\n", 0o644);
+    let mut ran = Vec::new();
+    for _ in 0..8 {
+        let out = env.run(&dir, ["check", ".env.local"]);
+        let shown = stdout(&out);
+        let Some(fix) = shown
+            .lines()
+            .find_map(|line| line.trim_start().strip_prefix("fix: "))
+        else {
+            assert_eq!(out.status.code(), Some(0), "{shown}");
+            break;
+        };
+        let command = command_of(fix).to_owned();
+        assert!(
+            !ran.contains(&command),
+            "{command:?} did not fix it:\n{shown}"
+        );
+        run_fix(&env, &dir, &command);
+        ran.push(command);
+    }
+    assert_eq!(
+        env.run(&dir, ["check", ".env.local"]).status.code(),
+        Some(0)
+    );
+    for expected in ["chmod 600", "chmod go-w", ".env.local >>", "envguard allow"] {
+        assert!(
+            ran.iter().any(|command| command.contains(expected)),
+            "no {expected:?} among {ran:?}"
+        );
+    }
+}
