@@ -102,7 +102,7 @@ fn startup_files_with_and_without_the_hook_are_told_apart() {
     let env = TestEnv::new();
     fs::write(
         env.home().join(".bashrc"),
-        "# eval \"$(envguard hook zsh)\" is a comment\neval \"$(envguard hook bash)\"\n",
+        "# eval \"$(envguard hook zsh)\" is a comment\neval \"$(\"$HOME/bin/envguard\" hook bash)\"\n",
     )
     .unwrap();
     let (_, report) = doctor(&env, &env.work());

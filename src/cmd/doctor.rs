@@ -216,16 +216,17 @@ fn shells() -> Vec<Shell> {
 }
 
 impl Shell {
-    /// The startup file that runs `envguard hook SHELL` on a line that is not a comment.
+    /// The startup file that runs `envguard hook SHELL` on a line that is not a comment (also
+    /// through a path or quotes: `"$HOME/.cargo/bin/envguard" hook bash`).
     fn file_with_hook(&self) -> Option<&Path> {
-        let call = format!("envguard hook {}", self.name);
+        let call = format!(" hook {}", self.name);
         self.startup_files
             .iter()
             .find(|file| {
                 fs::read(file).is_ok_and(|text| {
                     String::from_utf8_lossy(&text).lines().any(|line| {
                         let line = line.trim_start();
-                        !line.starts_with('#') && line.contains(&call)
+                        !line.starts_with('#') && line.contains("envguard") && line.contains(&call)
                     })
                 })
             })
