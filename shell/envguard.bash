@@ -5,6 +5,9 @@
 # changed, which is almost always, so the cost per prompt is one short process start.
 
 __envguard_exe=@ENVGUARD_EXE@
+# Tells `envguard doctor`, started from this shell, that the hook is active here: the pid tells
+# this shell's mark from one inherited from an outer shell.
+export __ENVGUARD_HOOK="bash:$$"
 # The key envguard fingerprints the variables a .env refers to with: shell-local, handed to
 # envguard alone on each call, so no other program sees it. envguard sets it when needed.
 __envguard_key=${__envguard_key-}

@@ -6,6 +6,9 @@
 # replaces it, so sourcing this file twice registers the hook once.
 
 set -g __envguard_exe @ENVGUARD_EXE@
+# Tells `envguard doctor`, started from this shell, that the hook is active here: the pid tells
+# this shell's mark from one inherited from an outer shell.
+set -gx __ENVGUARD_HOOK "fish:$fish_pid"
 # The key envguard fingerprints the variables a .env refers to with: not exported, handed to
 # envguard alone on each call, so no other program sees it. envguard sets it when needed.
 set -q __envguard_key; or set -g __envguard_key

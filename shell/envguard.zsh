@@ -5,6 +5,9 @@
 # It prints nothing when nothing changed, which is almost always.
 
 typeset -g __envguard_exe=@ENVGUARD_EXE@
+# Tells `envguard doctor`, started from this shell, that the hook is active here: the pid tells
+# this shell's mark from one inherited from an outer shell.
+export __ENVGUARD_HOOK="zsh:$$"
 # The key envguard fingerprints the variables a .env refers to with: shell-local, handed to
 # envguard alone on each call, so no other program sees it. envguard sets it when needed.
 typeset -g __envguard_key=${__envguard_key-}

@@ -61,6 +61,8 @@ pub enum Command {
     Completions(CompletionArgs),
     /// Print the man page (roff).
     Man,
+    /// Check the whole setup (binary, shell hooks, trust store, git hook, kernels), with a fix for each problem.
+    Doctor(DoctorArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -271,6 +273,9 @@ pub struct InstallGitHookArgs {
     /// The repository. Default: the one containing the current directory.
     #[arg(short = 'C', long = "dir", value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// Remove envguard's hook, putting back the hook it chained (if any).
+    #[arg(long)]
+    pub uninstall: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -317,4 +322,11 @@ pub struct KernelRemoveArgs {
 pub struct CompletionArgs {
     #[arg(value_enum)]
     pub shell: ShellKind,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print the findings as JSON.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -67,6 +67,52 @@ where
         .ok()
 }
 
+/// The command that makes git ignore the not-ignored file at `path`: a line naming that very
+/// file in the work tree's top `.gitignore`. Suggesting `.env` would do nothing for
+/// `.env.production` (and nothing at all when `.env` is already listed); a broader `.env*`
+/// would also hide the `.env.example` a project commits on purpose.
+pub fn ignore_fix(path: &Path) -> String {
+    let Some(name) = path.file_name() else {
+        return "add the file to .gitignore".into();
+    };
+    let pattern = gitignore_literal(&name.to_string_lossy());
+    let Some(gitignore) = path
+        .parent()
+        .and_then(work_tree)
+        .map(|top| top.join(".gitignore"))
+    else {
+        return format!("add {pattern} to .gitignore");
+    };
+    // `echo >>` onto a last line without its newline would glue the two patterns together.
+    let unterminated =
+        fs::read(&gitignore).is_ok_and(|text| !text.is_empty() && !text.ends_with(b"\n"));
+    let line = if unterminated {
+        format!(
+            "printf '\\n%s\\n' {}",
+            quote_for_display(Path::new(&pattern))
+        )
+    } else {
+        format!("echo {}", quote_for_display(Path::new(&pattern)))
+    };
+    format!("{line} >> {}", quote_for_display(&gitignore))
+}
+
+/// A `.gitignore` pattern matching exactly the file name `name`: glob characters and a leading
+/// `#` or `!` would otherwise change what the line means.
+fn gitignore_literal(name: &str) -> String {
+    let mut pattern = String::with_capacity(name.len() + 2);
+    for (i, c) in name.chars().enumerate() {
+        if matches!(c, '*' | '?' | '[' | '\\') || (i == 0 && matches!(c, '#' | '!')) {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    if pattern.ends_with(' ') {
+        pattern.insert(pattern.len() - 1, '\\');
+    }
+    pattern
+}
+
 /// What [`ensure_ignored`] found or did.
 pub enum Ignore {
     /// Not inside a git work tree (or git is not installed): nothing to do.
@@ -141,5 +187,19 @@ impl Ignore {
                 )),
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ignore_patterns_match_the_name_literally() {
+        assert_eq!(gitignore_literal(".env.production"), ".env.production");
+        assert_eq!(gitignore_literal("!x"), "\\!x");
+        assert_eq!(gitignore_literal("#x"), "\\#x");
+        assert_eq!(gitignore_literal("a*b?[c]\\"), "a\\*b\\?\\[c]\\\\");
+        assert_eq!(gitignore_literal("trailing "), "trailing\\ ");
     }
 }

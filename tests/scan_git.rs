@@ -235,53 +235,130 @@ fn install_git_hook_chains_the_existing_hook_and_stops_a_leaking_commit() {
     );
 }
 
+/// The README's `.pre-commit-config.yaml`, verbatim but for where the repository lives.
+fn readme_pre_commit_config() -> String {
+    let readme =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme
+        .find("# .pre-commit-config.yaml\n")
+        .expect("the README shows a .pre-commit-config.yaml");
+    let block = &readme[start..];
+    block[..block.find("```").expect("the snippet's code block ends")].to_owned()
+}
+
+/// A clone of this repository as the pre-commit framework would fetch it: every file git would
+/// commit from the working tree (so the test checks the code under test), committed and tagged
+/// `tag` in a fresh repository.
+fn clone_of_this_repository(env: &TestEnv, tag: &str) -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let listed = git_ok(
+        env,
+        source,
+        &[
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ],
+    );
+    let clone = env.work().join("envguard-clone");
+    for name in listed
+        .stdout
+        .split(|&b| b == 0)
+        .filter(|name| !name.is_empty())
+    {
+        let name = Path::new(std::str::from_utf8(name).unwrap());
+        let from = source.join(name);
+        if !from.is_file() {
+            continue; // deleted in the working tree, or a submodule
+        }
+        let to = clone.join(name);
+        fs::create_dir_all(to.parent().unwrap()).unwrap();
+        fs::copy(&from, &to).unwrap();
+    }
+    git_ok(env, &clone, &["init", "-q", "-b", "main"]);
+    git_ok(env, &clone, &["add", "-A"]);
+    git_ok(
+        env,
+        &clone,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@e",
+            "commit",
+            "-q",
+            "-m",
+            "release",
+        ],
+    );
+    git_ok(env, &clone, &["tag", tag]);
+    clone
+}
+
+/// What cargo needs under the test's throw-away HOME: the real toolchain (rustup) and registry
+/// cache, and one build directory kept between runs so a rerun only rebuilds envguard itself.
+fn toolchain_env() -> Vec<(String, String)> {
+    let home = std::env::var("HOME").unwrap_or_default();
+    let mut vars: Vec<(String, String)> = ["RUSTUP_TOOLCHAIN", "CARGO_NET_OFFLINE"]
+        .into_iter()
+        .filter_map(|name| Some((name.to_owned(), std::env::var(name).ok()?)))
+        .collect();
+    for (name, default) in [("CARGO_HOME", ".cargo"), ("RUSTUP_HOME", ".rustup")] {
+        let value = std::env::var(name).unwrap_or_else(|_| format!("{home}/{default}"));
+        vars.push((name.to_owned(), value));
+    }
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pre-commit-build");
+    vars.push(("CARGO_TARGET_DIR".into(), target.display().to_string()));
+    vars
+}
+
 #[test]
-fn pre_commit_framework_runs_the_published_hook() {
+fn pre_commit_framework_builds_and_runs_the_hook_from_the_readme_snippet() {
     let env = TestEnv::new();
     let pre_commit = which("pre-commit")
         .expect("pre-commit must be on PATH (scripts/test puts the test venv there)");
-    // A hooks repository holding this project's .pre-commit-hooks.yaml, as a user would pin it.
-    let hooks_repo = env.work().join("envguard-hooks");
-    fs::create_dir_all(&hooks_repo).unwrap();
-    fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml"),
-        hooks_repo.join(".pre-commit-hooks.yaml"),
-    )
-    .unwrap();
-    git_ok(&env, &hooks_repo, &["init", "-q", "-b", "main"]);
-    git_ok(&env, &hooks_repo, &["add", "."]);
-    git_ok(&env, &hooks_repo, &["commit", "-q", "-m", "hooks"]);
-    let rev = String::from_utf8(git_ok(&env, &hooks_repo, &["rev-parse", "HEAD"]).stdout).unwrap();
+    let snippet = readme_pre_commit_config();
+    // The README pins the tag of the version it documents; the release carries that tag.
+    let tag = format!("v{}", env!("CARGO_PKG_VERSION"));
+    assert!(
+        snippet.contains(&format!("rev: {tag}\n")),
+        "the README's rev must be {tag}:\n{snippet}"
+    );
+    let clone = clone_of_this_repository(&env, &tag);
 
     let dir = repo(&env);
     // As in a fresh clone, or whenever the user forgot chmod: the values must still count.
     common::write_mode(&dir.join(".env"), ENV, 0o644);
     fs::write(
         dir.join(".pre-commit-config.yaml"),
-        format!(
-            "repos:\n- repo: {}\n  rev: {}\n  hooks:\n  - id: envguard-scan\n",
-            hooks_repo.display(),
-            rev.trim()
+        snippet.replace(
+            "https://github.com/envguard/envguard",
+            &clone.display().to_string(),
         ),
     )
     .unwrap();
     git_ok(&env, &dir, &["add", ".pre-commit-config.yaml"]);
+    // envguard is NOT on PATH: the framework must build it from the tagged repository.
+    let path = std::env::var("PATH").unwrap_or_default();
     let bin_dir = Path::new(BIN).parent().unwrap();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
+    assert!(
+        !std::env::split_paths(&path).any(|dir| dir == bin_dir),
+        "the built envguard must not be on PATH for this test"
     );
+    let toolchain = toolchain_env();
     let run = |args: &[&str]| {
         let mut cmd = Command::new(&pre_commit);
         cmd.args(args)
             .current_dir(&dir)
             .env_clear()
             .envs(env.base_env())
+            .envs(toolchain.iter().cloned())
             .env("PATH", &path);
         cmd.output().unwrap()
     };
-    let installed = run(&["install"]);
+    let installed = run(&["install", "--install-hooks"]);
     assert!(
         installed.status.success(),
         "pre-commit install: {}",
@@ -294,6 +371,7 @@ fn pre_commit_framework_runs_the_published_hook() {
             .current_dir(&dir)
             .env_clear()
             .envs(env.base_env())
+            .envs(toolchain.iter().cloned())
             .env("PATH", &path);
         cmd.envs([
             ("GIT_AUTHOR_NAME", "t"),
@@ -515,4 +593,99 @@ fn history_runs_the_token_rules_and_skips_oversize_objects_unread() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn uninstall_git_hook_puts_the_chained_hook_back_and_leaves_foreign_hooks_alone() {
+    let env = TestEnv::new();
+    let dir = repo(&env);
+    let hooks = dir.join(".git/hooks");
+    fs::create_dir_all(&hooks).unwrap();
+    let theirs = "#!/bin/sh\necho ran >> \"$(git rev-parse --git-dir)/chained-ran\"\n";
+    common::write_mode(&hooks.join("pre-commit"), theirs, 0o755);
+    assert!(env.run(&dir, ["install-git-hook"]).status.success());
+
+    let out = env.run(&dir, ["install-git-hook", "--uninstall"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("your previous hook is back"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        fs::read_to_string(hooks.join("pre-commit")).unwrap(),
+        theirs
+    );
+    assert!(!hooks.join("pre-commit.envguard-chained").exists());
+    // git runs the restored hook, and envguard no longer stops a leak.
+    fs::write(dir.join("app.py"), format!("token = '{SECRET}'\n")).unwrap();
+    git_ok(&env, &dir, &["add", "app.py"]);
+    git_ok(&env, &dir, &["commit", "-q", "-m", "no envguard"]);
+    assert_eq!(
+        fs::read_to_string(dir.join(".git/chained-ran"))
+            .unwrap()
+            .lines()
+            .count(),
+        1
+    );
+
+    // Not envguard's hook: refused, untouched.
+    let out = env.run(&dir, ["install-git-hook", "--uninstall"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is not envguard's hook"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        fs::read_to_string(hooks.join("pre-commit")).unwrap(),
+        theirs
+    );
+
+    // Without a chained hook, uninstalling leaves no hook at all; again is a no-op.
+    fs::remove_file(hooks.join("pre-commit")).unwrap();
+    assert!(env.run(&dir, ["install-git-hook"]).status.success());
+    assert!(
+        env.run(&dir, ["install-git-hook", "--uninstall"])
+            .status
+            .success()
+    );
+    assert!(!hooks.join("pre-commit").exists());
+    let again = env.run(&dir, ["install-git-hook", "--uninstall"]);
+    assert!(again.status.success());
+    assert!(
+        stderr(&again).contains("nothing to do"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+#[test]
+fn the_not_ignored_fix_covers_the_file_checked_and_works_as_shown() {
+    let env = TestEnv::new();
+    let dir = repo(&env);
+    // `.env` is ignored already; the last line has no newline, which `echo >>` would glue onto.
+    fs::write(dir.join(".gitignore"), ".env").unwrap();
+    let production = dir.join(".env.production");
+    common::write_mode(&production, "A=1\n", 0o600);
+    let out = env.run(&dir, ["check", ".env.production"]);
+    let shown = stdout(&out);
+    let fix = shown
+        .lines()
+        .skip_while(|line| !line.contains("is not ignored by git"))
+        .nth(1)
+        .and_then(|line| line.trim_start().strip_prefix("fix: "))
+        .unwrap_or_else(|| panic!("no ignore fix in:\n{shown}"));
+    assert!(fix.contains(".env.production"), "{fix}");
+    let ran = Command::new("sh")
+        .args(["-c", fix])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(ran.status.success(), "{}", stderr(&ran));
+    for name in [".env", ".env.production"] {
+        git_ok(&env, &dir, &["check-ignore", "-q", name]);
+    }
+    let again = stdout(&env.run(&dir, ["check", ".env.production"]));
+    assert!(!again.contains("is not ignored"), "{again}");
 }

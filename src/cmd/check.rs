@@ -198,13 +198,9 @@ fn warn_about_git(path: &Path, report: &mut Report) {
             ),
         );
     } else if git::is_ignored(path) == Some(false) {
-        let gitignore = path
-            .parent()
-            .and_then(git::work_tree)
-            .map(|top| top.join(".gitignore"));
-        let fix = gitignore.map_or("add .env to .gitignore".into(), |file| {
-            format!("echo .env >> {}", quote_for_display(&file))
-        });
-        report.warn("is not ignored by git: `git add .` would commit it", fix);
+        report.warn(
+            "is not ignored by git: `git add .` would commit it",
+            git::ignore_fix(path),
+        );
     }
 }

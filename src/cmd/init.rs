@@ -41,7 +41,7 @@ pub fn run(args: &InitArgs) -> Result<()> {
     let path = dir.join(FILE_NAME);
     // Checked before asking for secrets (not only under the lock below), so nobody types
     // values into a command that then refuses.
-    refuse_existing(&path, &dir, args.force)?;
+    refuse_existing(&path, args.force)?;
     let dir_arg = args
         .dir
         .as_ref()
@@ -61,7 +61,7 @@ pub fn run(args: &InitArgs) -> Result<()> {
     let contents = render(&given)?;
 
     let _lock = envfile::lock_dir(&dir)?;
-    refuse_existing(&path, &dir, args.force)?;
+    refuse_existing(&path, args.force)?;
     // `replace`, not `write`: a link planted after the check above is replaced, not followed.
     atomic::replace(&path, &contents, MODE).context("create", &path)?;
     let (ignored, warning) = git::ensure_ignored(&path)?.describe(&path);
@@ -97,7 +97,7 @@ pub fn run(args: &InitArgs) -> Result<()> {
 
 /// Refuses what `init` must not replace: a symlink (always), a directory, and an existing
 /// `.env` without `--force`.
-fn refuse_existing(path: &Path, dir: &Path, force: bool) -> Result<()> {
+fn refuse_existing(path: &Path, force: bool) -> Result<()> {
     let Ok(meta) = fs::symlink_metadata(path) else {
         return Ok(());
     };
@@ -112,10 +112,9 @@ fn refuse_existing(path: &Path, dir: &Path, force: bool) -> Result<()> {
     }
     if meta.is_dir() {
         return Err(Error::Usage(format!(
-            "{}: is a directory (a virtualenv?) (fix: rename it: mv {} {}, then `envguard init`)",
+            "{}: is a directory (a virtualenv?) (fix: {})",
             escape_for_display(path),
-            quote_for_display(path),
-            quote_for_display(&dir.join(".venv"))
+            discover::directory_named_env_fix(path)
         )));
     }
     if !force {

@@ -9,6 +9,7 @@ mod allowed;
 mod check;
 mod completions;
 mod deny;
+mod doctor;
 mod edit;
 mod example;
 mod exec;
@@ -47,5 +48,6 @@ pub fn run(command: Command) -> Result<()> {
         Command::Kernel(command) => kernel::run(&command),
         Command::Completions(args) => completions::run(&args),
         Command::Man => man::run(),
+        Command::Doctor(args) => doctor::run(&args),
     }
 }

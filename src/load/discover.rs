@@ -20,6 +20,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::display::quote_for_display;
 use crate::error::{Error, Refusal, RefusalKind, Result};
 
 pub const FILE_NAME: &str = ".env";
@@ -109,6 +110,71 @@ pub fn not_found(dir: &Path) -> Error {
         "create one with `envguard init`",
     )
     .into()
+}
+
+/// The refusal for a `path` that cannot be opened because nothing is there. A dangling link is
+/// removed; a name that was never there is most likely a typo, for which the fix is to look,
+/// not to `rm` a path that does not exist.
+pub fn missing(path: &Path) -> Refusal {
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    let is_link = fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink());
+    let quoted = quote_for_display(path);
+    let (reason, fix) = match (is_link, path.file_name() == Some(OsStr::new(FILE_NAME))) {
+        (true, true) => (
+            "is a symlink to a file that does not exist",
+            format!(
+                "remove the link: rm {quoted}, then `envguard init {}`",
+                quote_for_display(dir)
+            ),
+        ),
+        (true, false) => (
+            "is a symlink to a file that does not exist",
+            format!("remove the link: rm {quoted}"),
+        ),
+        (false, _) if dir.is_dir() => (
+            "does not exist",
+            if path.file_name() == Some(OsStr::new(FILE_NAME)) {
+                format!("create it: envguard init {}", quote_for_display(dir))
+            } else {
+                format!("check the name: ls -a {}", quote_for_display(dir))
+            },
+        ),
+        (false, _) => (
+            "does not exist",
+            format!(
+                "check the path: ls -a {}",
+                quote_for_display(&existing_ancestor(dir))
+            ),
+        ),
+    };
+    Refusal::new(path, RefusalKind::NotFound, reason, fix)
+}
+
+fn existing_ancestor(dir: &Path) -> PathBuf {
+    dir.ancestors()
+        .find(|dir| dir.is_dir())
+        .unwrap_or(Path::new("/"))
+        .to_path_buf()
+}
+
+/// The fix for a directory named `.env` where a `.env` file should be. It is almost always a
+/// virtualenv (`python -m venv .env`), and a moved virtualenv is broken: its scripts and
+/// `pyvenv.cfg` hold its absolute path. So it is recreated under another name with the same
+/// packages, and only then removed.
+pub fn directory_named_env_fix(path: &Path) -> String {
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    if !path.join("pyvenv.cfg").is_file() {
+        return format!(
+            "rename it: mv {} {}, then `envguard init {}`",
+            quote_for_display(path),
+            quote_for_display(&dir.join("env")),
+            quote_for_display(dir)
+        );
+    }
+    format!(
+        "it is a virtualenv, which breaks when moved; recreate it as .venv: cd {} && .env/bin/python -m pip freeze > .venv-requirements.txt && python3 -m venv .venv && .venv/bin/python -m pip install -r .venv-requirements.txt && rm -r .env && envguard init",
+        quote_for_display(dir)
+    )
 }
 
 /// `path` made absolute against the working directory, without resolving symlinks.

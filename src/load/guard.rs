@@ -174,12 +174,7 @@ pub fn check_link(path: &Path) -> Result<(), Refusal> {
 fn cannot_open(path: &Path, errno: Errno) -> Refusal {
     let quoted = quote_for_display(path);
     match errno {
-        Errno::ENOENT => Refusal::new(
-            path,
-            RefusalKind::NotFound,
-            "does not exist (a symlink to a missing file?)",
-            format!("create it with `envguard init` or remove the link: rm {quoted}"),
-        ),
+        Errno::ENOENT => crate::load::discover::missing(path),
         Errno::EACCES => Refusal::new(
             path,
             RefusalKind::Unreadable,
@@ -281,10 +276,14 @@ impl Opened {
             path,
             RefusalKind::NotRegular,
             format!("is {kind}, not a regular file"),
-            format!(
-                "replace it with a regular file: rm {} && envguard init",
-                quote_for_display(path)
-            ),
+            if kind == "a directory" {
+                crate::load::discover::directory_named_env_fix(path)
+            } else {
+                format!(
+                    "replace it with a regular file: rm {} && envguard init",
+                    quote_for_display(path)
+                )
+            },
         ))
     }
 

@@ -183,6 +183,11 @@ impl TrustStore {
         self.contents.allowed.insert(key, digest);
     }
 
+    /// Whether the store file existed but could not be understood (so it trusts nothing).
+    pub fn is_unreadable(&self) -> bool {
+        self.corrupt
+    }
+
     /// Removes trust; false when the file was not trusted.
     pub fn deny(&mut self, canonical: &Path) -> bool {
         let key = key(canonical);
