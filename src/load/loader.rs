@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::display::quote_for_display;
 use crate::error::{Refusal, RefusalKind};
 use crate::load::dotenv::{self, Binding, Limits, ParseError, Problem};
-use crate::load::guard::{self, Guarded, Identity};
+use crate::load::guard::{self, Guarded, Identity, Policy};
 use crate::load::names::{self, Destination};
 use crate::load::trust::{self, Trust, TrustStore};
 
@@ -32,7 +32,9 @@ pub struct Checked {
 ///
 /// `outer` answers `${NAME}` references the file does not define itself.
 pub fn check(path: &Path, outer: &dyn Fn(&str) -> Option<String>) -> Result<Checked, Refusal> {
-    let guarded = guard::open(path)?.read(path, guard::max_size())?;
+    let guarded = guard::open(path)?
+        .read(path, guard::max_size(), Policy::Load)?
+        .guarded;
     from_contents(path, guarded, outer)
 }
 

@@ -9,6 +9,7 @@
 
 pub mod discover;
 pub mod dotenv;
+pub mod explain;
 pub mod guard;
 pub mod loader;
 pub mod names;

@@ -1,0 +1,187 @@
+//! The guard's findings in the words a user reads: what is wrong and the command that fixes it.
+//!
+//! The guard ([`crate::load::guard`]) reports facts; the loader's refusal, `check`, `list`,
+//! the writers and `scan` all show them, and a user who meets the same problem through two
+//! commands must read the same line and the same fix. So the words live here, once. This is
+//! also the only place the guard's facts cost a user-name lookup (an NSS query, maybe over the
+//! network): only when a message is actually rendered, never for a file that loads.
+
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::unistd::{Uid, User, geteuid};
+
+use crate::display::{escape_for_display, quote_for_display};
+use crate::error::{Error, Refusal, RefusalKind};
+use crate::load::guard::{Failure, FileType, LinkProblem, MAX_LINKS, Passed, Problem};
+
+/// A passed check, as `check` lists it.
+pub fn passed(passed: Passed) -> String {
+    match passed {
+        Passed::SafeLink => {
+            "symlink owned by you or root, in directories only you or root can change".into()
+        }
+        Passed::Regular => "regular file".into(),
+        Passed::OwnedByYou => format!("owned by you ({})", user_name(geteuid())),
+        Passed::Mode(mode) => format!("mode {mode:04o}"),
+        Passed::Size(size) => format!("{size} bytes"),
+    }
+}
+
+impl From<Failure> for Refusal {
+    fn from(failure: Failure) -> Refusal {
+        let path = &failure.path;
+        let quoted = quote_for_display(path);
+        let (kind, reason, fix) = match failure.problem {
+            Problem::Missing | Problem::Unopenable(Errno::ENOENT) => (
+                RefusalKind::NotFound,
+                "does not exist (a symlink to a missing file?)".to_owned(),
+                format!("create it with `envguard init` or remove the link: rm {quoted}"),
+            ),
+            Problem::Unopenable(Errno::EACCES) => (
+                RefusalKind::Unreadable,
+                "cannot be read by you".to_owned(),
+                format!("chmod 600 {quoted}"),
+            ),
+            Problem::Unopenable(errno) => (
+                RefusalKind::Unreadable,
+                format!("cannot be opened: {}", errno.desc()),
+                "check the file".to_owned(),
+            ),
+            Problem::Unreadable(error) => (
+                RefusalKind::Unreadable,
+                format!("cannot be read: {error}"),
+                "check the file".to_owned(),
+            ),
+            Problem::NotRegular(file_type) => {
+                let what = match file_type {
+                    FileType::Directory => "a directory",
+                    FileType::Fifo => "a FIFO",
+                    FileType::Socket => "a socket",
+                    FileType::Device => "a device",
+                    FileType::Other => "not a regular file",
+                };
+                (
+                    RefusalKind::NotRegular,
+                    format!("is {what}, not a regular file"),
+                    format!("replace it with a regular file: rm {quoted} && envguard init"),
+                )
+            }
+            Problem::Owner { owner, me } => {
+                let owner = user_name(Uid::from_raw(owner));
+                let me = user_name(Uid::from_raw(me));
+                (
+                    RefusalKind::Owner,
+                    format!("is owned by {owner}, not by you ({me})"),
+                    format!(
+                        "if it is yours, sudo chown {me} {quoted}; if it is {owner}'s, it is not yours to load: create your own with `envguard init` in a directory of yours"
+                    ),
+                )
+            }
+            Problem::Mode(mode) => {
+                let why = if mode & 0o7000 != 0 {
+                    "has setuid, setgid or sticky bits"
+                } else if mode & 0o077 != 0 {
+                    "is open to group or others"
+                } else if mode & 0o100 != 0 {
+                    "is executable"
+                } else {
+                    "is not readable by you"
+                };
+                (
+                    RefusalKind::Mode,
+                    format!("has mode {mode:04o} and {why} (0600 or 0400 required)"),
+                    format!("chmod 600 {quoted}"),
+                )
+            }
+            Problem::TooLarge { size, limit } => (
+                RefusalKind::Size,
+                format!("is {size} bytes, over the {limit}-byte limit"),
+                "shrink it, or raise the limit with ENVGUARD_MAX_SIZE=BYTES".to_owned(),
+            ),
+            Problem::Link(problem) => {
+                let (reason, fix) = link_words(&failure.path, problem);
+                (RefusalKind::Owner, reason, fix)
+            }
+        };
+        Refusal::new(path, kind, reason, fix)
+    }
+}
+
+impl From<Failure> for Error {
+    fn from(failure: Failure) -> Error {
+        Error::Refused(failure.into())
+    }
+}
+
+/// The reason and the fix for a symlinked `.env` at `path` that may not be followed.
+fn link_words(path: &Path, problem: LinkProblem) -> (String, String) {
+    let quoted = quote_for_display(path);
+    match problem {
+        LinkProblem::ChangedWhileChecked => (
+            "changed while envguard was checking it (a symlink swapped in or retargeted)".into(),
+            "run the command again; if this repeats, someone is swapping the link: remove it"
+                .into(),
+        ),
+        LinkProblem::TooManyLinks => (
+            format!("is a chain of more than {MAX_LINKS} symlinks"),
+            format!("point the link at the file itself: ln -sfn FILE {quoted}"),
+        ),
+        LinkProblem::ForeignLink { link, owner } => {
+            let owner = user_name(Uid::from_raw(owner));
+            let what = if link == path {
+                "is a symlink".to_string()
+            } else {
+                format!(
+                    "leads through the symlink {}, which is",
+                    escape_for_display(&link)
+                )
+            };
+            (
+                format!(
+                    "{what} owned by {owner}, not by you or root: whoever owns a link chooses what it loads"
+                ),
+                format!(
+                    "do not load it; if you made it, sudo chown -h {} {}",
+                    user_name(geteuid()),
+                    quote_for_display(&link)
+                ),
+            )
+        }
+        LinkProblem::DirectoryOwnedBy { dir, owner } => (
+            through(
+                &dir,
+                &format!("is owned by {}", user_name(Uid::from_raw(owner))),
+            ),
+            format!(
+                "replace the link with a copy of the file it names: cp --remove-destination \"$(readlink -f {quoted})\" {quoted}"
+            ),
+        ),
+        LinkProblem::DirectoryWritable { dir, mode } => (
+            through(
+                &dir,
+                &format!("is writable by group or others (mode {mode:04o})"),
+            ),
+            format!("chmod go-w {}", quote_for_display(&dir)),
+        ),
+        LinkProblem::CannotCheck(error) => (
+            format!("is a symlink whose way cannot be checked: {error}"),
+            "check the link and the directories it passes through".into(),
+        ),
+    }
+}
+
+fn through(dir: &Path, problem: &str) -> String {
+    format!(
+        "is a symlink whose way passes through {}, which {problem}: someone else could change what it reaches",
+        escape_for_display(dir)
+    )
+}
+
+/// The user's name, or `uid N` when it has none.
+pub(crate) fn user_name(uid: Uid) -> String {
+    match User::from_uid(uid) {
+        Ok(Some(user)) => user.name,
+        _ => format!("uid {uid}"),
+    }
+}
