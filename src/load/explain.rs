@@ -185,3 +185,38 @@ pub(crate) fn user_name(uid: Uid) -> String {
         _ => format!("uid {uid}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(problem: Problem) -> String {
+        let failure = Failure {
+            path: Path::new("/p/.env").to_path_buf(),
+            problem,
+        };
+        Refusal::from(failure).to_string()
+    }
+
+    #[test]
+    fn each_mode_problem_says_why_and_how_to_fix_it() {
+        assert_eq!(
+            words(Problem::Mode(0o644)),
+            "/p/.env: has mode 0644 and is open to group or others (0600 or 0400 required) (fix: chmod 600 /p/.env)"
+        );
+        assert!(words(Problem::Mode(0o4600)).contains("setuid, setgid or sticky"));
+        assert!(words(Problem::Mode(0o700)).contains("is executable"));
+        assert!(words(Problem::Mode(0o200)).contains("is not readable by you"));
+    }
+
+    #[test]
+    fn a_link_problem_is_an_owner_refusal() {
+        let failure = Failure {
+            path: Path::new("/p/.env").to_path_buf(),
+            problem: Problem::Link(LinkProblem::TooManyLinks),
+        };
+        let refusal = Refusal::from(failure);
+        assert_eq!(refusal.kind, RefusalKind::Owner);
+        assert_eq!(refusal.reason, "is a chain of more than 40 symlinks");
+    }
+}

@@ -394,6 +394,38 @@ mod tests {
     }
 
     #[test]
+    fn only_a_load_refuses_a_loose_mode_and_only_a_load_or_inspection_a_foreign_owner() {
+        use Check::*;
+        let blocked = |policy: Policy| {
+            [Link, Type, Owner, Mode, Size]
+                .into_iter()
+                .filter(|check| policy.blocks(*check))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(blocked(Policy::Load), [Link, Type, Owner, Mode, Size]);
+        assert_eq!(blocked(Policy::Inspect), [Type, Size]);
+        assert_eq!(blocked(Policy::Rewrite), [Link, Type, Owner, Size]);
+        assert_eq!(blocked(Policy::ScanValues), [Link, Type, Owner, Size]);
+    }
+
+    #[test]
+    fn a_loose_file_is_read_past_by_inspection_and_its_failure_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        fs::write(&path, "A=1\n").unwrap();
+        fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+        let refused = open(&path).unwrap().read(&path, 100, Policy::Load);
+        assert_eq!(refused.err().map(|f| f.problem), Some(Problem::Mode(0o644)));
+        let admitted = open(&path)
+            .unwrap()
+            .read(&path, 100, Policy::Inspect)
+            .unwrap();
+        assert_eq!(admitted.guarded.bytes, b"A=1\n");
+        let overlooked: Vec<Problem> = admitted.overlooked.into_iter().map(|f| f.problem).collect();
+        assert_eq!(overlooked, [Problem::Mode(0o644)]);
+    }
+
+    #[test]
     fn the_largest_limit_saturates_instead_of_reading_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(".env");
