@@ -12,7 +12,7 @@ use crate::load::loader::{self, from_process_env};
 use crate::load::names;
 
 pub fn run(args: &TargetArgs) -> Result<()> {
-    let path = discover::resolve_target(args.path.as_deref())?;
+    let path = discover::named_or_target(args.file.as_deref(), args.path.as_deref())?;
     let checked = loader::check(&path, &from_process_env)?;
     warn_about_names(&path, checked.bindings.iter().map(|b| b.name.as_str()));
     envfile::allow(&checked)?;

@@ -78,7 +78,7 @@ impl Report {
 
 pub fn run(args: &CheckArgs) -> Result<()> {
     let stdout = Path::new("standard output");
-    let path = match discover::resolve_target(args.path.as_deref()) {
+    let path = match discover::named_or_target(args.file.as_deref(), args.path.as_deref()) {
         Err(Error::Refused(refusal)) if refusal.kind == RefusalKind::NotFound => {
             if !args.quiet {
                 writeln!(

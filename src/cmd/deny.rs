@@ -14,7 +14,7 @@ use crate::load::guard;
 use crate::load::trust::TrustStore;
 
 pub fn run(args: &TargetArgs) -> Result<()> {
-    let path = discover::resolve_target(args.path.as_deref())?;
+    let path = discover::named_or_target(args.file.as_deref(), args.path.as_deref())?;
     guard::check_link(&path)?;
     // A deleted or dangling file can still be denied under the path it was allowed as.
     let canonical = fs::canonicalize(&path).unwrap_or_else(|_| path.clone());

@@ -14,7 +14,7 @@ use crate::load::trust::TrustStore;
 use crate::mask;
 
 pub fn run(args: &ListArgs) -> Result<()> {
-    let path = discover::resolve_target(args.dir.as_deref())?;
+    let path = discover::named_or_target(args.file.as_deref(), args.dir.as_deref())?;
     let read = guard::open(&path)?.read(&path, guard::max_size(), Policy::Inspect)?;
     let mut refusal = read.overlooked.into_iter().next().map(Refusal::from);
     let checked = loader::from_contents(&path, read.guarded, &from_process_env)?;

@@ -100,6 +100,15 @@ pub fn resolve_target(path: Option<&Path>) -> Result<PathBuf> {
     nearest(&start).ok_or_else(|| not_found(&start))
 }
 
+/// The `.env` a command works on: `file` exactly as named (`-f .env.production`), else
+/// [`resolve_target`] of `path`.
+pub fn named_or_target(file: Option<&Path>, path: Option<&Path>) -> Result<PathBuf> {
+    match file {
+        Some(file) => absolute(file),
+        None => resolve_target(path),
+    }
+}
+
 /// The refusal for a directory with no `.env` at or above it.
 pub fn not_found(dir: &Path) -> Error {
     Refusal::new(
