@@ -300,7 +300,9 @@ fn write_target(path: &Path) -> Result<PathBuf> {
 fn read_existing(path: &Path, target: &Path) -> Result<Option<Vec<u8>>> {
     let opened = match guard::open(target) {
         Ok(opened) => opened,
-        Err(failure) if failure.problem == Problem::Missing => return Ok(None),
+        Err(failure) if matches!(failure.problem, Problem::Missing | Problem::DanglingLink) => {
+            return Ok(None);
+        }
         Err(mut failure) => {
             failure.path = path.to_path_buf();
             return Err(failure.into());

@@ -208,3 +208,42 @@ fn unset_on_a_missing_named_file_says_so() {
     );
     assert!(!dir.join(".env.staging").exists());
 }
+
+#[test]
+fn a_missing_file_gets_a_fix_that_works_where_it_is_shown() {
+    let env = TestEnv::new();
+    let dir = env.allowed_project("p", "A=1\n");
+    // A typo: the fix must not be `rm` of a path that does not exist.
+    let out = env.run(&dir, ["allow", "-f", ".env.prodution"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(".env.prodution: does not exist"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("rm "), "{}", stderr(&out));
+    let fix = stderr(&out)
+        .split_once("(fix: check the path, or create it: ")
+        .map(|(_, fix)| fix.trim_end().trim_end_matches(')').to_owned())
+        .unwrap_or_else(|| panic!("no fix in: {}", stderr(&out)));
+    assert!(fix.ends_with(" NAME"), "{fix}");
+    // The shown command, run as shown (with a name for NAME), creates the file.
+    let command = fix.trim_end_matches(" NAME").to_owned() + " B";
+    let args: Vec<&str> = command.split(' ').skip(1).collect();
+    let out = env.run_with_input(&dir, &args, b"2");
+    assert!(out.status.success(), "{command}: {}", stderr(&out));
+    assert!(exec_env(&env, &dir, &[".env.prodution"]).contains_key("B"));
+
+    // A dangling symlink: the fix removes the link or points it somewhere.
+    let other = env.work().join("q");
+    fs::create_dir_all(&other).unwrap();
+    std::os::unix::fs::symlink("gone.env", other.join(".env")).unwrap();
+    let out = env.run(&other, ["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("is a symlink to a file that does not exist"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains("rm "), "{}", stdout(&out));
+}

@@ -13,6 +13,7 @@ use nix::unistd::{Uid, User, geteuid};
 
 use crate::display::{escape_for_display, quote_for_display};
 use crate::error::{Error, Refusal, RefusalKind};
+use crate::load::discover::FILE_NAME;
 use crate::load::guard::{Failure, FileType, LinkProblem, MAX_LINKS, Passed, Problem};
 
 /// A passed check, as `check` lists it.
@@ -35,8 +36,15 @@ impl From<Failure> for Refusal {
         let (kind, reason, fix) = match failure.problem {
             Problem::Missing | Problem::Unopenable(Errno::ENOENT) => (
                 RefusalKind::NotFound,
-                "does not exist (a symlink to a missing file?)".to_owned(),
-                format!("create it with `envguard init` or remove the link: rm {quoted}"),
+                "does not exist".to_owned(),
+                create_fix(path),
+            ),
+            Problem::DanglingLink => (
+                RefusalKind::NotFound,
+                "is a symlink to a file that does not exist".to_owned(),
+                format!(
+                    "point it at the file (ln -sfn FILE {quoted}) or remove the link: rm {quoted}"
+                ),
             ),
             Problem::Unopenable(Errno::EACCES) => (
                 RefusalKind::Unreadable,
@@ -171,6 +179,22 @@ fn link_words(path: &Path, problem: LinkProblem) -> (String, String) {
     }
 }
 
+/// How to create a missing file: `init` makes a `.env`, `set -f` any other name. Led by
+/// "check the path": a typo'd argument is likelier than a file still to be made.
+fn create_fix(path: &Path) -> String {
+    let is_dot_env = path.file_name().is_some_and(|name| name == FILE_NAME);
+    match path.parent() {
+        Some(dir) if is_dot_env => format!(
+            "check the path, or create it: envguard init {}",
+            quote_for_display(dir)
+        ),
+        _ => format!(
+            "check the path, or create it: envguard set -f {} NAME",
+            quote_for_display(path)
+        ),
+    }
+}
+
 fn through(dir: &Path, problem: &str) -> String {
     format!(
         "is a symlink whose way passes through {}, which {problem}: someone else could change what it reaches",
@@ -207,6 +231,24 @@ mod tests {
         assert!(words(Problem::Mode(0o4600)).contains("setuid, setgid or sticky"));
         assert!(words(Problem::Mode(0o700)).contains("is executable"));
         assert!(words(Problem::Mode(0o200)).contains("is not readable by you"));
+    }
+
+    #[test]
+    fn a_missing_file_gets_a_fix_that_creates_it_and_a_dangling_link_one_that_removes_it() {
+        assert_eq!(
+            words(Problem::Missing),
+            "/p/.env: does not exist (fix: check the path, or create it: envguard init /p)"
+        );
+        let failure = Failure {
+            path: Path::new("/p/.env.production").to_path_buf(),
+            problem: Problem::Missing,
+        };
+        assert!(
+            Refusal::from(failure)
+                .fix
+                .ends_with("envguard set -f /p/.env.production NAME")
+        );
+        assert!(words(Problem::DanglingLink).contains("rm /p/.env"));
     }
 
     #[test]

@@ -160,8 +160,10 @@ pub enum FileType {
 /// What is wrong with a `.env`, as the guard found it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
-    /// Nothing at the path (or a symlink to nothing).
+    /// Nothing at the path.
     Missing,
+    /// A symlink at the path leads to nothing.
+    DanglingLink,
     /// `open` failed for another reason than absence.
     Unopenable(Errno),
     /// Reading failed: the OS's message.
@@ -230,6 +232,9 @@ pub fn open(path: &Path) -> Result<Opened, Failure> {
         let problem = match errno {
             Errno::ELOOP if flags.contains(OFlag::O_NOFOLLOW) => {
                 Problem::Link(LinkProblem::ChangedWhileChecked)
+            }
+            Errno::ENOENT if fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink()) => {
+                Problem::DanglingLink
             }
             Errno::ENOENT => Problem::Missing,
             errno => Problem::Unopenable(errno),
