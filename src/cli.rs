@@ -26,8 +26,10 @@ pub enum Command {
     Check(CheckArgs),
     /// Trust a .env file's current contents (any later edit revokes it).
     Allow(TargetArgs),
-    /// Revoke trust in a .env file.
-    Deny(TargetArgs),
+    /// Revoke trust in a .env file (or, with --missing, in every allowed file that is gone).
+    Deny(DenyArgs),
+    /// List every allowed file and its state now: ok, changed, missing, loose mode.
+    Allowed,
     /// Print the shell integration script (add `eval "$(envguard hook bash)"` to ~/.bashrc).
     Hook(ShellArgs),
     /// Print the statements that bring the shell's environment up to date (run by the hook).
@@ -42,6 +44,10 @@ pub enum Command {
     Unset(UnsetArgs),
     /// List the variables of the .env with masked values.
     List(ListArgs),
+    /// Print one variable's value, exactly, for a script: `envguard get DB_URL | psql -f -`.
+    Get(GetArgs),
+    /// Write or update .env.example: every name of the .env, with empty values and its comments.
+    Example(ExampleArgs),
     /// Open the .env in $VISUAL or $EDITOR, then check and allow it.
     Edit(DirArgs),
     /// Scan files, staged changes, history or notebooks for leaked secrets.
@@ -82,6 +88,9 @@ pub struct ExecArgs {
     /// Run the program even when no .env is found.
     #[arg(long)]
     pub allow_missing: bool,
+    /// Started by this envguard kernel (its kernel.json says so): explain a missing --file.
+    #[arg(long, value_name = "NAME", requires = "file", hide = true)]
+    pub kernel: Option<String>,
     /// Restart the program whenever the .env changes and still passes the guard and trust.
     #[arg(long)]
     pub watch: bool,
@@ -138,6 +147,15 @@ pub struct TargetArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct DenyArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Forget every allowed file that no longer exists (see `envguard allowed`).
+    #[arg(long, conflicts_with = "path")]
+    pub missing: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct DirArgs {
     /// The project directory. Default: the current directory.
     pub dir: Option<PathBuf>,
@@ -155,9 +173,45 @@ pub struct DirArgs {
 pub struct InitArgs {
     /// Where to create the .env. Default: the current directory.
     pub dir: Option<PathBuf>,
-    /// Replace an existing .env with an empty one.
+    /// Replace an existing .env (with an empty one, or the values asked for .env.example).
     #[arg(long)]
     pub force: bool,
+    /// With a .env.example: values on standard input are separated by NUL bytes, not lines.
+    #[arg(short = '0', long)]
+    pub null: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The variable whose value is printed.
+    pub name: String,
+    /// Add a newline after the value.
+    #[arg(long)]
+    pub newline: bool,
+    /// Print it even when standard output is a terminal (the value stays on screen).
+    #[arg(long)]
+    pub reveal: bool,
+    /// Use the .env that applies to this directory instead of the current one.
+    #[arg(short = 'C', long = "dir", value_name = "DIR", conflicts_with = "file")]
+    pub dir: Option<PathBuf>,
+    /// Read exactly this file instead of the nearest .env.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExampleArgs {
+    /// The project directory (its nearest .env is read). Default: the current directory.
+    #[arg(
+        short = 'C',
+        long = "dir",
+        value_name = "DIR",
+        conflicts_with = "files"
+    )]
+    pub dir: Option<PathBuf>,
+    /// Build it from these files instead (repeatable); it is written beside the first.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -298,6 +352,9 @@ pub struct KernelInstallArgs {
     /// Install into the Python environment's prefix.
     #[arg(long)]
     pub sys_prefix: bool,
+    /// Repoint a same-named envguard kernel that serves another project.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -250,7 +250,7 @@ impl Update {
 
 /// Records `checked`'s current contents as trusted.
 pub fn allow(checked: &Checked) -> Result<()> {
-    TrustStore::update(|store| store.allow(&checked.canonical, checked.digest.clone()))
+    trust::allow(checked)
 }
 
 /// Locks `dir` for a rewrite of a file in it and clears away temp files that a killed writer

@@ -128,6 +128,9 @@ fn inspect(path: &Path) -> Result<Report> {
         }
     }
     warn_about_directory(path, &mut report);
+    for (warning, fix) in crate::jupyter::launch::stray_launchers(path) {
+        report.warn(warning, fix);
+    }
     if !readable {
         return Ok(report);
     }
@@ -152,6 +155,9 @@ fn inspect(path: &Path) -> Result<Report> {
                 } else {
                     format!("keep it only if you meant to (`envguard unset {name}` removes it)")
                 };
+                report.warn(warning, fix);
+            }
+            for (warning, fix) in super::example::drift(path, &checked.bindings) {
                 report.warn(warning, fix);
             }
             let store = TrustStore::open()?;

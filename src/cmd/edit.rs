@@ -82,6 +82,7 @@ pub fn run(args: &DirArgs) -> Result<()> {
         )));
     }
     update.replace(edited);
+    super::allow::warn_about_git(&path);
     match update.commit(Reallow::IfAllowedBefore)? {
         Committed::Allowed(checked) => {
             say!(

@@ -37,6 +37,11 @@ pub fn run(args: ExecArgs) -> Result<()> {
         ));
     }
     let paths = env_files(&args)?;
+    if let Some(kernel) = &args.kernel {
+        for path in &paths {
+            crate::jupyter::launch::check_before_start(kernel, Some(path))?;
+        }
+    }
     if let Some(stop) = stop {
         return watch::run(paths.first().map(PathBuf::as_path), &args.command, stop);
     }

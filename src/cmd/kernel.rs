@@ -1,18 +1,19 @@
 //! `envguard kernel install|list|remove`: Jupyter kernelspecs that start their kernel through
 //! `envguard exec`, found and replaced only where Jupyter itself would look.
 
-use std::collections::HashSet;
 use std::fs;
 use std::io::{self, Write};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use crate::atomic;
 use crate::cli::{KernelCommand, KernelInstallArgs, KernelRemoveArgs};
-use crate::display::escape_for_display;
+use crate::display::{escape_for_display, quote_for_display};
 use crate::error::{Error, IoContext, Result};
 use crate::jupyter::dirs::{self, Lookup};
-use crate::jupyter::kernelspec::{self, Installed, SPEC_FILE};
-use crate::jupyter::python::{self, Python};
+use crate::jupyter::kernelspec::{self, Installed, SPEC_FILE, Spec};
+use crate::jupyter::python;
+use crate::jupyter::{ownership, resolve};
 use crate::load::discover;
 use crate::load::loader::{self, from_process_env};
 use crate::load::trust::TrustStore;
@@ -43,6 +44,10 @@ fn install(args: &KernelInstallArgs, env: Lookup) -> Result<()> {
         .clone()
         .unwrap_or_else(|| kernelspec::default_display_name(&project));
     let python = python::probe(&python::locate(args.python.as_deref(), env)?, true)?;
+    if !python.has_ipykernel {
+        let again = install_command(args, args.name.as_deref(), Some(".venv/bin/python"));
+        return Err(python::missing_ipykernel(&python, &again));
+    }
     let envguard = std::env::current_exe()
         .and_then(fs::canonicalize)
         .map_err(|error| {
@@ -55,25 +60,134 @@ fn install(args: &KernelInstallArgs, env: Lookup) -> Result<()> {
         dirs::user_data_dir(env)?.join("kernels")
     };
     let spec_dir = kernels_dir.join(&name);
-    if let Some(Installed::Foreign) = kernelspec::inspect(&spec_dir) {
-        return Err(Error::Usage(format!(
-            "{}: a kernel named {name} that envguard did not install is already there \
-             (fix: pass --name with another name)",
-            escape_for_display(&spec_dir)
-        )));
-    }
-    let spec = kernelspec::render(&envguard, &project, &python.executable, &display_name)?;
-    fs::create_dir_all(&spec_dir).context("create", &spec_dir)?;
     let spec_file = spec_dir.join(SPEC_FILE);
+    let replaced = match kernelspec::inspect(&spec_dir) {
+        None => None,
+        Some(Installed::Foreign) => {
+            return Err(Error::Usage(format!(
+                "{}: a kernel named {name} that envguard did not install is already there \
+                 (fix: {})",
+                escape_for_display(&spec_dir),
+                install_command(args, Some(&free_name(&name, &project, env)), None)
+            )));
+        }
+        Some(Installed::Envguard { project: served }) if served == project => None,
+        Some(Installed::Envguard { project: served }) if args.force => Some(served),
+        Some(Installed::Envguard { project: served }) => {
+            return Err(Error::Usage(format!(
+                "{}: kernel {name} serves another project, {}; installing would hand its \
+                 notebooks this project's secrets (fix: {}, or add --force to repoint it here)",
+                escape_for_display(&spec_dir),
+                escape_for_display(&served),
+                install_command(args, Some(&free_name(&name, &project, env)), None)
+            )));
+        }
+    };
+    ownership::refuse_shared(
+        &spec_dir,
+        &spec_file,
+        &install_command(args, Some(&free_name(&name, &project, env)), None),
+    )?;
+    let spec = kernelspec::render(&Spec {
+        name: &name,
+        display_name: &display_name,
+        envguard: &envguard,
+        project: &project,
+        env_file: &env_file,
+        python: &python,
+    })?;
+    // Not group- or world-writable whatever the umask: the next install would refuse it.
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(&spec_dir)
+        .context("create", &spec_dir)?;
     atomic::write(&spec_file, &spec, 0o644).context("write", &spec_file)?;
 
     say!(
-        "envguard: installed kernel {name} ({}) in {}",
+        "envguard: installed kernel {name} ({}) in {}; it loads {}",
         escape_for_display(Path::new(&display_name)),
-        escape_for_display(&spec_dir)
+        escape_for_display(&spec_dir),
+        escape_for_display(&env_file)
     );
+    if let Some(served) = replaced {
+        say!(
+            "envguard: kernel {name} no longer serves {}: --force repointed it here",
+            escape_for_display(&served)
+        );
+    }
+    warn_if_shadowed(args, &name, &spec_dir, &project, env);
     warn_if_refused(&env_file);
     Ok(())
+}
+
+/// Jupyter starts the first kernelspec of a name on its search path; one earlier than the
+/// one just written would start instead, with another project's secrets or none.
+fn warn_if_shadowed(
+    args: &KernelInstallArgs,
+    name: &str,
+    spec_dir: &Path,
+    project: &Path,
+    env: Lookup,
+) {
+    let Ok(kernels) = resolve::every_kernel(env) else {
+        return;
+    };
+    if let Some(first) = resolve::started(&kernels, name)
+        && !resolve::same_dir(&first.spec_dir, spec_dir)
+    {
+        say!(
+            "envguard: warning: Jupyter will not start this kernel: the kernel {name} in {} \
+             comes first in its search path (fix: {})",
+            escape_for_display(&first.spec_dir),
+            install_command(args, Some(&free_name(name, project, env)), None)
+        );
+    }
+}
+
+/// `name-2`, `name-3`, ...: the first name no kernel on Jupyter's search path has, other than
+/// one of this project's.
+fn free_name(name: &str, project: &Path, env: Lookup) -> String {
+    let kernels = resolve::every_kernel(env).unwrap_or_default();
+    let taken = |candidate: &str| {
+        kernels.iter().any(|kernel| {
+            kernel.name == candidate
+                && !matches!(&kernel.installed, Installed::Envguard { project: served } if served == project)
+        })
+    };
+    (2..1000)
+        .map(|n| format!("{name}-{n}"))
+        .find(|candidate| !taken(candidate))
+        .unwrap_or_else(|| format!("{name}-2"))
+}
+
+/// The install command the user ran, with another `--name` or `--python`: a fix that works
+/// where it is shown (same working directory, same project and interpreter).
+fn install_command(args: &KernelInstallArgs, name: Option<&str>, python: Option<&str>) -> String {
+    let mut command = String::from("envguard kernel install");
+    if let Some(dir) = &args.dir {
+        command.push_str(&format!(" --dir {}", quote_for_display(dir)));
+    }
+    match (python, &args.python) {
+        (Some(python), _) => command.push_str(&format!(" --python {python}")),
+        (None, Some(python)) => {
+            command.push_str(&format!(" --python {}", quote_for_display(python)));
+        }
+        (None, None) => {}
+    }
+    if let Some(display_name) = &args.display_name {
+        command.push_str(&format!(
+            " --display-name {}",
+            quote_for_display(Path::new(display_name))
+        ));
+    }
+    if args.sys_prefix {
+        command.push_str(" --sys-prefix");
+    }
+    if let Some(name) = name {
+        command.push_str(&format!(" --name {name}"));
+    }
+    command
 }
 
 /// The project as a canonical path: the kernel may start from any working directory, long
@@ -107,21 +221,16 @@ fn warn_if_refused(env_file: &Path) {
     }
 }
 
-/// One envguard kernel as Jupyter resolves it.
-struct Found {
-    name: String,
-    spec_dir: PathBuf,
-    installed: Installed,
-}
-
 fn list(env: Lookup) -> Result<()> {
-    let mut rows: Vec<[String; 3]> = visible_kernels(env)?
-        .into_iter()
-        .filter_map(|kernel| match kernel.installed {
+    let kernels = resolve::every_kernel(env)?;
+    let mut rows: Vec<[String; 4]> = kernels
+        .iter()
+        .filter_map(|kernel| match &kernel.installed {
             Installed::Envguard { project } => Some([
                 escape_for_display(Path::new(&kernel.name)),
-                escape_for_display(&project),
+                escape_for_display(project),
                 escape_for_display(&kernel.spec_dir),
+                note(&kernels, kernel, project),
             ]),
             Installed::Foreign => None,
         })
@@ -130,7 +239,8 @@ fn list(env: Lookup) -> Result<()> {
         say!("envguard: no envguard kernels installed (add one with `envguard kernel install`)");
         return Ok(());
     }
-    rows.sort();
+    // Stable: a name's rows stay in search order, the one Jupyter starts first.
+    rows.sort_by(|a, b| a[0].cmp(&b[0]));
     let width = |column: usize| {
         rows.iter()
             .map(|row| row[column].chars().count())
@@ -139,26 +249,46 @@ fn list(env: Lookup) -> Result<()> {
     };
     let (name_width, project_width) = (width(0), width(1));
     let mut out = io::stdout().lock();
-    for [name, project, spec_dir] in &rows {
-        writeln!(
-            out,
-            "{name:name_width$}  {project:project_width$}  {spec_dir}"
-        )
-        .context("write", Path::new("standard output"))?;
+    for [name, project, spec_dir, shadowed] in &rows {
+        let line = format!("{name:name_width$}  {project:project_width$}  {spec_dir}  {shadowed}");
+        writeln!(out, "{}", line.trim_end()).context("write", Path::new("standard output"))?;
     }
     Ok(())
 }
 
+/// What is wrong with an envguard kernelspec, if anything: one earlier on the search path
+/// that Jupyter starts instead, or a kernel.json from before kernels named their `.env`.
+fn note(kernels: &[resolve::Found], kernel: &resolve::Found, project: &Path) -> String {
+    if !kernel.started
+        && let Some(first) = resolve::started(kernels, &kernel.name)
+    {
+        return format!(
+            "(not started: Jupyter starts {})",
+            escape_for_display(&first.spec_dir)
+        );
+    }
+    if !kernelspec::names_its_env_file(&kernel.spec_dir) {
+        let python = kernelspec::kernel_python(&kernel.spec_dir)
+            .map(|python| format!(" --python {}", quote_for_display(&python)))
+            .unwrap_or_default();
+        return format!(
+            "outdated: would load a parent directory's .env if this one went away \
+             (fix: envguard kernel install --dir {}{python} --name {})",
+            quote_for_display(project),
+            kernel.name
+        );
+    }
+    String::new()
+}
+
 fn remove(args: &KernelRemoveArgs, env: Lookup) -> Result<()> {
     let name = kernelspec::validate_name(&args.name)?;
-    let kernel = visible_kernels(env)?
-        .into_iter()
-        .find(|kernel| kernel.name == name)
-        .ok_or_else(|| {
-            Error::Usage(format!(
-                "no kernel named {name} (fix: see `envguard kernel list`)"
-            ))
-        })?;
+    let kernels = resolve::every_kernel(env)?;
+    let kernel = resolve::started(&kernels, &name).ok_or_else(|| {
+        Error::Usage(format!(
+            "no kernel named {name} (fix: see `envguard kernel list`)"
+        ))
+    })?;
     if let Installed::Foreign = kernel.installed {
         return Err(Error::Usage(format!(
             "{}: kernel {name} was not installed by envguard; leaving it alone \
@@ -178,38 +308,4 @@ fn remove(args: &KernelRemoveArgs, env: Lookup) -> Result<()> {
         escape_for_display(&kernel.spec_dir)
     );
     Ok(())
-}
-
-/// Every kernel Jupyter can see, by lowercase name, each from the first directory of the
-/// search path that has it (as `jupyter kernelspec list` resolves them).
-///
-/// The environment directory is that of `python3` on PATH, the interpreter `jupyter` most
-/// likely runs under; without a working one, that directory is not searched.
-fn visible_kernels(env: Lookup) -> Result<Vec<Found>> {
-    let python: Option<Python> = python::locate(None, env)
-        .ok()
-        .and_then(|path| python::probe(&path, false).ok());
-    let mut seen = HashSet::new();
-    let mut found = Vec::new();
-    for kernels_dir in dirs::kernel_search_path(env, python.as_ref())? {
-        let Ok(entries) = fs::read_dir(&kernels_dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().to_lowercase();
-            let spec_dir = entry.path();
-            if seen.contains(&name) {
-                continue;
-            }
-            if let Some(installed) = kernelspec::inspect(&spec_dir) {
-                seen.insert(name.clone());
-                found.push(Found {
-                    name,
-                    spec_dir,
-                    installed,
-                });
-            }
-        }
-    }
-    Ok(found)
 }

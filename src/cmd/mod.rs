@@ -5,12 +5,15 @@ use crate::cli::Command;
 use crate::error::Result;
 
 mod allow;
+mod allowed;
 mod check;
 mod completions;
 mod deny;
 mod edit;
+mod example;
 mod exec;
 mod export;
+mod get;
 mod hook;
 mod init;
 mod install_git_hook;
@@ -28,6 +31,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Check(args) => check::run(&args),
         Command::Allow(args) => allow::run(&args),
         Command::Deny(args) => deny::run(&args),
+        Command::Allowed => allowed::run(),
         Command::Hook(args) => hook::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Status => status::run(),
@@ -35,6 +39,8 @@ pub fn run(command: Command) -> Result<()> {
         Command::Set(args) => set::run(&args),
         Command::Unset(args) => unset::run(&args),
         Command::List(args) => list::run(&args),
+        Command::Get(args) => get::run(&args),
+        Command::Example(args) => example::run(&args),
         Command::Edit(args) => edit::run(&args),
         Command::Scan(args) => scan::run(&args),
         Command::InstallGitHook(args) => install_git_hook::run(&args),

@@ -67,6 +67,8 @@ pub fn run(args: &SetArgs) -> Result<()> {
         if let Some(warning) = warning {
             say!("envguard: warning: {warning}");
         }
+    } else {
+        super::allow::warn_about_git(&path);
     }
     super::unset::report(
         &path,

@@ -206,6 +206,8 @@ mod tests {
             prefix: root.join("venv"),
             base_prefix: PathBuf::from("/usr"),
             user_base: None,
+            has_safe_path_flag: true,
+            has_ipykernel: true,
         }
     }
 
@@ -269,6 +271,8 @@ mod tests {
             prefix: "/usr".into(),
             base_prefix: "/usr".into(),
             user_base: Some("/nonexistent/me/.local".into()),
+            has_safe_path_flag: true,
+            has_ipykernel: true,
         };
         let env = vars(&[("HOME", "/nonexistent/me"), ("XDG_DATA_HOME", "/x")]);
         let dirs = kernel_search_path(&env, Some(&python)).unwrap();

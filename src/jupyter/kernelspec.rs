@@ -1,14 +1,16 @@
 //! The kernel.json envguard writes, and how it recognises its own among everyone else's.
 //!
-//! The kernel's argv is `envguard exec -C PROJECT -- PYTHON -m ipykernel_launcher -f
-//! {connection_file}`: Jupyter starts envguard, envguard loads the project's `.env` through
-//! the one loader and replaces itself with the kernel (same pid, so Jupyter's interrupt and
-//! shutdown signals reach the kernel). If the `.env` is refused, envguard exits with its
-//! one-line error on stderr, which Jupyter shows in the kernel log: the kernel fails to start
-//! rather than starting without its secrets. The file holds paths only, never a value.
+//! The kernel's argv is `envguard exec --kernel NAME -f PROJECT/.env -- PYTHON -P -m
+//! ipykernel_launcher -f {connection_file}` (see [`super::launch`] for why a file and why
+//! `-P`): Jupyter starts envguard, envguard loads that one file through the one loader and
+//! replaces itself with the kernel (same pid, so Jupyter's interrupt and shutdown signals reach
+//! the kernel). If the file is refused or gone, envguard exits with its one-line error on
+//! stderr, which Jupyter shows in the kernel log: the kernel fails to start rather than
+//! starting without its secrets, or with another project's. The file holds paths only, never
+//! a value.
 //!
 //! `metadata.envguard.project` marks a kernelspec as envguard's; `list` and `remove` act only
-//! on kernelspecs that carry it.
+//! on kernelspecs that carry it, and `install` replaces one only for the same project.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,6 +19,8 @@ use serde_json::json;
 
 use crate::display::escape_for_display;
 use crate::error::{Error, Result};
+use crate::jupyter::launch;
+use crate::jupyter::python::Python;
 
 pub const SPEC_FILE: &str = "kernel.json";
 
@@ -58,25 +62,35 @@ pub fn default_display_name(project: &Path) -> String {
     format!("Python (envguard: {base})")
 }
 
-/// The kernel.json of a kernel that runs `python` with `project`'s variables.
-pub fn render(
-    envguard: &Path,
-    project: &Path,
-    python: &Path,
-    display_name: &str,
-) -> Result<Vec<u8>> {
-    let (envguard, project, python) = (utf8(envguard)?, utf8(project)?, utf8(python)?);
+/// What a kernelspec is made of.
+pub struct Spec<'a> {
+    pub name: &'a str,
+    pub display_name: &'a str,
+    pub envguard: &'a Path,
+    pub project: &'a Path,
+    /// The one `.env` the kernel loads.
+    pub env_file: &'a Path,
+    pub python: &'a Python,
+}
+
+/// The kernel.json of a kernel that runs `python` with exactly `env_file`'s variables.
+pub fn render(spec: &Spec) -> Result<Vec<u8>> {
+    let envguard = utf8(spec.envguard)?;
+    let (project, env_file) = (utf8(spec.project)?, utf8(spec.env_file)?);
+    let python = utf8(&spec.python.executable)?;
+    let mut argv = vec![
+        envguard, "exec", "--kernel", spec.name, "-f", env_file, "--", python,
+    ];
+    argv.extend(launch::python_args(spec.python));
+    argv.extend(["-f", "{connection_file}"]);
     let spec = json!({
-        "argv": [
-            envguard, "exec", "-C", project, "--",
-            python, "-m", "ipykernel_launcher", "-f", "{connection_file}",
-        ],
-        "display_name": display_name,
+        "argv": argv,
+        "display_name": spec.display_name,
         "language": "python",
         "interrupt_mode": "signal",
         "metadata": {
             "debugger": true,
-            "envguard": { "project": project },
+            "envguard": { "project": project, "env_file": env_file },
         },
     });
     let mut bytes = serde_json::to_vec_pretty(&spec).expect("a JSON value always serialises");
@@ -108,22 +122,42 @@ pub enum Installed {
 /// Only the marker is extracted: a foreign kernel.json may carry an `env` block with secrets,
 /// so neither its text nor a parse error quoting it is ever shown.
 pub fn inspect(dir: &Path) -> Option<Installed> {
-    let path = dir.join(SPEC_FILE);
-    if !path.is_file() {
+    if !dir.join(SPEC_FILE).is_file() {
         return None;
     }
-    let project = fs::read(&path)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
-        .and_then(|spec| {
-            spec.pointer("/metadata/envguard/project")?
-                .as_str()
-                .map(PathBuf::from)
-        });
+    let project = read_spec(dir).and_then(|spec| {
+        spec.pointer("/metadata/envguard/project")?
+            .as_str()
+            .map(PathBuf::from)
+    });
     Some(match project {
         Some(project) => Installed::Envguard { project },
         None => Installed::Foreign,
     })
+}
+
+/// Whether the envguard kernel in `dir` names its `.env` file. Kernels installed before
+/// envguard did (`exec -C PROJECT`) walk up from the project, so a moved project or a removed
+/// `.env` would have them load a parent directory's: they need installing again.
+pub fn names_its_env_file(dir: &Path) -> bool {
+    read_spec(dir).is_some_and(|spec| spec.pointer("/metadata/envguard/env_file").is_some())
+}
+
+/// The interpreter an envguard kernel runs: the argument after `exec`'s `--`.
+pub fn kernel_python(dir: &Path) -> Option<PathBuf> {
+    let spec = read_spec(dir)?;
+    let mut argv = spec
+        .get("argv")?
+        .as_array()?
+        .iter()
+        .filter_map(|arg| arg.as_str());
+    argv.find(|&arg| arg == "--")?;
+    argv.next().map(PathBuf::from)
+}
+
+fn read_spec(dir: &Path) -> Option<serde_json::Value> {
+    let bytes = fs::read(dir.join(SPEC_FILE)).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 #[cfg(test)]
@@ -158,17 +192,48 @@ mod tests {
 
     #[test]
     fn rendered_spec_is_marked_and_starts_through_envguard() {
-        let bytes = render(
-            Path::new("/bin/envguard"),
-            Path::new("/w/p"),
-            Path::new("/v/bin/python"),
-            "P",
-        )
+        let python = Python {
+            executable: "/v/bin/python".into(),
+            prefix: "/v".into(),
+            base_prefix: "/usr".into(),
+            user_base: None,
+            has_safe_path_flag: true,
+            has_ipykernel: true,
+        };
+        let bytes = render(&Spec {
+            name: "p",
+            display_name: "P",
+            envguard: Path::new("/bin/envguard"),
+            project: Path::new("/w/p"),
+            env_file: Path::new("/w/p/.env"),
+            python: &python,
+        })
         .unwrap();
         let spec: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-        assert_eq!(spec["argv"][0], "/bin/envguard");
-        assert_eq!(spec["argv"][3], "/w/p");
-        assert_eq!(spec["argv"][5], "/v/bin/python");
+        let argv: Vec<&str> = spec["argv"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|arg| arg.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            argv,
+            [
+                "/bin/envguard",
+                "exec",
+                "--kernel",
+                "p",
+                "-f",
+                "/w/p/.env",
+                "--",
+                "/v/bin/python",
+                "-P",
+                "-m",
+                "ipykernel_launcher",
+                "-f",
+                "{connection_file}",
+            ]
+        );
         assert_eq!(spec["metadata"]["envguard"]["project"], "/w/p");
     }
 }

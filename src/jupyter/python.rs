@@ -22,19 +22,35 @@ pub struct Python {
     pub base_prefix: PathBuf,
     /// `site.getuserbase()` when the user site is enabled (never inside a plain virtualenv).
     pub user_base: Option<PathBuf>,
+    /// Python 3.11 or later, which has `-P` (do not put the working directory on `sys.path`).
+    pub has_safe_path_flag: bool,
+    /// Whether `ipykernel` imports (true when the probe was not asked to try).
+    pub has_ipykernel: bool,
 }
 
-/// Prints the facts NUL-separated as raw bytes, so that no path has to survive a text encoding.
-/// Exits 3 when asked to and `ipykernel` does not import.
+impl Python {
+    /// A virtualenv (or conda env) rather than the system's own interpreter, which on Debian
+    /// and Ubuntu refuses `pip install` (PEP 668's externally-managed-environment).
+    pub fn is_virtualenv(&self) -> bool {
+        self.prefix != self.base_prefix
+    }
+}
+
+/// Prints the facts NUL-separated as raw bytes, so that no path has to survive a text encoding:
+/// the prefixes, the user base, whether `-P` exists, and (when asked) whether `ipykernel`
+/// imports.
 const PROBE: &str = r#"
 import os, site, sys
+importable = b"1"
 if sys.argv[1:] == ["ipykernel"]:
     try:
         import ipykernel
     except Exception:
-        sys.exit(3)
+        importable = b"0"
 user_base = site.getuserbase() if site.ENABLE_USER_SITE else ""
-sys.stdout.buffer.write(b"\0".join(os.fsencode(p) for p in (sys.prefix, sys.base_prefix, user_base)))
+paths = [os.fsencode(p) for p in (sys.prefix, sys.base_prefix, user_base)]
+safe_path = b"1" if sys.version_info >= (3, 11) else b"0"
+sys.stdout.buffer.write(b"\0".join(paths + [safe_path, importable]))
 "#;
 
 /// The interpreter the user named, made absolute, or `python3` from `PATH`.
@@ -70,23 +86,36 @@ pub fn probe(executable: &Path, need_ipykernel: bool) -> Result<Python> {
                 "{shown}: cannot run: {error} (fix: pass --python /path/to/python)"
             ))
         })?;
-    if output.status.code() == Some(3) {
-        return Err(Error::Usage(format!(
-            "{shown}: cannot import ipykernel (fix: {shown} -m pip install ipykernel)"
-        )));
-    }
     let fields: Vec<&[u8]> = output.stdout.split(|&byte| byte == 0).collect();
     match (output.status.success(), fields.as_slice()) {
-        (true, [prefix, base_prefix, user_base]) if !prefix.is_empty() => Ok(Python {
-            executable: executable.to_path_buf(),
-            prefix: path_from(prefix),
-            base_prefix: path_from(base_prefix),
-            user_base: (!user_base.is_empty()).then(|| path_from(user_base)),
-        }),
+        (true, [prefix, base_prefix, user_base, safe_path, importable]) if !prefix.is_empty() => {
+            Ok(Python {
+                executable: executable.to_path_buf(),
+                prefix: path_from(prefix),
+                base_prefix: path_from(base_prefix),
+                user_base: (!user_base.is_empty()).then(|| path_from(user_base)),
+                has_safe_path_flag: *safe_path == b"1",
+                has_ipykernel: *importable == b"1",
+            })
+        }
         _ => Err(Error::Usage(format!(
             "{shown}: does not answer like a Python 3 interpreter (fix: pass --python /path/to/python)"
         ))),
     }
+}
+
+/// The refusal for a Python without ipykernel. A virtualenv takes `pip install`; the system's
+/// Python on Debian and Ubuntu refuses it (externally-managed-environment), so the fix there
+/// is a virtualenv of the project's own, then `install_again` (the user's command, run with
+/// `--python .venv/bin/python`).
+pub fn missing_ipykernel(python: &Python, install_again: &str) -> Error {
+    let shown = quote_for_display(&python.executable);
+    let fix = if python.is_virtualenv() {
+        format!("{shown} -m pip install ipykernel")
+    } else {
+        format!("{shown} -m venv .venv && .venv/bin/pip install ipykernel, then {install_again}")
+    };
+    Error::Usage(format!("{shown}: cannot import ipykernel (fix: {fix})"))
 }
 
 fn path_from(bytes: &[u8]) -> PathBuf {

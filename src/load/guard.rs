@@ -121,6 +121,9 @@ pub enum Policy {
     Inspect,
     /// `set`, `unset`, `edit`: the rewrite itself sets mode 0600, so only the mode may be wrong.
     Rewrite,
+    /// `.env.example`, committed and so usually mode 0644, which holds no secret: only its
+    /// mode may be wrong.
+    Template,
     /// `scan`, which searches for the values of `.env` files: a loose file's values are
     /// secrets all the same (the exposure is warned about); a foreign one's are not the user's.
     ScanValues,
@@ -132,7 +135,7 @@ impl Policy {
         match self {
             Policy::Load => true,
             Policy::Inspect => matches!(check, Check::Type | Check::Size),
-            Policy::Rewrite | Policy::ScanValues => check != Check::Mode,
+            Policy::Rewrite | Policy::Template | Policy::ScanValues => check != Check::Mode,
         }
     }
 }
@@ -410,6 +413,7 @@ mod tests {
         assert_eq!(blocked(Policy::Load), [Link, Type, Owner, Mode, Size]);
         assert_eq!(blocked(Policy::Inspect), [Type, Size]);
         assert_eq!(blocked(Policy::Rewrite), [Link, Type, Owner, Size]);
+        assert_eq!(blocked(Policy::Template), [Link, Type, Owner, Size]);
         assert_eq!(blocked(Policy::ScanValues), [Link, Type, Owner, Size]);
     }
 

@@ -16,6 +16,15 @@
 //! stores have always written it), any other path is `bytes:` and its bytes in hex, which no
 //! absolute path can spell. An older store's lossy key for a non-UTF-8 path so matches
 //! nothing any more: that file needs one new `allow`, and two such paths no longer collide.
+//!
+//! Next to each digest the store keeps a keyed fingerprint of every allowed value (by name),
+//! so that `allow` of a changed file can say which names were added, removed or given a new
+//! value without the store ever holding a value or a plain hash one could test guesses
+//! against (the key lives in its own file: [`Fingerprinter::for_trust_store`]). They are an
+//! optional field of format 1 rather than a format 2: a store without them (older, or written
+//! by an older envguard, which drops the field it does not know) still decides every load the
+//! same way; only the review then says it cannot tell what changed. A format 2 would make an
+//! older envguard discard the whole store as unreadable.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -36,6 +45,8 @@ use sha2::{Digest, Sha256};
 use crate::atomic;
 use crate::display::{escape_for_display, quote_for_display};
 use crate::error::{Error, IoContext, Refusal, RefusalKind, Result};
+use crate::load::loader::Checked;
+use crate::scan::fingerprint::Fingerprinter;
 
 const FILE_NAME: &str = "trust.json";
 const FORMAT_VERSION: u32 = 1;
@@ -73,7 +84,14 @@ struct Contents {
     version: u32,
     /// Canonical path of the `.env` → digest of the contents that were allowed.
     allowed: BTreeMap<String, String>,
+    /// Canonical path → name → keyed fingerprint of the value allowed for it; absent for a
+    /// file allowed before fingerprints were kept.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    fingerprints: BTreeMap<String, Fingerprints>,
 }
+
+/// Name → keyed fingerprint of its value, for one file.
+pub type Fingerprints = BTreeMap<String, String>;
 
 /// Whether a file is trusted, as `check` and the loader report it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,18 +172,36 @@ impl TrustStore {
         Ok(result)
     }
 
-    pub fn allow(&mut self, canonical: &Path, digest: String) {
-        self.contents
-            .allowed
-            .insert(key(canonical).into_owned(), digest);
+    /// Trusts `digest` for `canonical`, with the fingerprints of its values when they could
+    /// be made (without them, the next review of a change cannot say what changed).
+    pub fn allow(&mut self, canonical: &Path, digest: String, fingerprints: Option<Fingerprints>) {
+        let key = key(canonical).into_owned();
+        match fingerprints {
+            Some(fingerprints) => self.contents.fingerprints.insert(key.clone(), fingerprints),
+            None => self.contents.fingerprints.remove(&key),
+        };
+        self.contents.allowed.insert(key, digest);
     }
 
     /// Removes trust; false when the file was not trusted.
     pub fn deny(&mut self, canonical: &Path) -> bool {
+        let key = key(canonical);
+        self.contents.fingerprints.remove(key.as_ref());
+        self.contents.allowed.remove(key.as_ref()).is_some()
+    }
+
+    /// Every allowed file (its canonical path) with the digest it was allowed with, in the
+    /// order of their keys.
+    pub fn entries(&self) -> impl Iterator<Item = (PathBuf, &str)> {
         self.contents
             .allowed
-            .remove(key(canonical).as_ref())
-            .is_some()
+            .iter()
+            .map(|(key, digest)| (path_of(key), digest.as_str()))
+    }
+
+    /// The fingerprints recorded when `canonical` was last allowed, if any were.
+    pub fn fingerprints(&self, canonical: &Path) -> Option<&Fingerprints> {
+        self.contents.fingerprints.get(key(canonical).as_ref())
     }
 
     fn save(&mut self) -> Result<()> {
@@ -197,6 +233,126 @@ fn key(path: &Path) -> std::borrow::Cow<'_, str> {
 
 /// Starts the key of a path that is not absolute UTF-8 text.
 const BYTES_KEY_PREFIX: &str = "bytes:";
+
+/// The path a key was made from (an older store's lossy key gives the lossy text, which names
+/// no file, so it shows as missing).
+fn path_of(key: &str) -> PathBuf {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+    let decoded = key.strip_prefix(BYTES_KEY_PREFIX).and_then(|hex| {
+        (hex.len() % 2 == 0)
+            .then(|| {
+                (0..hex.len())
+                    .step_by(2)
+                    .map(|at| u8::from_str_radix(hex.get(at..at + 2)?, 16).ok())
+                    .collect::<Option<Vec<u8>>>()
+            })
+            .flatten()
+    });
+    match decoded {
+        Some(bytes) => PathBuf::from(OsString::from_vec(bytes)),
+        None => PathBuf::from(key),
+    }
+}
+
+/// The fingerprints of `checked`'s values, or why they cannot be made (the key could not be
+/// read or kept).
+pub fn fingerprints_of(checked: &Checked) -> std::result::Result<Fingerprints, String> {
+    let fingerprinter = Fingerprinter::for_trust_store();
+    let fingerprints = checked
+        .bindings
+        .iter()
+        .map(|binding| {
+            let fingerprint = fingerprinter.fingerprint_value(
+                &checked.canonical,
+                &binding.name,
+                binding.value.as_bytes(),
+            );
+            (binding.name.clone(), fingerprint)
+        })
+        .collect();
+    match fingerprinter.problem() {
+        Some(problem) => Err(problem.to_string()),
+        None => Ok(fingerprints),
+    }
+}
+
+/// Trusts `checked` as it is, recording the fingerprints of its values.
+pub fn allow(checked: &Checked) -> Result<()> {
+    let fingerprints = fingerprints_of(checked);
+    allow_with(checked, fingerprints)
+}
+
+/// [`allow`] with fingerprints already made; says once when they could not be.
+pub fn allow_with(
+    checked: &Checked,
+    fingerprints: std::result::Result<Fingerprints, String>,
+) -> Result<()> {
+    let fingerprints = fingerprints
+        .map_err(|problem| {
+            say!(
+                "envguard: warning: {} is allowed without fingerprints of its values, so a later `envguard allow` cannot say what changed: {problem}",
+                escape_for_display(&checked.path)
+            );
+        })
+        .ok();
+    TrustStore::update(|store| {
+        store.allow(&checked.canonical, checked.digest.clone(), fingerprints)
+    })
+}
+
+/// What changed between two sets of fingerprints of one file, by name.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub added: Vec<String>,
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+impl Changes {
+    pub fn between(before: &Fingerprints, now: &Fingerprints) -> Self {
+        let mut changes = Changes::default();
+        for (name, fingerprint) in now {
+            match before.get(name) {
+                None => changes.added.push(name.clone()),
+                Some(earlier) if earlier != fingerprint => changes.changed.push(name.clone()),
+                Some(_) => {}
+            }
+        }
+        changes.removed = before
+            .keys()
+            .filter(|name| !now.contains_key(*name))
+            .cloned()
+            .collect();
+        changes
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// `+NEW ~API_KEY -OLD`: names only (escaped, as a store could hold any text), never values.
+impl std::fmt::Display for Changes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let marked = [
+            ('+', &self.added),
+            ('~', &self.changed),
+            ('-', &self.removed),
+        ];
+        let mut first = true;
+        for (mark, names) in marked {
+            for name in names {
+                if !first {
+                    f.write_str(" ")?;
+                }
+                first = false;
+                write!(f, "{mark}{}", crate::display::escape_text_for_display(name))?;
+            }
+        }
+        Ok(())
+    }
+}
 
 /// The store's bytes, `None` when there is no store yet; refused unless the store and its
 /// directory are the user's own and private.
@@ -337,7 +493,7 @@ mod tests {
         let mut store = TrustStore::open_at(dir.path().join(FILE_NAME)).unwrap();
         let env = Path::new("/p/.env");
         assert_eq!(store.trust(env, &digest(b"A=1")), Trust::NeverAllowed);
-        store.allow(env, digest(b"A=1"));
+        store.allow(env, digest(b"A=1"), None);
         assert_eq!(store.trust(env, &digest(b"A=1")), Trust::Allowed);
         assert_eq!(store.trust(env, &digest(b"A=2")), Trust::Changed);
         assert!(store.deny(env));
@@ -352,7 +508,7 @@ mod tests {
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
         let mut store = TrustStore::open_at(path.clone()).unwrap();
         assert!(store.corrupt);
-        store.allow(Path::new("/p/.env"), digest(b""));
+        store.allow(Path::new("/p/.env"), digest(b""), None);
         store.save().unwrap();
         assert!(
             TrustStore::open_at(path.clone())
@@ -378,7 +534,7 @@ mod tests {
             .allowed
             .insert(ff.to_string_lossy().into_owned(), digest(b""));
         assert_eq!(store.trust(fe, &digest(b"")), Trust::NeverAllowed);
-        store.allow(ff, digest(b""));
+        store.allow(ff, digest(b""), None);
         assert_eq!(store.trust(ff, &digest(b"")), Trust::Allowed);
         assert_eq!(store.trust(fe, &digest(b"")), Trust::NeverAllowed);
     }
@@ -394,5 +550,63 @@ mod tests {
         assert!(TrustStore::open_at(path.clone()).is_ok());
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
         assert!(TrustStore::open_at(path).is_err());
+    }
+
+    #[test]
+    fn keys_read_back_as_the_paths_they_were_made_from() {
+        use std::ffi::OsStr;
+        for path in [
+            Path::new("/p/.env"),
+            Path::new(OsStr::from_bytes(b"/p/x\xff/.env")),
+        ] {
+            assert_eq!(path_of(&key(path)), path);
+        }
+        assert_eq!(path_of("bytes:zz"), Path::new("bytes:zz"));
+    }
+
+    #[test]
+    fn fingerprints_are_an_optional_field_of_format_1() {
+        let dir = private_dir();
+        let path = dir.path().join(FILE_NAME);
+        // A store written before fingerprints were kept still reads, and trusts the same.
+        fs::write(&path, "{\"version\":1,\"allowed\":{\"/p/.env\":\"d\"}}").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        let mut store = TrustStore::open_at(path.clone()).unwrap();
+        assert_eq!(store.trust(Path::new("/p/.env"), "d"), Trust::Allowed);
+        assert!(store.fingerprints(Path::new("/p/.env")).is_none());
+        let recorded = Fingerprints::from([("A".to_string(), "f".to_string())]);
+        store.allow(Path::new("/p/.env"), "e".into(), Some(recorded.clone()));
+        store.save().unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"version\": 1"));
+        let store = TrustStore::open_at(path).unwrap();
+        assert_eq!(store.fingerprints(Path::new("/p/.env")), Some(&recorded));
+    }
+
+    #[test]
+    fn allowing_without_fingerprints_or_denying_forgets_the_old_ones() {
+        let mut store = TrustStore::open_at(private_dir().path().join(FILE_NAME)).unwrap();
+        let env = Path::new("/p/.env");
+        store.allow(env, "d".into(), Some(Fingerprints::new()));
+        store.allow(env, "e".into(), None);
+        assert!(store.fingerprints(env).is_none());
+        store.allow(env, "d".into(), Some(Fingerprints::new()));
+        store.deny(env);
+        assert!(store.fingerprints(env).is_none());
+    }
+
+    #[test]
+    fn changes_name_what_was_added_changed_and_removed() {
+        let map = |pairs: &[(&str, &str)]| -> Fingerprints {
+            pairs
+                .iter()
+                .map(|(n, f)| (n.to_string(), f.to_string()))
+                .collect()
+        };
+        let before = map(&[("API_KEY", "1"), ("OLD", "2"), ("SAME", "3")]);
+        let now = map(&[("API_KEY", "9"), ("NEW", "4"), ("SAME", "3")]);
+        let changes = Changes::between(&before, &now);
+        assert_eq!(changes.to_string(), "+NEW ~API_KEY -OLD");
+        assert!(Changes::between(&now, &now).is_empty());
     }
 }

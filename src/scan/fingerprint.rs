@@ -1,4 +1,4 @@
-//! Finding fingerprints: a keyed hash, so that a baseline or a CI log is no oracle.
+//! Fingerprints: a keyed hash, so that a baseline, a CI log or the trust store is no oracle.
 //!
 //! A fingerprint must stay the same across runs (a baseline matches by it) yet must not let
 //! anyone who reads it test guesses of the secret: a plain SHA-256 of a short or human-chosen
@@ -8,6 +8,11 @@
 //! nothing elsewhere. To use it on another machine (CI), give that machine the same key
 //! through `ENVGUARD_FINGERPRINT_KEY` (kept as a CI secret, like any credential). A `.env`
 //! cannot set that variable: every `ENVGUARD_` name is reserved.
+//!
+//! The trust store fingerprints each allowed value the same way, so that `allow` can say which
+//! names changed without the store holding anything a guess can be tested against. Its key is
+//! one of the same key files (`fingerprint-keys/trust`), never supplied from the environment:
+//! it has no other machine to match.
 //!
 //! The key is read or created the first time a fingerprint is needed, not on every scan.
 
@@ -25,12 +30,23 @@ use sha2::{Digest, Sha256};
 pub const KEY_VARIABLE: &str = "ENVGUARD_FINGERPRINT_KEY";
 const KEY_BYTES: usize = 32;
 const KEYS_DIR: &str = "fingerprint-keys";
+/// The trust store's key file; repository key files are 32 hex digits, so never this.
+const TRUST_KEY_FILE: &str = "trust";
 
 type Key = [u8; KEY_BYTES];
 
+/// Whose key fingerprints are made under.
+enum Scope {
+    /// A repository's (or directory's) findings; `ENVGUARD_FINGERPRINT_KEY` may supply it.
+    Repository(PathBuf),
+    /// The values of allowed `.env` files; only ever the key file on this machine.
+    TrustStore,
+    /// A key that lives as long as the process (unless `ENVGUARD_FINGERPRINT_KEY` is set).
+    Ephemeral,
+}
+
 pub struct Fingerprinter {
-    /// The repository (or directory) the key belongs to; `None` for a throw-away key.
-    repository: Option<PathBuf>,
+    scope: Scope,
     key: OnceLock<(Key, Option<String>)>,
 }
 
@@ -38,7 +54,15 @@ impl Fingerprinter {
     /// Fingerprints keyed for the repository at `repository` (its top directory).
     pub fn for_repository(repository: &Path) -> Self {
         Fingerprinter {
-            repository: Some(repository.to_path_buf()),
+            scope: Scope::Repository(repository.to_path_buf()),
+            key: OnceLock::new(),
+        }
+    }
+
+    /// Fingerprints of allowed values, for the trust store.
+    pub fn for_trust_store() -> Self {
+        Fingerprinter {
+            scope: Scope::TrustStore,
             key: OnceLock::new(),
         }
     }
@@ -46,21 +70,37 @@ impl Fingerprinter {
     /// A key that lives as long as the process: fingerprints only compare within one run.
     pub fn ephemeral() -> Self {
         Fingerprinter {
-            repository: None,
+            scope: Scope::Ephemeral,
             key: OnceLock::new(),
         }
     }
 
-    /// HMAC-SHA-256 over the length-prefixed parts, as lowercase hex.
+    /// A finding's fingerprint: its rule, the file it is in and the secret.
     pub fn fingerprint(&self, rule_id: &str, path: &str, secret: &[u8]) -> String {
-        let (key, _) = self.key.get_or_init(|| self.load_key());
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("any key length");
-        for part in [
-            b"envguard-finding-v2".as_slice(),
+        self.mac(&[
+            b"envguard-finding-v2",
             rule_id.as_bytes(),
             path.as_bytes(),
             secret,
-        ] {
+        ])
+    }
+
+    /// An allowed value's fingerprint: the file (so one value in two files does not show as
+    /// the same), the name and the value.
+    pub fn fingerprint_value(&self, file: &Path, name: &str, value: &[u8]) -> String {
+        self.mac(&[
+            b"envguard-trust-value-v1",
+            file.as_os_str().as_encoded_bytes(),
+            name.as_bytes(),
+            value,
+        ])
+    }
+
+    /// HMAC-SHA-256 over the length-prefixed parts, as lowercase hex.
+    fn mac(&self, parts: &[&[u8]]) -> String {
+        let (key, _) = self.key.get_or_init(|| self.load_key());
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("any key length");
+        for part in parts {
             mac.update(&(part.len() as u64).to_le_bytes());
             mac.update(part);
         }
@@ -73,19 +113,31 @@ impl Fingerprinter {
         self.key.get().and_then(|(_, problem)| problem.as_deref())
     }
 
-    /// The file holding this repository's key, for messages.
+    /// The file holding this scope's key, for messages.
     pub fn key_file(&self) -> Option<PathBuf> {
-        let repository = self.repository.as_ref()?;
+        let name = self.key_file_name()?;
         Some(
             crate::load::trust::data_dir()
                 .ok()?
                 .join(KEYS_DIR)
-                .join(key_file_name(repository)),
+                .join(name),
         )
     }
 
+    fn key_file_name(&self) -> Option<String> {
+        match &self.scope {
+            Scope::Repository(repository) => Some(key_file_name(repository)),
+            Scope::TrustStore => Some(TRUST_KEY_FILE.into()),
+            Scope::Ephemeral => None,
+        }
+    }
+
     fn load_key(&self) -> (Key, Option<String>) {
-        if let Some(supplied) = std::env::var_os(KEY_VARIABLE) {
+        let supplied = match self.scope {
+            Scope::TrustStore => None,
+            Scope::Repository(_) | Scope::Ephemeral => std::env::var_os(KEY_VARIABLE),
+        };
+        if let Some(supplied) = supplied {
             return match parse_key(supplied.as_encoded_bytes()) {
                 Some(key) => (key, None),
                 None => (
@@ -97,10 +149,10 @@ impl Fingerprinter {
                 ),
             };
         }
-        let Some(repository) = &self.repository else {
+        let Some(name) = self.key_file_name() else {
             return (random_key().unwrap_or([0; KEY_BYTES]), None);
         };
-        match stored_key(repository) {
+        match stored_key(&name) {
             Ok(key) => (key, None),
             Err(problem) => (random_key().unwrap_or([0; KEY_BYTES]), Some(problem)),
         }
@@ -112,8 +164,8 @@ fn key_file_name(repository: &Path) -> String {
     hex(&digest[..16])
 }
 
-/// The repository's key from the data directory, created there on first need.
-fn stored_key(repository: &Path) -> Result<Key, String> {
+/// The key in the data directory's key file `name`, created there on first need.
+fn stored_key(name: &str) -> Result<Key, String> {
     let data = crate::load::trust::data_dir().map_err(|e| e.to_string())?;
     let dir = data.join(KEYS_DIR);
     DirBuilder::new()
@@ -122,7 +174,7 @@ fn stored_key(repository: &Path) -> Result<Key, String> {
         .create(&dir)
         .map_err(|e| format!("cannot create {}: {e}", escape_for_display(&dir)))?;
     check_private(&dir, 0o700)?;
-    let file = dir.join(key_file_name(repository));
+    let file = dir.join(name);
     match read_key(&file) {
         Ok(key) => return Ok(key),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}

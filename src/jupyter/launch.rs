@@ -1,0 +1,158 @@
+//! How an envguard kernel starts, so that it runs with exactly its own project's variables and
+//! nothing in the folder it starts from runs before ipykernel does.
+//!
+//! The kernel names its `.env` file (`exec -f`), never a directory: `exec -C DIR` walks up
+//! from DIR, so a project that was moved, or whose `.env` was removed, would load a parent
+//! directory's `.env` (someone else's secrets) instead of failing. [`check_before_start`]
+//! gives those failures their reason, since a kernel's stderr is all the user sees of it.
+//!
+//! Python's `-m` puts the working directory (the notebook's folder) first on `sys.path`, so an
+//! `ipykernel_launcher.py` there would run with the secrets in its environment instead of
+//! ipykernel. Python 3.11's `-P` leaves the working directory out; older Pythons get a `-c`
+//! program that removes it and then runs the launcher as `-m` would. `check` warns about such
+//! a file ([`stray_launchers`]), because other kernels still run it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::display::{escape_for_display, escape_text_for_display, quote_for_display};
+use crate::error::{Refusal, RefusalKind, Result};
+use crate::jupyter::python::Python;
+use crate::load::discover;
+
+const LAUNCHER_MODULE: &str = "ipykernel_launcher";
+
+/// What `-P -m ipykernel_launcher` does, for Pythons before 3.11: with `-c`, `sys.path[0]` is
+/// `''` (the working directory); it goes before anything is imported from there.
+pub const LAUNCHER_WITHOUT_WORKING_DIR: &str = "import runpy, sys\n\
+     if sys.path and sys.path[0] == '':\n    del sys.path[0]\n\
+     runpy.run_module('ipykernel_launcher', run_name='__main__', alter_sys=True)\n";
+
+/// The interpreter's arguments (before `-f {connection_file}`) that start ipykernel without
+/// the working directory on `sys.path`.
+pub fn python_args(python: &Python) -> Vec<&'static str> {
+    if python.has_safe_path_flag {
+        vec!["-P", "-m", LAUNCHER_MODULE]
+    } else {
+        vec!["-c", LAUNCHER_WITHOUT_WORKING_DIR]
+    }
+}
+
+/// Run by `exec --kernel NAME -f FILE` before loading: a kernel whose `.env` is gone says why
+/// and how to repoint it, instead of the guard's generic "does not exist".
+pub fn check_before_start(kernel: &str, env_file: Option<&Path>) -> Result<()> {
+    let Some(env_file) = env_file else {
+        return Ok(());
+    };
+    if fs::symlink_metadata(env_file).is_ok() {
+        return Ok(());
+    }
+    // Validated when it was written, but kernel.json is a file anyone may have edited.
+    let kernel = escape_text_for_display(kernel);
+    let project = env_file.parent().unwrap_or(Path::new("/"));
+    let never_a_parent = format!("kernel {kernel} loads only this file, never a parent's .env");
+    let refusal = if project.is_dir() {
+        Refusal::new(
+            env_file,
+            RefusalKind::NotFound,
+            format!("was removed; {never_a_parent}"),
+            format!(
+                "cd {} && envguard init, or `envguard kernel remove {kernel}`",
+                quote_for_display(project)
+            ),
+        )
+    } else {
+        Refusal::new(
+            env_file,
+            RefusalKind::NotFound,
+            format!("its project directory no longer exists (moved or deleted?); {never_a_parent}"),
+            format!(
+                "run `envguard kernel install --name {kernel} --force` in the project's new \
+                 directory, or `envguard kernel remove {kernel}`"
+            ),
+        )
+    };
+    Err(refusal.into())
+}
+
+/// `(warning, fix)` for each `ipykernel_launcher` module in the checked file's directory or
+/// the working directory: `python -m ipykernel_launcher`, as most kernels start, would run it
+/// (with the secrets) instead of ipykernel.
+pub fn stray_launchers(env_file: &Path) -> Vec<(String, String)> {
+    let mut dirs: Vec<PathBuf> = env_file
+        .parent()
+        .map(Path::to_path_buf)
+        .into_iter()
+        .collect();
+    if let Ok(here) = discover::working_dir()
+        && !dirs.contains(&here)
+    {
+        dirs.push(here);
+    }
+    let mut warnings = Vec::new();
+    for dir in dirs {
+        for candidate in [format!("{LAUNCHER_MODULE}.py"), LAUNCHER_MODULE.to_string()] {
+            let path = dir.join(candidate);
+            if fs::symlink_metadata(&path).is_ok() {
+                warnings.push((
+                    format!(
+                        "{} would run instead of ipykernel, with the secrets, in a kernel \
+                         started from that folder by `python -m ipykernel_launcher` \
+                         (envguard's kernels do not run it)",
+                        escape_for_display(&path)
+                    ),
+                    format!(
+                        "remove it unless you wrote it: rm -r {}",
+                        quote_for_display(&path)
+                    ),
+                ));
+            }
+        }
+    }
+    warnings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn python(has_safe_path_flag: bool) -> Python {
+        Python {
+            executable: "/v/bin/python".into(),
+            prefix: "/v".into(),
+            base_prefix: "/usr".into(),
+            user_base: None,
+            has_safe_path_flag,
+            has_ipykernel: true,
+        }
+    }
+
+    #[test]
+    fn the_working_directory_is_left_off_sys_path_on_every_python() {
+        assert_eq!(
+            python_args(&python(true)),
+            ["-P", "-m", "ipykernel_launcher"]
+        );
+        let old = python_args(&python(false));
+        assert_eq!(old[0], "-c");
+        assert!(old[1].contains("del sys.path[0]") && old[1].contains("run_module"));
+    }
+
+    #[test]
+    fn a_kernel_whose_env_is_gone_says_which_way() {
+        let root = tempfile::tempdir().unwrap();
+        let removed = root.path().join(".env");
+        let message = check_before_start("proj", Some(&removed))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("was removed"), "{message}");
+        let moved = root.path().join("gone/.env");
+        let message = check_before_start("proj", Some(&moved))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("no longer exists"), "{message}");
+        assert!(message.contains("--name proj --force"), "{message}");
+        fs::write(&removed, "").unwrap();
+        assert!(check_before_start("proj", Some(&removed)).is_ok());
+    }
+}
