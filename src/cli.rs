@@ -83,9 +83,10 @@ pub struct ExecArgs {
     /// Use the .env that applies to this directory instead of the current one.
     #[arg(short = 'C', long = "dir", value_name = "DIR", conflicts_with = "file")]
     pub dir: Option<PathBuf>,
-    /// Load exactly this file instead of searching for the nearest .env.
+    /// Load exactly this file instead of searching for the nearest .env. Repeat it to load
+    /// several: each is guarded and must be allowed, and a later file's value wins.
     #[arg(short = 'f', long = "file", value_name = "FILE")]
-    pub file: Option<PathBuf>,
+    pub file: Vec<PathBuf>,
     /// Run the program even when no .env is found.
     #[arg(long)]
     pub allow_missing: bool,
@@ -120,6 +121,14 @@ pub struct ExecArgs {
 pub struct CheckArgs {
     /// A directory (its nearest .env is checked) or a file. Default: the current directory.
     pub path: Option<PathBuf>,
+    /// Check exactly this file (`.env.production`), not the nearest .env.
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        conflicts_with = "path"
+    )]
+    pub file: Option<PathBuf>,
     /// Print nothing; only the exit code tells (0 loads, 1 refused, 2 error).
     #[arg(short, long)]
     pub quiet: bool,
@@ -129,6 +138,14 @@ pub struct CheckArgs {
 pub struct TargetArgs {
     /// A directory (its nearest .env) or a file. Default: the current directory.
     pub path: Option<PathBuf>,
+    /// Exactly this file (`.env.production`), not the nearest .env.
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        conflicts_with = "path"
+    )]
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -144,6 +161,14 @@ pub struct DenyArgs {
 pub struct DirArgs {
     /// The project directory. Default: the current directory.
     pub dir: Option<PathBuf>,
+    /// Exactly this file (`.env.production`), not the nearest .env.
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        conflicts_with = "dir"
+    )]
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -207,6 +232,14 @@ pub struct SetArgs {
     /// The project directory. Default: the current directory.
     #[arg(short = 'C', long = "dir", value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// Exactly this file (`.env.production`, created if missing), not the nearest .env.
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        conflicts_with = "dir"
+    )]
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -217,12 +250,28 @@ pub struct UnsetArgs {
     /// The project directory. Default: the current directory.
     #[arg(short = 'C', long = "dir", value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// Exactly this file (`.env.production`, created if missing), not the nearest .env.
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        conflicts_with = "dir"
+    )]
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// The project directory. Default: the current directory.
     pub dir: Option<PathBuf>,
+    /// Exactly this file (`.env.production`), not the nearest .env.
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        conflicts_with = "dir"
+    )]
+    pub file: Option<PathBuf>,
     /// Print only the names, one per line.
     #[arg(long)]
     pub names: bool,

@@ -19,9 +19,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::atomic;
-use crate::error::{Error, IoContext, Refusal, RefusalKind, Result};
+use crate::error::{Error, IoContext, Refusal, Result};
 use crate::load::dotenv::{self, Occurrence};
-use crate::load::guard;
+use crate::load::guard::{self, Policy, Problem};
 use crate::load::loader::{self, Checked, from_process_env};
 use crate::load::names;
 use crate::load::trust::{self, Trust, TrustStore};
@@ -300,19 +300,16 @@ fn write_target(path: &Path) -> Result<PathBuf> {
 fn read_existing(path: &Path, target: &Path) -> Result<Option<Vec<u8>>> {
     let opened = match guard::open(target) {
         Ok(opened) => opened,
-        Err(refusal) if refusal.kind == RefusalKind::NotFound => return Ok(None),
-        Err(mut refusal) => {
-            refusal.path = path.to_path_buf();
-            return Err(refusal.into());
+        Err(failure) if matches!(failure.problem, Problem::Missing | Problem::DanglingLink) => {
+            return Ok(None);
+        }
+        Err(mut failure) => {
+            failure.path = path.to_path_buf();
+            return Err(failure.into());
         }
     };
-    let limit = guard::max_size();
-    for verdict in opened.verdicts(path, limit) {
-        if verdict.kind != RefusalKind::Mode {
-            verdict.outcome?;
-        }
-    }
-    Ok(Some(opened.read_unguarded(path, limit)?.bytes))
+    let read = opened.read(path, guard::max_size(), Policy::Rewrite)?;
+    Ok(Some(read.guarded.bytes))
 }
 
 /// The whole line(s) of the statement whose value is `value_span`, with the line ending:

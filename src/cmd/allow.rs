@@ -18,7 +18,7 @@ use crate::load::names;
 use crate::load::trust::{self, Changes, Fingerprints, Trust, TrustStore};
 
 pub fn run(args: &TargetArgs) -> Result<()> {
-    let path = discover::resolve_target(args.path.as_deref())?;
+    let path = discover::named_or_target(args.file.as_deref(), args.path.as_deref())?;
     let checked = loader::check(&path, &from_process_env)?;
     warn_about_names(&path, checked.bindings.iter().map(|b| b.name.as_str()));
     let fingerprints = trust::fingerprints_of(&checked);

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use crate::display::{escape_for_display, quote_for_display};
 use crate::error::{IoContext, Refusal, RefusalKind, Result};
-use crate::load::guard;
+use crate::load::guard::{self, Policy};
 use crate::load::trust::{self, TrustStore};
 
 /// One allowed file as it is now.
@@ -58,7 +58,7 @@ fn inspect(path: &Path, allowed_digest: &str) -> Row {
     if super::deny::is_gone(path) {
         return row("missing", vec!["envguard deny --missing".into()]);
     }
-    let opened = match guard::open(path) {
+    let opened = match guard::open(path).map_err(Refusal::from) {
         Ok(opened) => opened,
         Err(refusal) if refusal.kind == RefusalKind::NotFound => {
             return row("missing", vec!["envguard deny --missing".into()]);
@@ -70,14 +70,15 @@ fn inspect(path: &Path, allowed_digest: &str) -> Row {
     let mut fixes = Vec::new();
     let mut readable = true;
     for verdict in opened.verdicts(path, limit) {
-        if let Err(refusal) = verdict.outcome {
-            readable &= !matches!(verdict.kind, RefusalKind::NotRegular | RefusalKind::Size);
+        if let Err(failure) = verdict.outcome {
+            readable &= !Policy::Inspect.blocks(verdict.check);
+            let refusal = Refusal::from(failure);
             states.push(label(&refusal));
             fixes.push(refusal.fix);
         }
     }
     if readable {
-        match opened.read_unguarded(path, limit) {
+        match opened.read_unguarded(path, limit).map_err(Refusal::from) {
             Ok(guarded) if trust::digest(&guarded.bytes) == allowed_digest => {
                 if states.is_empty() {
                     states.push("ok");

@@ -10,11 +10,11 @@ use crate::cli::CheckArgs;
 use crate::display::{escape_for_display, quote_for_display};
 use crate::error::{Error, IoContext, Refusal, RefusalKind, Result};
 use crate::git;
-use crate::load::discover;
-use crate::load::guard;
+use crate::load::guard::{self, Policy};
 use crate::load::loader::{self, from_process_env};
 use crate::load::names;
 use crate::load::trust::TrustStore;
+use crate::load::{discover, explain};
 
 /// One reported line: passed, failed (refuses the file) or a warning (does not).
 enum Mark {
@@ -78,7 +78,7 @@ impl Report {
 
 pub fn run(args: &CheckArgs) -> Result<()> {
     let stdout = Path::new("standard output");
-    let path = match discover::resolve_target(args.path.as_deref()) {
+    let path = match discover::named_or_target(args.file.as_deref(), args.path.as_deref()) {
         Err(Error::Refused(refusal)) if refusal.kind == RefusalKind::NotFound => {
             if !args.quiet {
                 writeln!(
@@ -110,8 +110,8 @@ fn inspect(path: &Path) -> Result<Report> {
     let mut report = Report { lines: Vec::new() };
     let opened = match guard::open(path) {
         Ok(opened) => opened,
-        Err(refusal) => {
-            report.fail(&refusal);
+        Err(failure) => {
+            report.fail(&failure.into());
             return Ok(report);
         }
     };
@@ -120,10 +120,10 @@ fn inspect(path: &Path) -> Result<Report> {
     let mut readable = true;
     for verdict in opened.verdicts(path, limit) {
         match verdict.outcome {
-            Ok(text) => report.pass(text),
-            Err(refusal) => {
-                readable &= !matches!(verdict.kind, RefusalKind::NotRegular | RefusalKind::Size);
-                report.fail(&refusal);
+            Ok(passed) => report.pass(explain::passed(passed)),
+            Err(failure) => {
+                readable &= !Policy::Inspect.blocks(verdict.check);
+                report.fail(&failure.into());
             }
         }
     }
@@ -137,6 +137,7 @@ fn inspect(path: &Path) -> Result<Report> {
     warn_about_git(path, &mut report);
     let contents = opened
         .read_unguarded(path, limit)
+        .map_err(Refusal::from)
         .and_then(|guarded| loader::from_contents(path, guarded, &from_process_env));
     match contents {
         Ok(checked) => {

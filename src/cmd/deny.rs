@@ -23,7 +23,7 @@ pub fn run(args: &DenyArgs) -> Result<()> {
     if args.missing {
         return forget_missing();
     }
-    let path = discover::resolve_target(args.target.path.as_deref())?;
+    let path = discover::named_or_target(args.target.file.as_deref(), args.target.path.as_deref())?;
     guard::check_link(&path)?;
     // A deleted or dangling file can still be denied under the path it was allowed as.
     let canonical = fs::canonicalize(&path).unwrap_or_else(|_| path.clone());

@@ -38,7 +38,7 @@ const KEPT_PREFIX: &str = "envguard-kept-edit-";
 
 pub fn run(args: &DirArgs) -> Result<()> {
     remove_abandoned_copies();
-    let path = discover::resolve_target(args.dir.as_deref())?;
+    let path = discover::named_or_target(args.file.as_deref(), args.dir.as_deref())?;
     let original = Update::begin_unparsed(&path)?.contents().to_vec();
     let scratch = tempfile::Builder::new()
         .prefix(&format!("{SCRATCH_PREFIX}{}-", std::process::id()))

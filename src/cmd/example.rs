@@ -23,7 +23,7 @@ use crate::error::{Error, IoContext, Refusal, RefusalKind, Result};
 use crate::git;
 use crate::load::discover::{self, FILE_NAME};
 use crate::load::dotenv::{self, Binding, Occurrence};
-use crate::load::guard;
+use crate::load::guard::{self, Policy, Problem};
 use crate::load::loader::{self, from_process_env};
 use crate::load::names;
 use crate::scan::Detector;
@@ -163,7 +163,9 @@ fn read_sources(args: &ExampleArgs) -> Result<Vec<Source>> {
                 escape_for_display(&path)
             )));
         }
-        let guarded = guard::open(&path)?.read(&path, guard::max_size())?;
+        let guarded = guard::open(&path)?
+            .read(&path, guard::max_size(), Policy::Load)?
+            .guarded;
         let bytes = guarded.bytes.clone();
         let checked = loader::from_contents(&path, guarded, &from_process_env)?;
         sources.push(Source {
@@ -193,18 +195,11 @@ fn detector_for(sources: &[Source]) -> Detector {
 fn read_example(path: &Path) -> Result<Option<Vec<u8>>> {
     let opened = match guard::open(path) {
         Ok(opened) => opened,
-        Err(refusal) if refusal.kind == RefusalKind::NotFound && !is_symlink(path) => {
-            return Ok(None);
-        }
-        Err(refusal) => return Err(refusal.into()),
+        Err(failure) if failure.problem == Problem::Missing => return Ok(None),
+        Err(failure) => return Err(failure.into()),
     };
-    let limit = guard::max_size();
-    for verdict in opened.verdicts(path, limit) {
-        if verdict.kind != RefusalKind::Mode {
-            verdict.outcome?;
-        }
-    }
-    Ok(Some(opened.read_unguarded(path, limit)?.bytes))
+    let read = opened.read(path, guard::max_size(), Policy::Template)?;
+    Ok(Some(read.guarded.bytes))
 }
 
 fn is_symlink(path: &Path) -> bool {

@@ -5,6 +5,7 @@
 //! each program it starts runs under a keeper, which is this command started again by the
 //! supervisor ([`watch::keeper`]).
 
+use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::unix::process::CommandExt;
@@ -16,7 +17,7 @@ use crate::display::escape_for_display;
 use crate::error::{Error, Result};
 use crate::load::discover;
 use crate::load::dotenv::Binding;
-use crate::load::loader::{self, from_process_env};
+use crate::load::loader::{self, ArgSpace, from_process_env};
 use crate::load::trust::TrustStore;
 
 mod watch;
@@ -30,26 +31,74 @@ pub fn run(args: ExecArgs) -> Result<()> {
         .watch
         .then(|| watch::StopPolicy::parse(&args.signal, args.grace))
         .transpose()?;
-    let path = env_file(&args)?;
+    if stop.is_some() && args.file.len() > 1 {
+        return Err(Error::Usage(
+            "--watch follows one .env: give it one -f FILE, or run one `envguard exec --watch` per file".into(),
+        ));
+    }
+    let paths = env_files(&args)?;
     if let Some(kernel) = &args.kernel {
-        crate::jupyter::launch::check_before_start(kernel, path.as_deref())?;
+        for path in &paths {
+            crate::jupyter::launch::check_before_start(kernel, Some(path))?;
+        }
     }
     if let Some(stop) = stop {
-        return watch::run(path.as_deref(), &args.command, stop);
+        return watch::run(paths.first().map(PathBuf::as_path), &args.command, stop);
     }
-    let bindings = match &path {
-        Some(path) => loader::load(path, &from_process_env, &TrustStore::open()?)?.bindings,
-        None => Vec::new(),
-    };
-    Err(replace_process(&args.command, bindings))
+    Err(replace_process(&args.command, load_all(&paths)?))
 }
 
-/// The `.env` that `exec` loads: `--file`, else the nearest one from `--dir` or here. `None`
-/// only with `--allow-missing`.
-fn env_file(args: &ExecArgs) -> Result<Option<PathBuf>> {
-    if let Some(file) = &args.file {
-        return discover::absolute(file).map(Some);
+/// The variables of `paths`, each file loaded whole through the guard and the trust gate, in
+/// order: a later file's value wins, and its `${NAME}` sees what the earlier ones set, as
+/// successive `load_dotenv(..., override=True)` calls would. All or nothing across the files.
+fn load_all(paths: &[PathBuf]) -> Result<Vec<Binding>> {
+    let Some(last) = paths.last() else {
+        return Ok(Vec::new());
+    };
+    let store = TrustStore::open()?;
+    let mut merged: Vec<Binding> = Vec::new();
+    let mut position: HashMap<String, usize> = HashMap::new();
+    for path in paths {
+        let outer = |name: &str| match position.get(name) {
+            Some(&at) => Some(merged[at].value.clone()),
+            None => from_process_env(name),
+        };
+        let loaded = loader::load(path, &outer, &store)?.bindings;
+        for binding in loaded {
+            match position.get(&binding.name) {
+                Some(&at) => merged[at] = binding,
+                None => {
+                    position.insert(binding.name.clone(), merged.len());
+                    merged.push(binding);
+                }
+            }
+        }
     }
+    // Each file fits the room a program's environment has; together they may not.
+    if paths.len() > 1
+        && let Some(refusal) =
+            loader::total_refusal(last, &merged, &from_process_env, ArgSpace::current())
+    {
+        return Err(refusal.into());
+    }
+    Ok(merged)
+}
+
+/// The `.env` files that `exec` loads: every `--file`, else the nearest one from `--dir` or
+/// here. Empty only with `--allow-missing`.
+fn env_files(args: &ExecArgs) -> Result<Vec<PathBuf>> {
+    if !args.file.is_empty() {
+        return args
+            .file
+            .iter()
+            .map(|file| discover::absolute(file))
+            .collect();
+    }
+    env_file(args).map(|found| found.into_iter().collect())
+}
+
+/// The nearest `.env` from `--dir` or here. `None` only with `--allow-missing`.
+fn env_file(args: &ExecArgs) -> Result<Option<PathBuf>> {
     let dir = match &args.dir {
         Some(dir) => discover::absolute(dir)?,
         None => discover::working_dir()?,

@@ -6,36 +6,18 @@ use std::path::Path;
 
 use crate::cli::ListArgs;
 use crate::display::escape_for_display;
-use crate::error::{IoContext, RefusalKind, Result};
+use crate::error::{IoContext, Refusal, Result};
 use crate::load::discover;
-use crate::load::guard;
+use crate::load::guard::{self, Policy};
 use crate::load::loader::{self, from_process_env};
 use crate::load::trust::TrustStore;
 use crate::mask;
 
 pub fn run(args: &ListArgs) -> Result<()> {
-    let path = discover::resolve_target(args.dir.as_deref())?;
-    let opened = guard::open(&path)?;
-    let limit = guard::max_size();
-    // A loose mode or a foreign owner refuses loading but not reading what is there; only
-    // a file that cannot be read safely (a FIFO, a huge file) stops the listing.
-    let mut refusal = None;
-    for verdict in opened.verdicts(&path, limit) {
-        match verdict.outcome {
-            Err(failed) if matches!(verdict.kind, RefusalKind::NotRegular | RefusalKind::Size) => {
-                return Err(failed.into());
-            }
-            Err(failed) => {
-                refusal.get_or_insert(failed);
-            }
-            Ok(_) => {}
-        }
-    }
-    let checked = loader::from_contents(
-        &path,
-        opened.read_unguarded(&path, limit)?,
-        &from_process_env,
-    )?;
+    let path = discover::named_or_target(args.file.as_deref(), args.dir.as_deref())?;
+    let read = guard::open(&path)?.read(&path, guard::max_size(), Policy::Inspect)?;
+    let mut refusal = read.overlooked.into_iter().next().map(Refusal::from);
+    let checked = loader::from_contents(&path, read.guarded, &from_process_env)?;
     if refusal.is_none() {
         let store = TrustStore::open()?;
         refusal = loader::trust_refusal(&checked, store.trust(&checked.canonical, &checked.digest));

@@ -21,10 +21,10 @@ use serde_json::json;
 use crate::atomic;
 use crate::cli::{ScanArgs, ScanFormat};
 use crate::display::{escape_for_display, escape_text_for_display};
-use crate::error::{Error, IoContext, RefusalKind, Result};
+use crate::error::{Error, IoContext, Refusal, Result};
 use crate::load::discover;
 use crate::load::dotenv;
-use crate::load::guard;
+use crate::load::guard::{self, Policy};
 use crate::load::loader::{self, from_process_env};
 use crate::scan::env_files;
 use crate::scan::fingerprint::{Fingerprinter, KEY_VARIABLE};
@@ -274,43 +274,42 @@ fn read_values(path: &Path, secrets: &mut Vec<Secret>, sources: &mut Vec<PathBuf
     let limit = guard::max_size();
     let opened = match guard::open(path) {
         Ok(opened) => opened,
-        Err(refusal) => {
+        Err(failure) => {
             warn(&format!(
-                "warning: {refusal}; its values are not searched for"
+                "warning: {}; its values are not searched for",
+                Refusal::from(failure)
             ));
             return;
         }
     };
-    let mut loose = None;
-    for verdict in opened.verdicts(path, limit) {
-        match verdict.outcome {
-            Err(refusal) if verdict.kind == RefusalKind::Mode => loose = Some(refusal),
-            Err(refusal) => {
-                warn(&format!(
-                    "warning: {refusal}; its values are not searched for"
-                ));
-                if let Ok(canonical) = fs::canonicalize(path) {
-                    sources.push(canonical);
-                }
-                return;
+    let overlooked = match opened.admit(path, limit, Policy::ScanValues) {
+        Ok(overlooked) => overlooked,
+        Err(failure) => {
+            warn(&format!(
+                "warning: {}; its values are not searched for",
+                Refusal::from(failure)
+            ));
+            if let Ok(canonical) = fs::canonicalize(path) {
+                sources.push(canonical);
             }
-            Ok(_) => {}
+            return;
         }
-    }
+    };
     let guarded = match opened.read_unguarded(path, limit) {
         Ok(guarded) => guarded,
-        Err(refusal) => {
+        Err(failure) => {
             warn(&format!(
-                "warning: {refusal}; its values are not searched for"
+                "warning: {}; its values are not searched for",
+                Refusal::from(failure)
             ));
             return;
         }
     };
     sources.push(guarded.canonical.clone());
-    if let Some(refusal) = loose {
+    for failure in overlooked {
         warn(&format!(
             "warning: {}; its values are searched for all the same, but the file itself is exposed",
-            &refusal
+            Refusal::from(failure)
         ));
     }
     match dotenv::parse(&guarded.bytes, &from_process_env) {

@@ -33,7 +33,7 @@ pub fn run(args: &SetArgs) -> Result<()> {
         }
         pending.push((name, inline));
     }
-    let path = env_file(args.dir.as_deref())?;
+    let path = env_file(args.file.as_deref(), args.dir.as_deref())?;
     // Fail before asking for secrets, not after, when the file cannot be rewritten.
     drop(Update::begin(&path)?);
 
@@ -90,9 +90,12 @@ fn refuse_oversize(name: &str, value: &str) -> Result<()> {
     )))
 }
 
-/// The `.env` that `set` and `unset` change: the nearest one from DIR (or here), else a new
-/// one in DIR.
-pub(super) fn env_file(dir: Option<&Path>) -> Result<PathBuf> {
+/// The `.env` that `set` and `unset` change: FILE as named, else the nearest one from DIR (or
+/// here), else a new one in DIR.
+pub(super) fn env_file(file: Option<&Path>, dir: Option<&Path>) -> Result<PathBuf> {
+    if let Some(file) = file {
+        return discover::absolute(file);
+    }
     let dir = match dir {
         Some(dir) => discover::absolute(dir)?,
         None => discover::working_dir()?,

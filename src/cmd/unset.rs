@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::cli::UnsetArgs;
 use crate::display::{escape_for_display, quote_for_display};
 use crate::envfile::{Committed, Reallow, Update};
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, RefusalKind, Result};
 use crate::load::discover;
 use crate::load::names;
 
@@ -22,9 +22,21 @@ pub fn run(args: &UnsetArgs) -> Result<()> {
             return Err(Error::Usage(format!("{name:?} is not a variable name")));
         }
     }
-    let path = super::set::env_file(args.dir.as_deref())?;
+    let path = super::set::env_file(args.file.as_deref(), args.dir.as_deref())?;
     let mut update = Update::begin(&path)?;
     if !update.existed() {
+        if args.file.is_some() {
+            return Err(Refusal::new(
+                &path,
+                RefusalKind::NotFound,
+                "does not exist, so nothing is set in it",
+                format!(
+                    "check the name; `envguard set -f {} NAME` creates it",
+                    quote_for_display(&path)
+                ),
+            )
+            .into());
+        }
         return Err(discover::not_found(path.parent().unwrap_or(Path::new("/"))));
     }
     let mut removed = Vec::new();

@@ -101,6 +101,15 @@ pub fn resolve_target(path: Option<&Path>) -> Result<PathBuf> {
     nearest(&start).ok_or_else(|| not_found(&start))
 }
 
+/// The `.env` a command works on: `file` exactly as named (`-f .env.production`), else
+/// [`resolve_target`] of `path`.
+pub fn named_or_target(file: Option<&Path>, path: Option<&Path>) -> Result<PathBuf> {
+    match file {
+        Some(file) => absolute(file),
+        None => resolve_target(path),
+    }
+}
+
 /// The refusal for a directory with no `.env` at or above it.
 pub fn not_found(dir: &Path) -> Error {
     Refusal::new(
@@ -110,51 +119,6 @@ pub fn not_found(dir: &Path) -> Error {
         "create one with `envguard init`",
     )
     .into()
-}
-
-/// The refusal for a `path` that cannot be opened because nothing is there. A dangling link is
-/// removed; a name that was never there is most likely a typo, for which the fix is to look,
-/// not to `rm` a path that does not exist.
-pub fn missing(path: &Path) -> Refusal {
-    let dir = path.parent().unwrap_or(Path::new("/"));
-    let is_link = fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink());
-    let quoted = quote_for_display(path);
-    let (reason, fix) = match (is_link, path.file_name() == Some(OsStr::new(FILE_NAME))) {
-        (true, true) => (
-            "is a symlink to a file that does not exist",
-            format!(
-                "remove the link: rm {quoted}, then `envguard init {}`",
-                quote_for_display(dir)
-            ),
-        ),
-        (true, false) => (
-            "is a symlink to a file that does not exist",
-            format!("remove the link: rm {quoted}"),
-        ),
-        (false, _) if dir.is_dir() => (
-            "does not exist",
-            if path.file_name() == Some(OsStr::new(FILE_NAME)) {
-                format!("create it: envguard init {}", quote_for_display(dir))
-            } else {
-                format!("check the name: ls -a {}", quote_for_display(dir))
-            },
-        ),
-        (false, _) => (
-            "does not exist",
-            format!(
-                "check the path: ls -a {}",
-                quote_for_display(&existing_ancestor(dir))
-            ),
-        ),
-    };
-    Refusal::new(path, RefusalKind::NotFound, reason, fix)
-}
-
-fn existing_ancestor(dir: &Path) -> PathBuf {
-    dir.ancestors()
-        .find(|dir| dir.is_dir())
-        .unwrap_or(Path::new("/"))
-        .to_path_buf()
 }
 
 /// The fix for a directory named `.env` where a `.env` file should be. It is almost always a

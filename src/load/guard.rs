@@ -14,8 +14,11 @@
 //! control. A `.env` that was not a symlink when checked is opened with `O_NOFOLLOW`, so one
 //! swapped in just before the open is refused rather than followed.
 //!
-//! A file that passes costs no user-name lookup (an NSS query, maybe over the network, on
-//! every load): names are rendered only when a message shows them.
+//! The guard says what it found as data ([`Problem`], [`Passed`]) and leaves the words to
+//! [`crate::load::explain`]: one wording for the loader's refusal, `check` and `list`, and a
+//! file that passes costs no user-name lookup (an NSS query, maybe over the network, on every
+//! load). Which failed checks still allow a read depends on who reads ([`Policy`]): a load
+//! tolerates none, while `check` and `list` show a loose file's contents to its owner.
 
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -25,14 +28,15 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use nix::fcntl::{self, OFlag};
 use nix::sys::stat::{FileStat, Mode, SFlag, fstat};
-use nix::unistd::{Uid, User, geteuid};
-
-use crate::display::quote_for_display;
-use crate::error::{Refusal, RefusalKind};
+use nix::unistd::geteuid;
 
 mod links;
 
 use links::Way;
+pub use links::{LinkProblem, MAX_LINKS};
+
+/// Kept here for the trust store, which names the owners of the files it reads.
+pub(crate) use crate::load::explain::user_name;
 
 /// Default for [`max_size`]: far above any real `.env`, far below what would stall a prompt.
 pub const DEFAULT_MAX_SIZE: u64 = 1024 * 1024;
@@ -92,17 +96,51 @@ pub struct Opened {
     file: File,
     stat: FileStat,
     /// The verdict on the way a symlinked `.env` leads to the file; `None` for a plain file.
-    link: Option<Result<Passed, Refusal>>,
+    link: Option<Result<(), LinkProblem>>,
 }
 
-/// One guard check and its outcome, for `envguard check`.
-pub struct Verdict {
-    pub kind: RefusalKind,
-    pub outcome: Result<Passed, Refusal>,
+/// The guard's checks, in the order a user would fix what they find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// Only for a `.env` that is a symlink: nobody else could have chosen where it leads.
+    Link,
+    Type,
+    Owner,
+    Mode,
+    Size,
 }
 
-/// A check that passed. Rendered (`String::from`) only where it is shown, so that loading a
-/// file looks up no user name.
+/// Who reads a file, which decides the failed checks a read may go past.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Variables for a program or a shell: every failed check refuses.
+    Load,
+    /// `check` and `list`, showing its owner what a refused file holds: a loose mode, a foreign
+    /// owner or link refuse loading, not looking. Only a file that cannot be read safely (a
+    /// FIFO would block, a huge file would exhaust memory) is not read.
+    Inspect,
+    /// `set`, `unset`, `edit`: the rewrite itself sets mode 0600, so only the mode may be wrong.
+    Rewrite,
+    /// `.env.example`, committed and so usually mode 0644, which holds no secret: only its
+    /// mode may be wrong.
+    Template,
+    /// `scan`, which searches for the values of `.env` files: a loose file's values are
+    /// secrets all the same (the exposure is warned about); a foreign one's are not the user's.
+    ScanValues,
+}
+
+impl Policy {
+    /// Whether a failed `check` stops this reader from reading the file.
+    pub fn blocks(self, check: Check) -> bool {
+        match self {
+            Policy::Load => true,
+            Policy::Inspect => matches!(check, Check::Type | Check::Size),
+            Policy::Rewrite | Policy::Template | Policy::ScanValues => check != Check::Mode,
+        }
+    }
+}
+
+/// A check that passed, with what it saw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Passed {
     SafeLink,
@@ -112,18 +150,60 @@ pub enum Passed {
     Size(u64),
 }
 
-impl From<Passed> for String {
-    fn from(passed: Passed) -> String {
-        match passed {
-            Passed::SafeLink => {
-                "symlink owned by you or root, in directories only you or root can change".into()
-            }
-            Passed::Regular => "regular file".into(),
-            Passed::OwnedByYou => format!("owned by you ({})", user_name(geteuid())),
-            Passed::Mode(mode) => format!("mode {mode:04o}"),
-            Passed::Size(size) => format!("{size} bytes"),
+/// What a `.env` is when it is not a regular file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileType {
+    Directory,
+    Fifo,
+    Socket,
+    Device,
+    Other,
+}
+
+/// What is wrong with a `.env`, as the guard found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// Nothing at the path.
+    Missing,
+    /// A symlink at the path leads to nothing.
+    DanglingLink,
+    /// `open` failed for another reason than absence.
+    Unopenable(Errno),
+    /// Reading failed: the OS's message.
+    Unreadable(String),
+    NotRegular(FileType),
+    Owner {
+        owner: u32,
+        me: u32,
+    },
+    Mode(u32),
+    TooLarge {
+        size: u64,
+        limit: u64,
+    },
+    Link(LinkProblem),
+}
+
+/// A [`Problem`] and the path it was found at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub path: PathBuf,
+    pub problem: Problem,
+}
+
+impl Failure {
+    fn new(path: &Path, problem: Problem) -> Self {
+        Failure {
+            path: path.to_path_buf(),
+            problem,
         }
     }
+}
+
+/// One guard check and its outcome, for `envguard check`.
+pub struct Verdict {
+    pub check: Check,
+    pub outcome: Result<Passed, Failure>,
 }
 
 /// A `.env` that passed the guard, with its contents.
@@ -136,8 +216,14 @@ pub struct Guarded {
     pub canonical: PathBuf,
 }
 
+/// The contents a [`Policy`] let through, and the failed checks it read past (in check order).
+pub struct Admitted {
+    pub guarded: Guarded,
+    pub overlooked: Vec<Failure>,
+}
+
 /// Opens `path` for the guard. Fails only when it cannot be opened at all.
-pub fn open(path: &Path) -> Result<Opened, Refusal> {
+pub fn open(path: &Path) -> Result<Opened, Failure> {
     // The way is checked before the open and the file reached is compared after it, so a
     // link swapped in between is caught rather than followed.
     let way = links::check_way(path);
@@ -145,18 +231,25 @@ pub fn open(path: &Path) -> Result<Opened, Refusal> {
     if matches!(way, Ok(Way::Plain)) {
         flags |= OFlag::O_NOFOLLOW;
     }
-    let fd: OwnedFd = fcntl::open(path, flags, Mode::empty()).map_err(|errno| match errno {
-        Errno::ELOOP if flags.contains(OFlag::O_NOFOLLOW) => links::changed_while_checked(path),
-        errno => cannot_open(path, errno),
+    let fd: OwnedFd = fcntl::open(path, flags, Mode::empty()).map_err(|errno| {
+        let problem = match errno {
+            Errno::ELOOP if flags.contains(OFlag::O_NOFOLLOW) => {
+                Problem::Link(LinkProblem::ChangedWhileChecked)
+            }
+            Errno::ENOENT if fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink()) => {
+                Problem::DanglingLink
+            }
+            Errno::ENOENT => Problem::Missing,
+            errno => Problem::Unopenable(errno),
+        };
+        Failure::new(path, problem)
     })?;
-    let stat = fstat(&fd).map_err(|errno| cannot_open(path, errno))?;
+    let stat = fstat(&fd).map_err(|errno| Failure::new(path, Problem::Unopenable(errno)))?;
     let link = match way {
         Ok(Way::Plain) => None,
-        Ok(Way::Link(Some(reached))) if reached == (stat.st_dev, stat.st_ino) => {
-            Some(Ok(Passed::SafeLink))
-        }
-        Ok(Way::Link(_)) => Some(Err(links::changed_while_checked(path))),
-        Err(refusal) => Some(Err(refusal)),
+        Ok(Way::Link(Some(reached))) if reached == (stat.st_dev, stat.st_ino) => Some(Ok(())),
+        Ok(Way::Link(_)) => Some(Err(LinkProblem::ChangedWhileChecked)),
+        Err(problem) => Some(Err(problem)),
     };
     Ok(Opened {
         file: File::from(fd),
@@ -167,27 +260,10 @@ pub fn open(path: &Path) -> Result<Opened, Refusal> {
 
 /// The link check of [`open`] alone, for writers: a symlinked `.env` that someone else could
 /// have pointed must not steer where `set`, `unset` or `edit` write either.
-pub fn check_link(path: &Path) -> Result<(), Refusal> {
-    links::check_way(path).map(|_: Way| ())
-}
-
-fn cannot_open(path: &Path, errno: Errno) -> Refusal {
-    let quoted = quote_for_display(path);
-    match errno {
-        Errno::ENOENT => crate::load::discover::missing(path),
-        Errno::EACCES => Refusal::new(
-            path,
-            RefusalKind::Unreadable,
-            "cannot be read by you",
-            format!("chmod 600 {quoted}"),
-        ),
-        other => Refusal::new(
-            path,
-            RefusalKind::Unreadable,
-            format!("cannot be opened: {}", other.desc()),
-            "check the file",
-        ),
-    }
+pub fn check_link(path: &Path) -> Result<(), Failure> {
+    links::check_way(path)
+        .map(|_: Way| ())
+        .map_err(|problem| Failure::new(path, Problem::Link(problem)))
 }
 
 impl Opened {
@@ -205,45 +281,53 @@ impl Opened {
             .unwrap_or_else(|| path.to_path_buf())
     }
 
-    /// Every guard check, in the order a user would fix them. The link check is there only
-    /// for a `.env` that is a symlink.
+    /// Every guard check, in [`Check`] order. The link check is there only for a `.env` that
+    /// is a symlink.
     pub fn verdicts(&self, path: &Path, limit: u64) -> Vec<Verdict> {
         let link = self.link.clone().map(|outcome| Verdict {
-            kind: RefusalKind::Owner,
-            outcome,
+            check: Check::Link,
+            outcome: outcome
+                .map(|()| Passed::SafeLink)
+                .map_err(|problem| Failure::new(path, Problem::Link(problem))),
         });
         let checks = [
-            Verdict {
-                kind: RefusalKind::NotRegular,
-                outcome: self.check_type(path),
-            },
-            Verdict {
-                kind: RefusalKind::Owner,
-                outcome: self.check_owner(path),
-            },
-            Verdict {
-                kind: RefusalKind::Mode,
-                outcome: self.check_mode(path),
-            },
-            Verdict {
-                kind: RefusalKind::Size,
-                outcome: self.check_size(path, limit),
-            },
+            (Check::Type, self.check_type()),
+            (Check::Owner, self.check_owner()),
+            (Check::Mode, self.check_mode()),
+            (Check::Size, self.check_size(limit)),
         ];
+        let checks = checks.into_iter().map(|(check, outcome)| Verdict {
+            check,
+            outcome: outcome.map_err(|problem| Failure::new(path, problem)),
+        });
         link.into_iter().chain(checks).collect()
     }
 
-    /// Runs the checks, then reads the file. The first failing check refuses it.
-    pub fn read(self, path: &Path, limit: u64) -> Result<Guarded, Refusal> {
+    /// The failed checks `policy` reads past, or the first one it does not.
+    pub fn admit(&self, path: &Path, limit: u64, policy: Policy) -> Result<Vec<Failure>, Failure> {
+        let mut overlooked = Vec::new();
         for verdict in self.verdicts(path, limit) {
-            verdict.outcome?;
+            match verdict.outcome {
+                Err(failure) if policy.blocks(verdict.check) => return Err(failure),
+                Err(failure) => overlooked.push(failure),
+                Ok(_) => {}
+            }
         }
-        self.read_unguarded(path, limit)
+        Ok(overlooked)
     }
 
-    /// Reads the contents without the checks, for `envguard check`, which reports on the
-    /// contents of a file even when its mode is wrong. Still bounded by `limit`.
-    pub fn read_unguarded(mut self, path: &Path, limit: u64) -> Result<Guarded, Refusal> {
+    /// Runs the checks, then reads the file, unless a failed check blocks `policy`.
+    pub fn read(self, path: &Path, limit: u64, policy: Policy) -> Result<Admitted, Failure> {
+        let overlooked = self.admit(path, limit, policy)?;
+        Ok(Admitted {
+            guarded: self.read_unguarded(path, limit)?,
+            overlooked,
+        })
+    }
+
+    /// Reads the contents without the checks, for a caller that has run them itself
+    /// ([`Opened::verdicts`], [`Opened::admit`]). Still bounded by `limit`.
+    pub fn read_unguarded(mut self, path: &Path, limit: u64) -> Result<Guarded, Failure> {
         let expected = (self.stat.st_size as u64).min(limit);
         let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
         // `take` bounds the read even if the file grows after the fstat. Saturating: a limit
@@ -252,9 +336,12 @@ impl Opened {
         (&mut self.file)
             .take(limit.saturating_add(1))
             .read_to_end(&mut bytes)
-            .map_err(|error| unreadable(path, &error))?;
-        if bytes.len() as u64 > limit {
-            return Err(too_large(path, bytes.len() as u64, limit));
+            .map_err(|error: io::Error| {
+                Failure::new(path, Problem::Unreadable(error.to_string()))
+            })?;
+        let size = bytes.len() as u64;
+        if size > limit {
+            return Err(Failure::new(path, Problem::TooLarge { size, limit }));
         }
         Ok(Guarded {
             bytes,
@@ -263,101 +350,38 @@ impl Opened {
         })
     }
 
-    fn check_type(&self, path: &Path) -> Result<Passed, Refusal> {
-        let kind = match SFlag::from_bits_truncate(self.stat.st_mode) & SFlag::S_IFMT {
+    fn check_type(&self) -> Result<Passed, Problem> {
+        let file_type = match SFlag::from_bits_truncate(self.stat.st_mode) & SFlag::S_IFMT {
             SFlag::S_IFREG => return Ok(Passed::Regular),
-            SFlag::S_IFDIR => "a directory",
-            SFlag::S_IFIFO => "a FIFO",
-            SFlag::S_IFSOCK => "a socket",
-            SFlag::S_IFCHR | SFlag::S_IFBLK => "a device",
-            _ => "not a regular file",
+            SFlag::S_IFDIR => FileType::Directory,
+            SFlag::S_IFIFO => FileType::Fifo,
+            SFlag::S_IFSOCK => FileType::Socket,
+            SFlag::S_IFCHR | SFlag::S_IFBLK => FileType::Device,
+            _ => FileType::Other,
         };
-        Err(Refusal::new(
-            path,
-            RefusalKind::NotRegular,
-            format!("is {kind}, not a regular file"),
-            if kind == "a directory" {
-                crate::load::discover::directory_named_env_fix(path)
-            } else {
-                format!(
-                    "replace it with a regular file: rm {} && envguard init",
-                    quote_for_display(path)
-                )
-            },
-        ))
+        Err(Problem::NotRegular(file_type))
     }
 
-    fn check_owner(&self, path: &Path) -> Result<Passed, Refusal> {
-        let me = geteuid();
-        if self.stat.st_uid == me.as_raw() {
-            return Ok(Passed::OwnedByYou);
+    fn check_owner(&self) -> Result<Passed, Problem> {
+        let me = geteuid().as_raw();
+        match self.stat.st_uid {
+            owner if owner == me => Ok(Passed::OwnedByYou),
+            owner => Err(Problem::Owner { owner, me }),
         }
-        let owner = user_name(Uid::from_raw(self.stat.st_uid));
-        Err(Refusal::new(
-            path,
-            RefusalKind::Owner,
-            format!("is owned by {owner}, not by you ({})", user_name(me)),
-            format!(
-                "if it is yours, sudo chown {} {}; if it is {owner}'s, it is not yours to load: create your own with `envguard init` in a directory of yours",
-                user_name(me),
-                quote_for_display(path)
-            ),
-        ))
     }
 
-    fn check_mode(&self, path: &Path) -> Result<Passed, Refusal> {
-        let mode = self.stat.st_mode & 0o7777;
-        if mode == 0o600 || mode == 0o400 {
-            return Ok(Passed::Mode(mode));
+    fn check_mode(&self) -> Result<Passed, Problem> {
+        match self.stat.st_mode & 0o7777 {
+            mode @ (0o600 | 0o400) => Ok(Passed::Mode(mode)),
+            mode => Err(Problem::Mode(mode)),
         }
-        let why = if mode & 0o7000 != 0 {
-            "has setuid, setgid or sticky bits"
-        } else if mode & 0o077 != 0 {
-            "is open to group or others"
-        } else if mode & 0o100 != 0 {
-            "is executable"
-        } else {
-            "is not readable by you"
-        };
-        Err(Refusal::new(
-            path,
-            RefusalKind::Mode,
-            format!("has mode {mode:04o} and {why} (0600 or 0400 required)"),
-            format!("chmod 600 {}", quote_for_display(path)),
-        ))
     }
 
-    fn check_size(&self, path: &Path, limit: u64) -> Result<Passed, Refusal> {
-        let size = self.stat.st_size as u64;
-        if size <= limit {
-            return Ok(Passed::Size(size));
+    fn check_size(&self, limit: u64) -> Result<Passed, Problem> {
+        match self.stat.st_size as u64 {
+            size if size <= limit => Ok(Passed::Size(size)),
+            size => Err(Problem::TooLarge { size, limit }),
         }
-        Err(too_large(path, size, limit))
-    }
-}
-
-fn too_large(path: &Path, size: u64, limit: u64) -> Refusal {
-    Refusal::new(
-        path,
-        RefusalKind::Size,
-        format!("is {size} bytes, over the {limit}-byte limit"),
-        "shrink it, or raise the limit with ENVGUARD_MAX_SIZE=BYTES",
-    )
-}
-
-fn unreadable(path: &Path, error: &io::Error) -> Refusal {
-    Refusal::new(
-        path,
-        RefusalKind::Unreadable,
-        format!("cannot be read: {error}"),
-        "check the file",
-    )
-}
-
-pub(crate) fn user_name(uid: Uid) -> String {
-    match User::from_uid(uid) {
-        Ok(Some(user)) => user.name,
-        _ => format!("uid {uid}"),
     }
 }
 
@@ -375,6 +399,39 @@ mod tests {
         file.set_modified(year_2302).unwrap();
         let first = Identity::of_path(&path).unwrap();
         assert_eq!(Identity::of_path(&path), Some(first));
+    }
+
+    #[test]
+    fn only_a_load_refuses_a_loose_mode_and_only_a_load_or_inspection_a_foreign_owner() {
+        use Check::*;
+        let blocked = |policy: Policy| {
+            [Link, Type, Owner, Mode, Size]
+                .into_iter()
+                .filter(|check| policy.blocks(*check))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(blocked(Policy::Load), [Link, Type, Owner, Mode, Size]);
+        assert_eq!(blocked(Policy::Inspect), [Type, Size]);
+        assert_eq!(blocked(Policy::Rewrite), [Link, Type, Owner, Size]);
+        assert_eq!(blocked(Policy::Template), [Link, Type, Owner, Size]);
+        assert_eq!(blocked(Policy::ScanValues), [Link, Type, Owner, Size]);
+    }
+
+    #[test]
+    fn a_loose_file_is_read_past_by_inspection_and_its_failure_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        fs::write(&path, "A=1\n").unwrap();
+        fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+        let refused = open(&path).unwrap().read(&path, 100, Policy::Load);
+        assert_eq!(refused.err().map(|f| f.problem), Some(Problem::Mode(0o644)));
+        let admitted = open(&path)
+            .unwrap()
+            .read(&path, 100, Policy::Inspect)
+            .unwrap();
+        assert_eq!(admitted.guarded.bytes, b"A=1\n");
+        let overlooked: Vec<Problem> = admitted.overlooked.into_iter().map(|f| f.problem).collect();
+        assert_eq!(overlooked, [Problem::Mode(0o644)]);
     }
 
     #[test]

@@ -5,6 +5,24 @@
 //! name rules and the trust gate are applied identically everywhere, except that the hook, which
 //! assigns into the user's own shell, also refuses the names that only change how that shell
 //! behaves (see [`crate::load::names`]). It is all or nothing: any refusal loads no variable.
+//!
+//! A load is a chain of stages, each one function from what the last produced to what the
+//! next needs, so that a new source of values plugs in as one stage rather than as branches
+//! through the others:
+//!
+//! 1. `read`: path → [`Guarded`] bytes (the guard's checks, one bounded read);
+//! 2. `parse`: bytes → [`Binding`]s, python-dotenv's grammar;
+//! 3. [`decrypt::decrypt`]: bindings → bindings with plaintext values;
+//! 4. [`resolve::resolve`]: bindings → bindings with referenced values fetched;
+//! 5. `check_rules`: the name and size rules on what would actually be loaded;
+//! 6. `trusted`: the trust gate, on the digest of the bytes as read.
+//!
+//! Decryption follows parsing, not the other way round: a team file's ciphertexts are values
+//! (`NAME=age:<base64>`, one per line, so that two people's additions merge in git), and only
+//! the parsed name can be checked against the name sealed inside each ciphertext. Trust is
+//! decided on the bytes as read, ciphertexts and references included: what the user reviewed
+//! is the file, not what a key or a secret manager returned. These stages run only when a file
+//! is loaded; the hook's no-change prompt compares [`Identity`]s and reaches none of them.
 
 use std::collections::HashSet;
 use std::os::unix::ffi::OsStrExt;
@@ -13,9 +31,10 @@ use std::path::{Path, PathBuf};
 use crate::display::quote_for_display;
 use crate::error::{Refusal, RefusalKind};
 use crate::load::dotenv::{self, Binding, Limits, ParseError, Problem};
-use crate::load::guard::{self, Guarded, Identity};
+use crate::load::guard::{self, Guarded, Identity, Policy};
 use crate::load::names::{self, Destination};
 use crate::load::trust::{self, Trust, TrustStore};
+use crate::load::{decrypt, resolve};
 
 /// A `.env` that passed the guard, parsed, with valid names; trust not yet decided.
 pub struct Checked {
@@ -24,48 +43,76 @@ pub struct Checked {
     /// The file the path reaches, symlinks resolved (what trust is recorded for).
     pub canonical: PathBuf,
     pub identity: Identity,
+    /// Of the bytes as read: what allowing the file records.
     pub digest: String,
     pub bindings: Vec<Binding>,
 }
 
-/// Guards, reads, parses and checks the names of `path`; does not consult trust.
+/// Every stage but the trust gate: guards, reads, parses, decrypts, resolves and checks the
+/// names of `path`.
 ///
 /// `outer` answers `${NAME}` references the file does not define itself.
 pub fn check(path: &Path, outer: &dyn Fn(&str) -> Option<String>) -> Result<Checked, Refusal> {
-    let guarded = guard::open(path)?.read(path, guard::max_size())?;
-    from_contents(path, guarded, outer)
+    from_contents(path, read(path)?, outer)
 }
 
-/// The part of [`check`] after the guard: parse and name rules on contents already read.
+/// Stage 1: the guard's checks, then the file's bytes, bounded by [`guard::max_size`].
+fn read(path: &Path) -> Result<Guarded, Refusal> {
+    let admitted = guard::open(path)?.read(path, guard::max_size(), Policy::Load)?;
+    Ok(admitted.guarded)
+}
+
+/// The stages of [`check`] after the read, on contents a caller has read itself (`check` and
+/// `list` read a loose file's contents to show them).
 pub fn from_contents(
     path: &Path,
     guarded: Guarded,
     outer: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Checked, Refusal> {
-    let digest = trust::digest(&guarded.bytes);
     let space = ArgSpace::current();
+    let bindings = parse(path, &guarded.bytes, outer, space)?;
+    let bindings = decrypt::decrypt(path, bindings)?;
+    let bindings = resolve::resolve(path, bindings)?;
+    check_rules(path, &bindings, outer, space)?;
+    Ok(Checked {
+        path: path.to_path_buf(),
+        canonical: guarded.canonical,
+        identity: guarded.identity,
+        digest: trust::digest(&guarded.bytes),
+        bindings,
+    })
+}
+
+/// Stage 2: the bindings of `bytes`, substitution stopped at the room `space` leaves.
+fn parse(
+    path: &Path,
+    bytes: &[u8],
+    outer: &dyn Fn(&str) -> Option<String>,
+    space: ArgSpace,
+) -> Result<Vec<Binding>, Refusal> {
     let limits = Limits {
         variable: MAX_VARIABLE_BYTES,
         total: space.for_environment(),
     };
-    let bindings = dotenv::parse_within(&guarded.bytes, outer, limits).map_err(|e| match e {
+    dotenv::parse_within(bytes, outer, limits).map_err(|e| match e {
         ParseError {
             line,
             problem: Problem::TotalTooLong,
         } => space.refusal(path, Some(line), None),
         e => parse_refusal(path, &e),
-    })?;
-    check_bindings(path, &bindings, Destination::Program)?;
-    if let Some(refusal) = total_refusal(path, &bindings, outer, space) {
-        return Err(refusal);
-    }
-    Ok(Checked {
-        path: path.to_path_buf(),
-        canonical: guarded.canonical,
-        identity: guarded.identity,
-        digest,
-        bindings,
     })
+}
+
+/// Stage 5: the rules any program's environment needs, on the values that would be loaded:
+/// no name a `.env` may not set, no variable or total too large to pass to a program.
+fn check_rules(
+    path: &Path,
+    bindings: &[Binding],
+    outer: &dyn Fn(&str) -> Option<String>,
+    space: ArgSpace,
+) -> Result<(), Refusal> {
+    check_bindings(path, bindings, Destination::Program)?;
+    total_refusal(path, bindings, outer, space).map_or(Ok(()), Err)
 }
 
 /// [`check`], then the trust gate: the variables of `path` for a program envguard starts
@@ -99,6 +146,11 @@ fn load_into(
     if destination != Destination::Program {
         check_bindings(path, &checked.bindings, destination)?;
     }
+    trusted(checked, store)
+}
+
+/// Stage 6: `checked`, if the store trusts the file as it was read.
+fn trusted(checked: Checked, store: &TrustStore) -> Result<Checked, Refusal> {
     trust_refusal(&checked, store.trust(&checked.canonical, &checked.digest))
         .map_or(Ok(checked), Err)
 }

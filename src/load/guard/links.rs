@@ -16,7 +16,8 @@
 //! The checks only `lstat` and `readlink`; they run only for a `.env` that is a symlink (a
 //! plain `.env` needs none of this: replacing it makes it someone else's file, which the
 //! owner check refuses). A name that does not exist ends the walk without a verdict: the open
-//! that follows reports it.
+//! that follows reports it. What is wrong is returned as a [`LinkProblem`]; the words are
+//! [`crate::load::explain`]'s.
 
 use std::ffi::OsString;
 use std::fs;
@@ -24,14 +25,27 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
-use nix::unistd::{Uid, geteuid};
-
-use super::user_name;
-use crate::display::{escape_for_display, quote_for_display};
-use crate::error::{Refusal, RefusalKind};
+use nix::unistd::geteuid;
 
 /// As many links as Linux follows in one path (`MAXSYMLINKS`) before giving up with ELOOP.
-const MAX_LINKS: usize = 40;
+pub const MAX_LINKS: usize = 40;
+
+/// Why a symlinked `.env` may not be followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkProblem {
+    /// A link retargeted, or a plain file replaced by a link, between the check and the open.
+    ChangedWhileChecked,
+    /// More than [`MAX_LINKS`] symlinks on the way.
+    TooManyLinks,
+    /// A symlink on the way (`link`, maybe the `.env` itself) is owned by someone else.
+    ForeignLink { link: PathBuf, owner: u32 },
+    /// A directory on the way is owned by someone else.
+    DirectoryOwnedBy { dir: PathBuf, owner: u32 },
+    /// A directory on the way, not sticky, is writable by group or others.
+    DirectoryWritable { dir: PathBuf, mode: u32 },
+    /// An `lstat` or `readlink` on the way failed: the OS's message.
+    CannotCheck(String),
+}
 
 /// What [`check_way`] found at a `.env` path.
 pub(super) enum Way {
@@ -43,7 +57,7 @@ pub(super) enum Way {
 }
 
 /// How `path` leads to its file, or why a symlinked one may not be followed.
-pub(super) fn check_way(path: &Path) -> Result<Way, Refusal> {
+pub(super) fn check_way(path: &Path) -> Result<Way, LinkProblem> {
     match fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => {}
         _ => return Ok(Way::Plain),
@@ -53,14 +67,14 @@ pub(super) fn check_way(path: &Path) -> Result<Way, Refusal> {
 
 /// Walks the way of the symlinked `path`; `None` when a name on it does not exist (the open
 /// will say so).
-fn resolve(path: &Path) -> Result<Option<(u64, u64)>, Refusal> {
-    let absolute = std::path::absolute(path).map_err(|e| cannot_check(path, &e))?;
+fn resolve(path: &Path) -> Result<Option<(u64, u64)>, LinkProblem> {
+    let absolute = std::path::absolute(path).map_err(cannot_check)?;
     let me = geteuid().as_raw();
     // Components still to resolve, the next one last.
     let mut pending: Vec<OsString> = Vec::new();
     push_components(&mut pending, &absolute);
     let mut resolved = PathBuf::from("/");
-    check_dir(path, &resolved, me)?;
+    check_dir(&resolved, me)?;
     let mut links = 0;
     while let Some(name) = pending.pop() {
         if name == ".." {
@@ -72,25 +86,20 @@ fn resolve(path: &Path) -> Result<Option<(u64, u64)>, Refusal> {
         let meta = match fs::symlink_metadata(&entry) {
             Ok(meta) => meta,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(cannot_check(path, &e)),
+            Err(e) => return Err(cannot_check(e)),
         };
         if meta.file_type().is_symlink() {
             links += 1;
             if links > MAX_LINKS {
-                return Err(Refusal::new(
-                    path,
-                    RefusalKind::Owner,
-                    format!("is a chain of more than {MAX_LINKS} symlinks"),
-                    format!(
-                        "point the link at the file itself: ln -sfn FILE {}",
-                        quote_for_display(path)
-                    ),
-                ));
+                return Err(LinkProblem::TooManyLinks);
             }
             if !is_trusted_owner(meta.uid(), me) {
-                return Err(foreign_link(path, &entry, meta.uid()));
+                return Err(LinkProblem::ForeignLink {
+                    link: entry,
+                    owner: meta.uid(),
+                });
             }
-            let target = fs::read_link(&entry).map_err(|e| cannot_check(path, &e))?;
+            let target = fs::read_link(&entry).map_err(cannot_check)?;
             if target.is_absolute() {
                 resolved = PathBuf::from("/");
             }
@@ -103,22 +112,11 @@ fn resolve(path: &Path) -> Result<Option<(u64, u64)>, Refusal> {
         if !meta.is_dir() {
             return Ok(None);
         }
-        check_dir(path, &entry, me)?;
+        check_dir(&entry, me)?;
         resolved = entry;
     }
     // The path ended in `..` or `.`: a directory, which the open refuses.
     Ok(None)
-}
-
-/// The refusal for a path that changed between the check and the open: a link retargeted, or
-/// a plain file replaced by a link.
-pub(super) fn changed_while_checked(path: &Path) -> Refusal {
-    Refusal::new(
-        path,
-        RefusalKind::Owner,
-        "changed while envguard was checking it (a symlink swapped in or retargeted)",
-        "run the command again; if this repeats, someone is swapping the link: remove it",
-    )
 }
 
 /// Pushes the components of `path` so that the first is popped first.
@@ -139,64 +137,24 @@ fn is_trusted_owner(uid: u32, me: u32) -> bool {
 }
 
 /// Refuses `dir` unless only the user or root can change its entries.
-fn check_dir(path: &Path, dir: &Path, me: u32) -> Result<(), Refusal> {
-    let meta = fs::symlink_metadata(dir).map_err(|e| cannot_check(path, &e))?;
+fn check_dir(dir: &Path, me: u32) -> Result<(), LinkProblem> {
+    let meta = fs::symlink_metadata(dir).map_err(cannot_check)?;
     let mode = meta.mode() & 0o7777;
-    let problem = if !is_trusted_owner(meta.uid(), me) {
-        format!("is owned by {}", user_name(Uid::from_raw(meta.uid())))
+    if !is_trusted_owner(meta.uid(), me) {
+        Err(LinkProblem::DirectoryOwnedBy {
+            dir: dir.to_path_buf(),
+            owner: meta.uid(),
+        })
     } else if mode & 0o022 != 0 && mode & 0o1000 == 0 {
-        format!("is writable by group or others (mode {mode:04o})")
+        Err(LinkProblem::DirectoryWritable {
+            dir: dir.to_path_buf(),
+            mode,
+        })
     } else {
-        return Ok(());
-    };
-    let fix = if is_trusted_owner(meta.uid(), me) {
-        format!("chmod go-w {}", quote_for_display(dir))
-    } else {
-        format!(
-            "replace the link with a copy of the file it names: cp --remove-destination \"$(readlink -f {quoted})\" {quoted}",
-            quoted = quote_for_display(path)
-        )
-    };
-    Err(Refusal::new(
-        path,
-        RefusalKind::Owner,
-        format!(
-            "is a symlink whose way passes through {}, which {problem}: someone else could change what it reaches",
-            escape_for_display(dir)
-        ),
-        fix,
-    ))
+        Ok(())
+    }
 }
 
-fn foreign_link(path: &Path, link: &Path, owner: u32) -> Refusal {
-    let owner = user_name(Uid::from_raw(owner));
-    let what = if link == path {
-        "is a symlink".to_string()
-    } else {
-        format!(
-            "leads through the symlink {}, which is",
-            escape_for_display(link)
-        )
-    };
-    Refusal::new(
-        path,
-        RefusalKind::Owner,
-        format!(
-            "{what} owned by {owner}, not by you or root: whoever owns a link chooses what it loads"
-        ),
-        format!(
-            "do not load it; if you made it, sudo chown -h {} {}",
-            user_name(geteuid()),
-            quote_for_display(link)
-        ),
-    )
-}
-
-fn cannot_check(path: &Path, error: &io::Error) -> Refusal {
-    Refusal::new(
-        path,
-        RefusalKind::Owner,
-        format!("is a symlink whose way cannot be checked: {error}"),
-        "check the link and the directories it passes through",
-    )
+fn cannot_check(error: io::Error) -> LinkProblem {
+    LinkProblem::CannotCheck(error.to_string())
 }
