@@ -311,6 +311,16 @@ fn toolchain_env() -> Vec<(String, String)> {
     }
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pre-commit-build");
     vars.push(("CARGO_TARGET_DIR".into(), target.display().to_string()));
+    // The test is about the framework building and running the hook, not about the shipped
+    // binary's speed: the release profile's LTO and single codegen unit would add minutes to
+    // every fresh CI run for nothing the test looks at.
+    for (name, value) in [
+        ("CARGO_PROFILE_RELEASE_LTO", "false"),
+        ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16"),
+        ("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0"),
+    ] {
+        vars.push((name.into(), value.into()));
+    }
     vars
 }
 
