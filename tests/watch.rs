@@ -677,9 +677,36 @@ fn state(pid: i32) -> Option<char> {
 
 #[test]
 fn sigtstp_to_envguard_stops_the_program_and_sigcont_continues_it() {
+    // In a process group of its own, as a shell starts a job: whatever group the test
+    // harness runs in (an orphaned one under a CI runner), envguard's is not orphaned, so
+    // this is the SIGTSTP a shell would see.
     let env = TestEnv::new();
     let project = env.allowed_project("p", &api_key(FIRST));
-    let watch = Watch::start(&env, &project, &[], "");
+    let watch = Watch::spawn(&env, &project, &[], "", true, &[]);
+    watch.wait_for_starts(1);
+    stops_and_continues(&watch);
+}
+
+#[test]
+fn sigtstp_stops_envguard_in_an_orphaned_process_group_too() {
+    // A session of its own (as under a CI runner or a container's entry point) is an
+    // orphaned process group, where the kernel discards a SIGTSTP: envguard must still stop
+    // with its program, not keep running over a stopped one.
+    let env = TestEnv::new();
+    let project = env.allowed_project("p", &api_key(FIRST));
+    let watch = Watch::spawn(&env, &project, &[], "", false, &["setsid"]);
+    watch.wait_for_starts(1);
+    let envguard = watch.supervisor.id() as i32;
+    assert_eq!(
+        session(envguard),
+        Some(envguard),
+        "setsid did not run envguard"
+    );
+    stops_and_continues(&watch);
+}
+
+/// SIGTSTP to envguard stops the program and then envguard; SIGCONT continues both.
+fn stops_and_continues(watch: &Watch) {
     let program = watch.starts()[0].group;
     let envguard = watch.supervisor.id() as i32;
     watch.signal(Signal::SIGTSTP);
@@ -732,8 +759,12 @@ fn a_bad_signal_is_a_usage_error_before_anything_runs() {
 /// terminal), then Ctrl-C.
 /// Prints the exit status the shell saw.
 const TERMINAL_SESSION: &str = r#"
-import os, subprocess, sys, time, pexpect
+import os, signal, subprocess, sys, time, pexpect
 envguard, program, log = sys.argv[1:4]
+# A suite started as a background job of a script inherits SIGINT and SIGQUIT ignored, and an
+# ignored signal stays ignored through every exec: the shell's jobs would shrug off Ctrl-C.
+for inherited in (signal.SIGINT, signal.SIGQUIT):
+    signal.signal(inherited, signal.SIG_DFL)
 
 def wait_for(done, what):
     deadline = time.time() + 10
