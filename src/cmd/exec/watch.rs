@@ -146,6 +146,17 @@ struct Settle {
     at: Instant,
 }
 
+impl Settle {
+    /// The reload after a change at `now`, given the one pending from earlier changes.
+    fn after_change(pending: Option<&Settle>, now: Instant) -> Settle {
+        let first = pending.map_or(now, |settle| settle.first);
+        Settle {
+            first,
+            at: (now + QUIET_PERIOD).min(first + MAX_SETTLE),
+        }
+    }
+}
+
 struct Supervisor<'a> {
     env_file: Option<&'a Path>,
     command: &'a [OsString],
@@ -242,12 +253,7 @@ impl Supervisor<'_> {
 
     /// Puts the reload off until the files have been quiet for [`QUIET_PERIOD`].
     fn schedule_reload(&mut self) {
-        let now = Instant::now();
-        let first = self.settle.as_ref().map_or(now, |settle| settle.first);
-        self.settle = Some(Settle {
-            first,
-            at: (now + QUIET_PERIOD).min(first + MAX_SETTLE),
-        });
+        self.settle = Some(Settle::after_change(self.settle.as_ref(), Instant::now()));
     }
 
     /// Reloads, and restarts the program if its variables changed. `Some(code)` when envguard
@@ -476,6 +482,25 @@ mod tests {
                 Err(Error::Usage(_))
             ));
         }
+    }
+
+    #[test]
+    fn a_reload_waits_for_quiet_but_not_past_the_longest_settle() {
+        let start = Instant::now();
+        let first = Settle::after_change(None, start);
+        assert_eq!(first.at, start + QUIET_PERIOD);
+        // Each change within the quiet period moves the reload later.
+        let step = QUIET_PERIOD / 2;
+        let second = Settle::after_change(Some(&first), start + step);
+        assert_eq!(second.at, start + step + QUIET_PERIOD);
+        // Changes that never stop still get the file loaded at `first + MAX_SETTLE`.
+        let mut settle = second;
+        let mut now = start + step;
+        while now < start + MAX_SETTLE * 2 {
+            now += step;
+            settle = Settle::after_change(Some(&settle), now);
+        }
+        assert_eq!(settle.at, start + MAX_SETTLE);
     }
 
     #[test]
