@@ -35,7 +35,7 @@ mod signals;
 mod terminal;
 mod tree;
 
-use child::{Group, Leader};
+use child::{Delivery, Group, Leader};
 use terminal::Terminal;
 
 /// How long a group may take to disappear after SIGKILL before envguard stops waiting (only a
@@ -334,10 +334,10 @@ impl Supervisor<'_> {
     /// Sends `signal` to the group, waits up to the grace period for it to end, then kills
     /// what is left. Returns when the group is empty or cannot be killed.
     fn terminate(&mut self, group: &mut Group, signal: Signal) {
-        group.signal(signal);
+        let mut asked = group.deliver(signal);
         // A stopped program (Ctrl-Z) would not act on the signal until continued.
         group.signal(Signal::SIGCONT);
-        if self.wait_until_empty(group, Instant::now() + self.stop.grace) {
+        if self.wait_until_empty(group, Instant::now() + self.stop.grace, &mut asked) {
             return;
         }
         note(format_args!(
@@ -345,20 +345,27 @@ impl Supervisor<'_> {
             self.stop.grace,
             signal_name(signal)
         ));
-        group.signal(Signal::SIGKILL);
-        if !self.wait_until_empty(group, Instant::now() + KILL_WAIT) {
+        let mut killed = group.deliver(Signal::SIGKILL);
+        if !self.wait_until_empty(group, Instant::now() + KILL_WAIT, &mut killed) {
             note(format_args!(
                 "the program's processes did not end after SIGKILL (stuck in the kernel?)"
             ));
         }
     }
 
-    /// Waits for the group to be empty, handling events meanwhile; false at the deadline.
-    fn wait_until_empty(&mut self, group: &mut Group, deadline: Instant) -> bool {
+    /// Waits for the group to be empty, handling events meanwhile and taking `delivery` to
+    /// any process it missed; false at the deadline.
+    fn wait_until_empty(
+        &mut self,
+        group: &mut Group,
+        deadline: Instant,
+        delivery: &mut Delivery,
+    ) -> bool {
         loop {
             if group.is_empty() {
                 return true;
             }
+            group.deliver_to_missed(delivery);
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return false;
