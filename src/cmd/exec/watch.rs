@@ -35,7 +35,7 @@ mod signals;
 mod terminal;
 mod tree;
 
-use child::{Group, Leader};
+use child::{Delivery, Group, Leader};
 use terminal::Terminal;
 
 /// How long a group may take to disappear after SIGKILL before envguard stops waiting (only a
@@ -146,6 +146,17 @@ struct Settle {
     at: Instant,
 }
 
+impl Settle {
+    /// The reload after a change at `now`, given the one pending from earlier changes.
+    fn after_change(pending: Option<&Settle>, now: Instant) -> Settle {
+        let first = pending.map_or(now, |settle| settle.first);
+        Settle {
+            first,
+            at: (now + QUIET_PERIOD).min(first + MAX_SETTLE),
+        }
+    }
+}
+
 struct Supervisor<'a> {
     env_file: Option<&'a Path>,
     command: &'a [OsString],
@@ -242,12 +253,7 @@ impl Supervisor<'_> {
 
     /// Puts the reload off until the files have been quiet for [`QUIET_PERIOD`].
     fn schedule_reload(&mut self) {
-        let now = Instant::now();
-        let first = self.settle.as_ref().map_or(now, |settle| settle.first);
-        self.settle = Some(Settle {
-            first,
-            at: (now + QUIET_PERIOD).min(first + MAX_SETTLE),
-        });
+        self.settle = Some(Settle::after_change(self.settle.as_ref(), Instant::now()));
     }
 
     /// Reloads, and restarts the program if its variables changed. `Some(code)` when envguard
@@ -328,10 +334,10 @@ impl Supervisor<'_> {
     /// Sends `signal` to the group, waits up to the grace period for it to end, then kills
     /// what is left. Returns when the group is empty or cannot be killed.
     fn terminate(&mut self, group: &mut Group, signal: Signal) {
-        group.signal(signal);
+        let mut asked = group.deliver(signal);
         // A stopped program (Ctrl-Z) would not act on the signal until continued.
         group.signal(Signal::SIGCONT);
-        if self.wait_until_empty(group, Instant::now() + self.stop.grace) {
+        if self.wait_until_empty(group, Instant::now() + self.stop.grace, &mut asked) {
             return;
         }
         note(format_args!(
@@ -339,20 +345,27 @@ impl Supervisor<'_> {
             self.stop.grace,
             signal_name(signal)
         ));
-        group.signal(Signal::SIGKILL);
-        if !self.wait_until_empty(group, Instant::now() + KILL_WAIT) {
+        let mut killed = group.deliver(Signal::SIGKILL);
+        if !self.wait_until_empty(group, Instant::now() + KILL_WAIT, &mut killed) {
             note(format_args!(
                 "the program's processes did not end after SIGKILL (stuck in the kernel?)"
             ));
         }
     }
 
-    /// Waits for the group to be empty, handling events meanwhile; false at the deadline.
-    fn wait_until_empty(&mut self, group: &mut Group, deadline: Instant) -> bool {
+    /// Waits for the group to be empty, handling events meanwhile and taking `delivery` to
+    /// any process it missed; false at the deadline.
+    fn wait_until_empty(
+        &mut self,
+        group: &mut Group,
+        deadline: Instant,
+        delivery: &mut Delivery,
+    ) -> bool {
         loop {
             if group.is_empty() {
                 return true;
             }
+            group.deliver_to_missed(delivery);
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return false;
@@ -476,6 +489,25 @@ mod tests {
                 Err(Error::Usage(_))
             ));
         }
+    }
+
+    #[test]
+    fn a_reload_waits_for_quiet_but_not_past_the_longest_settle() {
+        let start = Instant::now();
+        let first = Settle::after_change(None, start);
+        assert_eq!(first.at, start + QUIET_PERIOD);
+        // Each change within the quiet period moves the reload later.
+        let step = QUIET_PERIOD / 2;
+        let second = Settle::after_change(Some(&first), start + step);
+        assert_eq!(second.at, start + step + QUIET_PERIOD);
+        // Changes that never stop still get the file loaded at `first + MAX_SETTLE`.
+        let mut settle = second;
+        let mut now = start + step;
+        while now < start + MAX_SETTLE * 2 {
+            now += step;
+            settle = Settle::after_change(Some(&settle), now);
+        }
+        assert_eq!(settle.at, start + MAX_SETTLE);
     }
 
     #[test]

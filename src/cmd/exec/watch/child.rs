@@ -8,6 +8,7 @@
 //! keeper's exit, which happens only once nothing is left below it, and then no child of
 //! envguard's is left either.
 
+use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read};
@@ -40,6 +41,12 @@ pub struct Group {
     /// The leader's exit, as a shell reports it: the exit code, or 128 + the signal.
     status: Option<u8>,
     keeper_ended: bool,
+}
+
+/// A signal sent to everything below envguard, and the processes it has reached.
+pub struct Delivery {
+    signal: Signal,
+    reached: BTreeSet<Pid>,
 }
 
 /// What reaping found out about the program.
@@ -142,6 +149,15 @@ impl Group {
     /// the signal asked. SIGCONT and SIGKILL also continue the keeper, which is stopped while
     /// the program is and must run to reap it.
     pub fn signal(&self, signal: Signal) {
+        self.deliver(signal);
+    }
+
+    /// [`Self::signal`], remembering whom it reached, for [`Self::deliver_to_missed`].
+    pub fn deliver(&self, signal: Signal) -> Delivery {
+        let mut delivery = Delivery {
+            signal,
+            reached: BTreeSet::new(),
+        };
         // The group's number cannot be reused while the leader is unreaped; once it is
         // reaped, the scan below reaches the members left.
         let group_alive = self.status.is_none();
@@ -149,12 +165,31 @@ impl Group {
             let _ = killpg(self.leader, signal);
         }
         for process in tree::descendants(getpid()) {
-            if process.pid != self.keeper && !(group_alive && process.group == self.leader) {
+            if process.pid == self.keeper {
+                continue;
+            }
+            delivery.reached.insert(process.pid);
+            if !(group_alive && process.group == self.leader) {
                 let _ = kill(process.pid, signal);
             }
         }
         if matches!(signal, Signal::SIGCONT | Signal::SIGKILL) && !self.keeper_ended {
             let _ = kill(self.keeper, Signal::SIGCONT);
+        }
+        delivery
+    }
+
+    /// Sends the delivery's signal to the processes below envguard it has not reached yet.
+    /// One scan of the process table can miss a process: one whose parent exits while the
+    /// table is read is seen under the old parent, and once that parent is gone from the
+    /// table, under nobody (pids wrap, so the parent may come later in the listing), and a
+    /// process may have been started after the scan. Each is reached once, so a program
+    /// that handles the signal gets it once, not at every look.
+    pub fn deliver_to_missed(&self, delivery: &mut Delivery) {
+        for process in tree::descendants(getpid()) {
+            if process.pid != self.keeper && delivery.reached.insert(process.pid) {
+                let _ = kill(process.pid, delivery.signal);
+            }
         }
     }
 

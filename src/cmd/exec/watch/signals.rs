@@ -19,8 +19,9 @@ use std::sync::mpsc::Sender;
 use std::thread;
 
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, raise, signal};
+use nix::unistd::getpgrp;
 
-use super::Event;
+use super::{Event, tree};
 use crate::error::{Error, Result};
 
 /// Signals sent to envguard that are meant for the program.
@@ -65,7 +66,15 @@ pub fn start(events: Sender<Event>) -> Result<()> {
 
 /// Stops envguard as a Ctrl-Z would, so that the shell reports its job stopped: SIGTSTP,
 /// unblocked for this thread alone while it is raised here. Returns once continued.
+///
+/// In an orphaned process group (envguard started by a CI runner, a container or `setsid`)
+/// the kernel discards a SIGTSTP, and envguard would keep running with its program stopped
+/// below it, which whoever stopped it cannot see; SIGSTOP is never discarded.
 pub fn stop_self() {
+    if tree::group_is_orphaned(getpgrp()) {
+        let _ = raise(Signal::SIGSTOP);
+        return;
+    }
     let mut tstp = SigSet::empty();
     tstp.add(Signal::SIGTSTP);
     let _ = tstp.thread_unblock();

@@ -9,6 +9,9 @@
 //! all; a cgroup would too, but one that a user may create is not available on every machine
 //! (no systemd delegation, containers), and a cgroup alone could not act once envguard is
 //! killed.
+//!
+//! The same table answers whether a process group is orphaned, which decides whether the
+//! kernel lets a job-control stop (SIGTSTP) stop it at all.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -27,26 +30,11 @@ pub struct Process {
 /// must stop everything scan again until nothing is left.
 pub fn descendants(root: Pid) -> Vec<Process> {
     let mut children: BTreeMap<i32, Vec<Process>> = BTreeMap::new();
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        if let Some((parent, group)) = parent_and_group(&stat) {
-            children.entry(parent).or_default().push(Process {
-                pid: Pid::from_raw(pid),
-                group: Pid::from_raw(group),
-            });
-        }
+    for entry in process_table() {
+        children.entry(entry.parent).or_default().push(Process {
+            pid: Pid::from_raw(entry.pid),
+            group: Pid::from_raw(entry.group),
+        });
     }
     let mut found = Vec::new();
     let mut seen = BTreeSet::from([root.as_raw()]);
@@ -62,9 +50,52 @@ pub fn descendants(root: Pid) -> Vec<Process> {
     found
 }
 
-/// The parent pid and process group from a `/proc/PID/stat` line; `None` for a zombie,
-/// which has ended and only waits to be reaped.
-fn parent_and_group(stat: &str) -> Option<(i32, i32)> {
+/// Whether `group` is orphaned in the kernel's sense: none of its members has a parent in
+/// another group of the same session, so no job-control shell is there to continue it, and
+/// the kernel discards a SIGTSTP, SIGTTIN or SIGTTOU that would stop it (SIGSTOP still
+/// does). A supervisor started by a CI runner, a container's entry point or `setsid` is in
+/// such a group. Parents that are init do not count, as in the kernel.
+pub fn group_is_orphaned(group: Pid) -> bool {
+    let table: BTreeMap<i32, Entry> = process_table()
+        .into_iter()
+        .map(|entry| (entry.pid, entry))
+        .collect();
+    !table.values().any(|member| {
+        member.group == group.as_raw()
+            && member.parent != 1
+            && table.get(&member.parent).is_some_and(|parent| {
+                parent.group != member.group && parent.session == member.session
+            })
+    })
+}
+
+/// One live process as `/proc/PID/stat` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    pid: i32,
+    parent: i32,
+    group: i32,
+    session: i32,
+}
+
+/// Every live process (zombies left out).
+fn process_table() -> Vec<Entry> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse::<i32>().ok()?;
+            let stat = fs::read_to_string(entry.path().join("stat")).ok()?;
+            parse_stat(pid, &stat)
+        })
+        .collect()
+}
+
+/// The parent, group and session from a `/proc/PID/stat` line; `None` for a zombie, which
+/// has ended and only waits to be reaped.
+fn parse_stat(pid: i32, stat: &str) -> Option<Entry> {
     // The command name, in parentheses, may itself contain spaces and parentheses.
     let (_, rest) = stat.rsplit_once(") ")?;
     let mut fields = rest.split(' ');
@@ -72,9 +103,13 @@ fn parent_and_group(stat: &str) -> Option<(i32, i32)> {
     if state == "Z" || state == "X" {
         return None;
     }
-    let parent = fields.next()?.parse().ok()?;
-    let group = fields.next()?.parse().ok()?;
-    Some((parent, group))
+    let mut number = || fields.next()?.parse().ok();
+    Some(Entry {
+        pid,
+        parent: number()?,
+        group: number()?,
+        session: number()?,
+    })
 }
 
 #[cfg(test)]
@@ -83,10 +118,39 @@ mod tests {
 
     #[test]
     fn stat_fields_after_a_name_with_spaces_and_parentheses() {
-        let stat = "42 (a (b) c) S 7 9 9 0 -1 4194560 100";
-        assert_eq!(parent_and_group(stat), Some((7, 9)));
-        assert_eq!(parent_and_group("43 (z) Z 7 9 9"), None);
-        assert_eq!(parent_and_group("garbage"), None);
+        let stat = "42 (a (b) c) S 7 9 8 0 -1 4194560 100";
+        let entry = Entry {
+            pid: 42,
+            parent: 7,
+            group: 9,
+            session: 8,
+        };
+        assert_eq!(parse_stat(42, stat), Some(entry));
+        assert_eq!(parse_stat(43, "43 (z) Z 7 9 9"), None);
+        assert_eq!(parse_stat(1, "garbage"), None);
+    }
+
+    #[test]
+    fn a_new_session_is_an_orphaned_group_and_a_job_is_not() {
+        use std::os::unix::process::CommandExt;
+        let spawn = |command: &mut std::process::Command| {
+            let child = command.spawn().unwrap();
+            (Pid::from_raw(child.id() as i32), child)
+        };
+        // A session leader's parent is in another session; a job's is in another group.
+        let (daemon, mut daemon_child) =
+            spawn(std::process::Command::new("setsid").args(["sleep", "30"]));
+        let (job, mut job_child) = spawn(
+            std::process::Command::new("sleep")
+                .arg("30")
+                .process_group(0),
+        );
+        let orphaned = (group_is_orphaned(daemon), group_is_orphaned(job));
+        for child in [&mut daemon_child, &mut job_child] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        assert_eq!(orphaned, (true, false));
     }
 
     #[test]
