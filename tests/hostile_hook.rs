@@ -163,6 +163,11 @@ fn a_change_in_an_outer_variable_the_file_refers_to_reloads_it_at_the_next_promp
         let state = state_env.get("__ENVGUARD_STATE").expect("no state");
         let has = |v: &str| state.windows(v.len()).any(|w| w == v.as_bytes());
         assert!(has("EG_VENV"), "{name}: the state does not record EG_VENV");
+        // Only what `${...}` looked up is watched, not the environment the size rules count.
+        assert!(
+            !has("SHLVL"),
+            "{name}: the state watches the whole environment"
+        );
         assert!(!has("venv-two"), "{name}: the state holds an outer value");
         assert!(
             !state_env.contains_key("__ENVGUARD_KEY") && !state_env.contains_key("__envguard_key"),
@@ -174,6 +179,29 @@ fn a_change_in_an_outer_variable_the_file_refers_to_reloads_it_at_the_next_promp
         let left = sh.dump();
         assert_value(&left, "EG_PP", Some("pre"));
         assert_value(&left, "EG_BIN", None);
+    }
+}
+
+#[test]
+fn moving_within_a_project_whose_file_refers_to_nothing_leaves_the_state_untouched() {
+    for kind in SHELLS {
+        let env = TestEnv::new();
+        let p = env.allowed_project("p", "EG_PLAIN=value-without-references\n");
+        let sub = p.join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        let mut sh = Session::start(&env, kind, &env.work());
+        let name = sh.shell_name();
+        sh.cd(&p);
+        let before = sh.dump().get("__ENVGUARD_STATE").cloned();
+        assert!(before.is_some(), "{name}: nothing loaded");
+        // PWD and OLDPWD change, as does any variable the user exports: none is an input.
+        sh.cd(&sub);
+        sh.run(&export(kind, "LANG", "C.UTF-8"));
+        let after = sh.dump().get("__ENVGUARD_STATE").cloned();
+        assert!(
+            before == after,
+            "{name}: the state was rewritten by a prompt that changed nothing the file reads"
+        );
     }
 }
 

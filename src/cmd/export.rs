@@ -17,7 +17,6 @@
 //!   exports next and the new state last, so an interrupted `eval` never records a state it
 //!   did not apply.
 
-use std::cell::RefCell;
 use std::collections::HashSet;
 use std::env;
 use std::ffi::OsString;
@@ -133,12 +132,12 @@ impl Update {
         }
         let previous: Vec<Saved> = previous_file.and_then(Loaded::saved).unwrap_or_default();
         let base = Base::new(&previous);
-        let (mut loaded, mut refusal, referenced) = self.load(&base)?;
+        let (mut loaded, mut refusal) = self.load(&base)?;
         let mut plan = plan_for(&previous, &base, loaded.as_ref());
         let mut out = Vec::new();
         let inputs = loaded
             .as_ref()
-            .map(|checked| self.inputs(&mut out, checked, referenced, &base))
+            .map(|checked| self.inputs(&mut out, checked, &base))
             .unwrap_or_default();
         if let Some(checked) = &loaded
             && let Some(too_many) = self.state_too_large(previous_file, checked, &plan, &inputs)
@@ -201,13 +200,11 @@ impl Update {
     }
 
     /// The nearest file through the loader, or `None` when there is none or it is refused;
-    /// with the refusal to warn about, once per version of the file, and the outer names its
-    /// `${NAME}` references asked for.
-    fn load(&self, base: &Base) -> Result<(Option<Checked>, Option<Refusal>, Vec<String>)> {
+    /// with the refusal to warn about, once per version of the file.
+    fn load(&self, base: &Base) -> Result<(Option<Checked>, Option<Refusal>)> {
         let Some(path) = &self.nearest else {
-            return Ok((None, None, Vec::new()));
+            return Ok((None, None));
         };
-        let referenced = RefCell::new(Vec::new());
         // `${NAME}` resolves against the shell without the previous file's values, and never
         // reaches the hook's own bookkeeping: the state changes at every load (a file that
         // referred to it would reload at every prompt), and the key is only in envguard's
@@ -216,16 +213,13 @@ impl Update {
             if name.starts_with(HOOK_PREFIX) {
                 return None;
             }
-            referenced.borrow_mut().push(name.to_owned());
             base.get(name).and_then(|value| value.into_string().ok())
         };
         let store = TrustStore::open_at(self.store_path.clone())?;
-        let result = loader::load_into_shell(path, &outer, &store);
-        let referenced = referenced.into_inner();
-        match result {
-            Ok(checked) => Ok((Some(checked), None, referenced)),
-            Err(_) if self.warned_about(path) => Ok((None, None, referenced)),
-            Err(refusal) => Ok((None, Some(refusal), referenced)),
+        match loader::load_into_shell(path, &outer, &store) {
+            Ok(checked) => Ok((Some(checked), None)),
+            Err(_) if self.warned_about(path) => Ok((None, None)),
+            Err(refusal) => Ok((None, Some(refusal))),
         }
     }
 
@@ -233,17 +227,14 @@ impl Update {
     /// were computed from, as they will be once `out` is evaluated. A name the file sets is
     /// left out: its outer value is its saved original, which only changes with the state.
     /// The first such file in a shell makes the key, which `out` hands to the hook.
-    fn inputs(
-        &self,
-        out: &mut Vec<u8>,
-        checked: &Checked,
-        referenced: Vec<String>,
-        base: &Base,
-    ) -> Inputs {
+    fn inputs(&self, out: &mut Vec<u8>, checked: &Checked, base: &Base) -> Inputs {
         let sets: HashSet<&str> = checked.bindings.iter().map(|b| b.name.as_str()).collect();
-        let outside: Vec<String> = referenced
-            .into_iter()
-            .filter(|name| !sets.contains(name.as_str()))
+        let outside: Vec<String> = checked
+            .referenced
+            .iter()
+            // The hook's own variables expand to nothing and change at every load.
+            .filter(|name| !sets.contains(name.as_str()) && !name.starts_with(HOOK_PREFIX))
+            .cloned()
             .collect();
         if outside.is_empty() {
             return Inputs::default();

@@ -46,6 +46,11 @@ pub struct Checked {
     /// Of the bytes as read: what allowing the file records.
     pub digest: String,
     pub bindings: Vec<Binding>,
+    /// The outer names `${...}` substitution looked up, in the order asked: what the loaded
+    /// values were computed from, which the shell hook watches so that a changed outer value
+    /// reloads the file. Only the parse stage's lookups count; the size rules also consult the
+    /// environment, but for the room it leaves, not for any value.
+    pub referenced: Vec<String>,
 }
 
 /// Every stage but the trust gate: guards, reads, parses, decrypts, resolves and checks the
@@ -70,7 +75,12 @@ pub fn from_contents(
     outer: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Checked, Refusal> {
     let space = ArgSpace::current();
-    let bindings = parse(path, &guarded.bytes, outer, space)?;
+    let referenced = std::cell::RefCell::new(Vec::new());
+    let recording = |name: &str| {
+        referenced.borrow_mut().push(name.to_owned());
+        outer(name)
+    };
+    let bindings = parse(path, &guarded.bytes, &recording, space)?;
     let bindings = decrypt::decrypt(path, bindings)?;
     let bindings = resolve::resolve(path, bindings)?;
     check_rules(path, &bindings, outer, space)?;
@@ -80,6 +90,7 @@ pub fn from_contents(
         identity: guarded.identity,
         digest: trust::digest(&guarded.bytes),
         bindings,
+        referenced: referenced.into_inner(),
     })
 }
 
