@@ -30,6 +30,7 @@ use crate::scan::env_files;
 use crate::scan::fingerprint::{Fingerprinter, KEY_VARIABLE};
 use crate::scan::known::{KnownValues, Secret};
 use crate::scan::notebook::{self, RedactError};
+use crate::scan::progress::Progress;
 use crate::scan::walk::{self, Options};
 use crate::scan::{Detector, Finding, baseline, git, report};
 
@@ -75,7 +76,7 @@ pub fn run(args: &ScanArgs) -> Result<()> {
             Vec::new(),
         )
     } else if args.history {
-        let history = git::history(&detector, &cwd, args.max_file_size)?;
+        let history = git::history(&detector, &cwd, args.max_file_size, Progress::for_stderr())?;
         if history.too_large > 0 {
             warn(&format!(
                 "skipped {} object(s) in history over --max-file-size ({} bytes), unread",
@@ -101,6 +102,7 @@ pub fn run(args: &ScanArgs) -> Result<()> {
             include_ignored: args.all,
             max_file_size: args.max_file_size,
             exclude: sources,
+            progress: Progress::for_stderr(),
         };
         let outcome = walk::scan(&detector, &roots, &options);
         let summary = summarize(&outcome.stats, args.max_file_size);
