@@ -12,10 +12,13 @@
 //! Redaction edits the file's bytes rather than re-serialising it: every secret found in the
 //! decoded text is replaced where its JSON-escaped form occurs in the file, so the rest of the
 //! notebook stays byte-identical (key order, indentation, image data) and still validates.
-//! The result is rescanned before it is written; if a secret survives (an unusual escaping)
-//! the notebook is left untouched and the user is told.
+//! A multi-line secret (a private key) in a cell's list of lines spans several JSON strings;
+//! it is matched across their separators and the strings it spans are merged into one holding
+//! the redaction. The result is rescanned before it is written; if a secret survives (an
+//! unusual escaping) the notebook is left untouched and the user is told.
 
 use aho_corasick::{AhoCorasick, MatchKind};
+use regex::bytes::{NoExpand, Regex, RegexBuilder};
 use serde_json::Value;
 
 use super::{Detector, Finding};
@@ -143,35 +146,89 @@ pub fn redact(detector: &Detector, bytes: &[u8]) -> Result<Option<Vec<u8>>, Reda
     let parts = parts(bytes).map_err(|_| RedactError::NotANotebook)?;
     let mut needles: Vec<Vec<u8>> = Vec::new();
     let mut replacements: Vec<String> = Vec::new();
+    let mut spanning: Vec<(Regex, String)> = Vec::new();
     let mut hits = Vec::new();
     for part in &parts {
         detector.find(part.text.as_bytes(), &mut hits);
         for hit in &hits {
             let secret = &part.text[hit.secret_start..hit.secret_end];
-            let needle = if part.rendered {
-                secret.as_bytes().to_vec()
+            if part.rendered {
+                push_new(
+                    &mut needles,
+                    &mut replacements,
+                    secret.as_bytes().to_vec(),
+                    hit,
+                    detector,
+                );
+            } else if secret.trim_end_matches('\n').contains('\n') {
+                // Without a pattern the secret stays, and the rescan below says so.
+                if let Some(pattern) = across_lines(secret)
+                    && !spanning
+                        .iter()
+                        .any(|(known, _)| known.as_str() == pattern.as_str())
+                {
+                    spanning.push((pattern, detector.redaction(hit)));
+                }
             } else {
-                json_escaped(secret)
-            };
-            if !needles.contains(&needle) {
-                needles.push(needle);
-                replacements.push(detector.redaction(hit));
+                push_new(
+                    &mut needles,
+                    &mut replacements,
+                    json_escaped(secret),
+                    hit,
+                    detector,
+                );
             }
         }
     }
-    if needles.is_empty() {
+    if needles.is_empty() && spanning.is_empty() {
         return Ok(None);
     }
-    let automaton = AhoCorasick::builder()
-        .match_kind(MatchKind::LeftmostLongest)
-        .build(&needles)
-        .map_err(|_| RedactError::Survived)?;
-    let redacted = automaton.replace_all_bytes(bytes, &replacements);
+    // Spanning secrets first: a line of one may also be a needle of its own.
+    let mut redacted = bytes.to_vec();
+    for (pattern, replacement) in &spanning {
+        redacted = pattern
+            .replace_all(&redacted, NoExpand(replacement.as_bytes()))
+            .into_owned();
+    }
+    if !needles.is_empty() {
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&needles)
+            .map_err(|_| RedactError::Survived)?;
+        redacted = automaton.replace_all_bytes(&redacted, &replacements);
+    }
     let mut check = Vec::new();
     match scan(detector, "", &redacted, &mut check) {
         Ok(()) if check.is_empty() => Ok(Some(redacted)),
         _ => Err(RedactError::Survived),
     }
+}
+
+fn push_new(
+    needles: &mut Vec<Vec<u8>>,
+    replacements: &mut Vec<String>,
+    needle: Vec<u8>,
+    hit: &super::Hit,
+    detector: &Detector,
+) {
+    if !needles.contains(&needle) {
+        needles.push(needle);
+        replacements.push(detector.redaction(hit));
+    }
+}
+
+/// A multi-line secret as the file holds it: JSON-escaped, and free to continue in the next
+/// string of a list of lines after each of its newlines (`"…\n",` then `"…`), as nbformat
+/// stores a cell's source. Replacing the whole match merges those strings into one that
+/// holds the redaction, which keeps the list, and so the notebook, valid.
+fn across_lines(secret: &str) -> Option<Regex> {
+    let escaped: Vec<String> = secret
+        .split_inclusive('\n')
+        .map(|line| regex::escape(&String::from_utf8_lossy(&json_escaped(line))))
+        .collect();
+    let pattern = escaped.join(r#"(?:"\s*,\s*")?"#);
+    // Every piece is escaped; only a secret too large for the size limit can fail.
+    RegexBuilder::new(&pattern).size_limit(1 << 26).build().ok()
 }
 
 /// `text` as it appears inside a JSON string written by nbformat (or serde_json: the two
