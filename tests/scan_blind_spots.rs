@@ -525,3 +525,34 @@ fn a_multi_line_known_value_over_a_list_of_lines_is_redacted() {
     );
     assert_eq!(env.run(&dir, ["scan", "run.ipynb"]).status.code(), Some(0));
 }
+
+#[test]
+fn image_payloads_are_passed_over_only_where_they_are_pixels() {
+    let env = TestEnv::new();
+    let dir = project(&env, "pixels");
+    let pixels = format!("iVBORw0KGgo{}", "AAAA".repeat(5000));
+    let notebook = json!({
+        "cells": [{"cell_type": "code", "execution_count": 1, "id": "a",
+            // An `image/png` key in metadata is not an image: the parsed scan reads it.
+            "metadata": {"data": {"image/png": TOKEN}},
+            "source": ["plot()"],
+            "outputs": [{"output_type": "display_data", "metadata": {},
+                         "data": {"image/png": pixels, "text/plain": ["<Figure>"]}}]}],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5
+    });
+    fs::write(
+        dir.join("plot.ipynb"),
+        serde_json::to_string_pretty(&notebook).unwrap(),
+    )
+    .unwrap();
+    let out = env.run(&dir, ["scan", "--format", "json", "plot.ipynb"]);
+    assert_clean(&out);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let places: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["place"].as_str())
+        .collect();
+    assert_eq!(places, ["cell 1 metadata"]);
+}

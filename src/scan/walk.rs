@@ -186,9 +186,8 @@ fn scan_file(
     let shown = display_path(path);
     if is_notebook(path) {
         // Parsing is the costly part, and is skipped when the raw JSON shows nothing and
-        // cannot be hiding anything (see `notebook::raw_text_is_enough`).
-        detector.find(buffer, hits);
-        let nothing_to_find = hits.is_empty() && notebook::raw_text_is_enough(detector, buffer);
+        // cannot be hiding anything (see `notebook::raw_shows_nothing`).
+        let nothing_to_find = notebook::raw_shows_nothing(detector, buffer, hits);
         if nothing_to_find || notebook::scan(detector, &shown, buffer, found).is_ok() {
             return;
         }
