@@ -45,10 +45,6 @@ impl Progress {
         }
     }
 
-    pub fn hidden() -> Self {
-        Progress { shown: false }
-    }
-
     pub fn is_shown(self) -> bool {
         self.shown
     }
