@@ -9,10 +9,10 @@
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
-use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// How often the bar is redrawn: often enough to look alive, rarely enough to cost nothing.
 const REDRAW: Duration = Duration::from_millis(100);
@@ -57,22 +57,19 @@ impl Progress {
         let (done_tx, done_rx) = mpsc::channel::<()>();
         std::thread::scope(|scope| {
             scope.spawn(move || {
+                // The bytes as last read, for the template's `{read}`: one update then
+                // draws position and bytes together.
+                let read = Arc::new(AtomicU64::new(0));
                 let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
                 let mut bounded = false;
-                bar.set_style(unbounded_style(counters.unit));
+                bar.set_style(unbounded_style(counters.unit, &read));
                 loop {
                     let total = counters.total.load(Ordering::Relaxed);
                     if total > 0 && !bounded {
                         bounded = true;
-                        bar.set_style(bounded_style(counters.unit));
+                        bar.set_style(bounded_style(counters.unit, &read));
                     }
-                    let bytes = counters.bytes.load(Ordering::Relaxed);
-                    let seconds = bar.elapsed().as_secs_f64().max(0.001);
-                    bar.set_message(format!(
-                        "{} ({}/s)",
-                        HumanBytes(bytes),
-                        HumanBytes((bytes as f64 / seconds) as u64)
-                    ));
+                    read.store(counters.bytes.load(Ordering::Relaxed), Ordering::Relaxed);
                     let done = counters.done.load(Ordering::Relaxed);
                     bar.update(|state| {
                         state.set_pos(done);
@@ -95,17 +92,36 @@ impl Progress {
     }
 }
 
-fn unbounded_style(unit: &str) -> ProgressStyle {
+fn unbounded_style(unit: &str, read: &Arc<AtomicU64>) -> ProgressStyle {
     ProgressStyle::with_template(&format!(
-        "{{spinner}} scanning: {{human_pos}} {unit}, {{msg}}, {{elapsed}}"
+        "{{spinner}} scanning: {{human_pos}} {unit}, {{read}}, {{elapsed}}"
     ))
     .unwrap_or_else(|_| ProgressStyle::default_spinner())
+    .with_key("read", bytes_and_rate(read))
 }
 
-fn bounded_style(unit: &str) -> ProgressStyle {
+fn bounded_style(unit: &str, read: &Arc<AtomicU64>) -> ProgressStyle {
     ProgressStyle::with_template(&format!(
-        "scanning [{{bar:20}}] {{human_pos}}/{{human_len}} {unit}, {{msg}}"
+        "scanning [{{bar:20}}] {{human_pos}}/{{human_len}} {unit}, {{read}}"
     ))
     .unwrap_or_else(|_| ProgressStyle::default_bar())
     .progress_chars("=> ")
+    .with_key("read", bytes_and_rate(read))
+}
+
+/// `27.36 MiB (272.87 MiB/s)`: what has been read, and how fast.
+fn bytes_and_rate(
+    read: &Arc<AtomicU64>,
+) -> impl Fn(&ProgressState, &mut dyn std::fmt::Write) + Send + Sync + Clone + 'static {
+    let read = Arc::clone(read);
+    move |state, out| {
+        let bytes = read.load(Ordering::Relaxed);
+        let seconds = state.elapsed().as_secs_f64().max(0.001);
+        let _ = write!(
+            out,
+            "{} ({}/s)",
+            HumanBytes(bytes),
+            HumanBytes((bytes as f64 / seconds) as u64)
+        );
+    }
 }
