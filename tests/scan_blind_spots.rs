@@ -415,3 +415,144 @@ fn redaction_refuses_when_the_owner_cannot_be_kept() {
         "the notebook was rewritten"
     );
 }
+
+/// A private key's lines, pseudo-random base64 as a real key's are.
+fn private_key() -> String {
+    const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut lines = vec!["-----BEGIN PRIVATE KEY-----".to_string()];
+    for _ in 0..12 {
+        let line: String = (0..64)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                BASE64[(state >> 58) as usize] as char
+            })
+            .collect();
+        lines.push(line);
+    }
+    lines.push("-----END PRIVATE KEY-----".to_string());
+    lines.join("\n")
+}
+
+/// nbformat's list of lines: each line but the last keeps its newline.
+fn lines_of(text: &str) -> Vec<String> {
+    text.split_inclusive('\n').map(str::to_string).collect()
+}
+
+#[test]
+fn a_private_key_over_a_list_of_lines_is_redacted_and_the_notebook_stays_valid() {
+    let env = TestEnv::new();
+    let dir = project(&env, "pem");
+    let key = private_key();
+    let body_line = key.lines().nth(3).unwrap().to_string();
+    let source = format!("key = \"\"\"{key}\"\"\"\nprint(len(key))");
+    let notebook = json!({
+        "cells": [
+            {"cell_type": "code", "execution_count": 1, "id": "a", "metadata": {},
+             "source": lines_of(&source),
+             "outputs": [{"output_type": "stream", "name": "stdout",
+                          "text": lines_of(&format!("{key}\n"))}]},
+            {"cell_type": "markdown", "id": "b", "metadata": {}, "source": ["# Notes\n", "kept as is"]}
+        ],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5
+    });
+    let path = dir.join("keys.ipynb");
+    fs::write(&path, serde_json::to_string_pretty(&notebook).unwrap()).unwrap();
+    let scanned = env.run(&dir, ["scan", "keys.ipynb"]);
+    assert_eq!(scanned.status.code(), Some(1), "{}", stderr(&scanned));
+    assert_not_leaked(&scanned, &body_line);
+
+    let redacted = env.run(&dir, ["scan", "--redact", "keys.ipynb"]);
+    assert_not_leaked(&redacted, &body_line);
+    assert_eq!(redacted.status.code(), Some(0), "{}", stderr(&redacted));
+    assert!(stderr(&redacted).contains("redacted keys.ipynb"));
+    let after = fs::read_to_string(&path).unwrap();
+    assert!(
+        key.lines()
+            .skip(1)
+            .take(12)
+            .all(|line| !after.contains(line)),
+        "a line of the key survived redaction"
+    );
+    assert_eq!(after.matches("<redacted:private-key>").count(), 2);
+    assert!(
+        nbformat_validates(&path),
+        "nbformat rejected the redacted notebook"
+    );
+    // What surrounds the key in its cell, and the other cells, are as they were.
+    let cells: serde_json::Value = serde_json::from_str(&after).unwrap();
+    let source: String = cells["cells"][0]["source"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line.as_str().unwrap())
+        .collect();
+    // The key's body is the secret; its armour lines say only what it was.
+    assert_eq!(
+        source,
+        "key = \"\"\"-----BEGIN PRIVATE KEY-----\n<redacted:private-key>\n-----END PRIVATE KEY-----\"\"\"\nprint(len(key))"
+    );
+    assert_eq!(cells["cells"][1], notebook["cells"][1]);
+    assert_eq!(env.run(&dir, ["scan", "keys.ipynb"]).status.code(), Some(0));
+}
+
+#[test]
+fn a_multi_line_known_value_over_a_list_of_lines_is_redacted() {
+    let env = TestEnv::new();
+    let key = private_key();
+    let body_line = key.lines().nth(5).unwrap().to_string();
+    let dir = env.project("pem-known", &format!("SIGNING_KEY=\"{key}\"\n"), 0o600);
+    let notebook = json!({
+        "cells": [{"cell_type": "code", "execution_count": 1, "id": "a", "metadata": {},
+             "source": ["import os\n", "print(os.environ['SIGNING_KEY'])"],
+             "outputs": [{"output_type": "stream", "name": "stdout",
+                          "text": lines_of(&format!("{key}\n"))}]}],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5
+    });
+    let path = dir.join("run.ipynb");
+    fs::write(&path, serde_json::to_string_pretty(&notebook).unwrap()).unwrap();
+    let redacted = env.run(&dir, ["scan", "--redact", "run.ipynb"]);
+    assert_not_leaked(&redacted, &body_line);
+    assert_eq!(redacted.status.code(), Some(0), "{}", stderr(&redacted));
+    let after = fs::read_to_string(&path).unwrap();
+    assert!(!after.contains(&body_line), "a line of the key survived");
+    assert!(after.contains("<redacted:SIGNING_KEY>"));
+    assert!(
+        nbformat_validates(&path),
+        "nbformat rejected the redacted notebook"
+    );
+    assert_eq!(env.run(&dir, ["scan", "run.ipynb"]).status.code(), Some(0));
+}
+
+#[test]
+fn image_payloads_are_passed_over_only_where_they_are_pixels() {
+    let env = TestEnv::new();
+    let dir = project(&env, "pixels");
+    let pixels = format!("iVBORw0KGgo{}", "AAAA".repeat(5000));
+    let notebook = json!({
+        "cells": [{"cell_type": "code", "execution_count": 1, "id": "a",
+            // An `image/png` key in metadata is not an image: the parsed scan reads it.
+            "metadata": {"data": {"image/png": TOKEN}},
+            "source": ["plot()"],
+            "outputs": [{"output_type": "display_data", "metadata": {},
+                         "data": {"image/png": pixels, "text/plain": ["<Figure>"]}}]}],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5
+    });
+    fs::write(
+        dir.join("plot.ipynb"),
+        serde_json::to_string_pretty(&notebook).unwrap(),
+    )
+    .unwrap();
+    let out = env.run(&dir, ["scan", "--format", "json", "plot.ipynb"]);
+    assert_clean(&out);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let places: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["place"].as_str())
+        .collect();
+    assert_eq!(places, ["cell 1 metadata"]);
+}

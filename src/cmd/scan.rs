@@ -30,6 +30,7 @@ use crate::scan::env_files;
 use crate::scan::fingerprint::{Fingerprinter, KEY_VARIABLE};
 use crate::scan::known::{KnownValues, Secret};
 use crate::scan::notebook::{self, RedactError};
+use crate::scan::progress::Progress;
 use crate::scan::walk::{self, Options};
 use crate::scan::{Detector, Finding, baseline, git, report};
 
@@ -75,7 +76,7 @@ pub fn run(args: &ScanArgs) -> Result<()> {
             Vec::new(),
         )
     } else if args.history {
-        let history = git::history(&detector, &cwd, args.max_file_size)?;
+        let history = git::history(&detector, &cwd, args.max_file_size, Progress::for_stderr())?;
         if history.too_large > 0 {
             warn(&format!(
                 "skipped {} object(s) in history over --max-file-size ({} bytes), unread",
@@ -92,17 +93,29 @@ pub fn run(args: &ScanArgs) -> Result<()> {
             std::fs::symlink_metadata(root).context("scan", root)?;
         }
         let root_names: Vec<&str> = roots.iter().filter_map(|r| r.to_str()).collect();
-        let mut findings = if in_git.is_some() {
-            git::tracked_env_files(&detector, &cwd, &root_names, false)?
-        } else {
-            Vec::new()
-        };
         let options = Options {
             include_ignored: args.all,
             max_file_size: args.max_file_size,
             exclude: sources,
+            progress: Progress::for_stderr(),
         };
-        let outcome = walk::scan(&detector, &roots, &options);
+        // git lists the index while the walk reads files: waiting for it first left the
+        // cores idle for the life of a process (longer, the larger the index).
+        let (tracked, outcome) = std::thread::scope(|scope| {
+            let tracked = scope.spawn(|| {
+                if in_git.is_some() {
+                    git::tracked_env_files(&detector, &cwd, &root_names, false)
+                } else {
+                    Ok(Vec::new())
+                }
+            });
+            let outcome = walk::scan(&detector, &roots, &options);
+            let tracked = tracked
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (tracked, outcome)
+        });
+        let mut findings = tracked?;
         let summary = summarize(&outcome.stats, args.max_file_size);
         findings.extend(outcome.findings);
         (findings, summary, outcome.notebooks)

@@ -13,8 +13,10 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::env_files::{self, ENV_FILE_TRACKED_ID};
+use super::progress::{Counters, Progress};
 use super::{Detector, Finding, notebook, walk};
 use crate::display::escape_text_for_display;
 use crate::error::{Error, Result};
@@ -353,7 +355,12 @@ pub struct History {
 /// Every known value and token shape in any object reachable from any ref, and every `.env`
 /// ever committed with values, each unique object scanned once. An object over
 /// `max_file_size` is skipped by the size git announces, never read into memory.
-pub fn history(detector: &Detector, dir: &Path, max_file_size: u64) -> Result<History> {
+pub fn history(
+    detector: &Detector,
+    dir: &Path,
+    max_file_size: u64,
+    progress: Progress,
+) -> Result<History> {
     let mut rev_list = spawn(dir, &["rev-list", "--objects", "--all"], Stdio::null())?;
     let listed = rev_list
         .stdout
@@ -371,7 +378,58 @@ pub fn history(detector: &Detector, dir: &Path, max_file_size: u64) -> Result<Hi
         .stdout
         .take()
         .ok_or_else(|| git_failed("cat-file", b""))?;
-    let mut reader = BufReader::with_capacity(1 << 20, stdout);
+    let reader = BufReader::with_capacity(1 << 20, stdout);
+    let (objects, bytes, total) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
+    let counters = Counters {
+        unit: "objects",
+        done: &objects,
+        bytes: &bytes,
+        total: &total,
+    };
+    let scanned = std::thread::scope(|scope| {
+        if progress.is_shown() {
+            // The bar's end, counted beside the scan by a second listing: only worth its
+            // cost when someone watches.
+            scope.spawn(|| {
+                if let Some(count) = count_objects(dir) {
+                    total.store(count, Ordering::Relaxed);
+                }
+            });
+        }
+        progress.run(&counters, || {
+            scan_objects(detector, reader, max_file_size, &objects, &bytes)
+        })
+    });
+    let status = cat_file.wait().map_err(|e| git_io("cat-file", e))?;
+    let listed_ok = rev_list.wait().map_err(|e| git_io("rev-list", e))?;
+    let (leaks, too_large) = scanned?;
+    if !status.success() || !listed_ok.success() {
+        return Err(git_failed(
+            "rev-list --objects --all",
+            b"is this a git repository with commits?",
+        ));
+    }
+    Ok(History {
+        findings: leaks_with_commits(dir, leaks)?,
+        too_large,
+    })
+}
+
+/// How many objects `rev-list --objects --all` lists, or `None` if git cannot say.
+fn count_objects(dir: &Path) -> Option<u64> {
+    let out = run(dir, &["rev-list", "--count", "--objects", "--all"]).ok()?;
+    String::from_utf8_lossy(&out).trim().parse().ok()
+}
+
+/// The leaks in `cat-file --batch` output, and how many objects were skipped for their size;
+/// `objects` and `bytes` count what was read, for the progress bar.
+fn scan_objects(
+    detector: &Detector,
+    mut reader: impl BufRead,
+    max_file_size: u64,
+    objects: &AtomicU64,
+    bytes: &AtomicU64,
+) -> Result<(Vec<Leak>, u64)> {
     let mut leaks = Vec::new();
     let mut too_large = 0;
     let mut header = String::new();
@@ -386,6 +444,7 @@ pub fn history(detector: &Detector, dir: &Path, max_file_size: u64) -> Result<Hi
         {
             break;
         }
+        objects.fetch_add(1, Ordering::Relaxed);
         let mut fields = header.trim_end_matches('\n').splitn(4, ' ');
         let (Some(object), Some(kind), Some(size)) = (fields.next(), fields.next(), fields.next())
         else {
@@ -411,6 +470,7 @@ pub fn history(detector: &Detector, dir: &Path, max_file_size: u64) -> Result<Hi
             .read_to_end(&mut content)
             .map_err(|e| git_io("cat-file", e))?;
         content.truncate(size as usize);
+        bytes.fetch_add(size, Ordering::Relaxed);
         if kind == "blob" && env_files::is_env_file(path) {
             if let Some(why) = env_files::leak(path, &content) {
                 leaks.push(Leak {
@@ -437,18 +497,7 @@ pub fn history(detector: &Detector, dir: &Path, max_file_size: u64) -> Result<Hi
             });
         }
     }
-    let status = cat_file.wait().map_err(|e| git_io("cat-file", e))?;
-    let listed_ok = rev_list.wait().map_err(|e| git_io("rev-list", e))?;
-    if !status.success() || !listed_ok.success() {
-        return Err(git_failed(
-            "rev-list --objects --all",
-            b"is this a git repository with commits?",
-        ));
-    }
-    Ok(History {
-        findings: leaks_with_commits(dir, leaks)?,
-        too_large,
-    })
+    Ok((leaks, too_large))
 }
 
 /// Names the first commit that introduced each leaking object.

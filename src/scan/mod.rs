@@ -3,7 +3,7 @@
 //!
 //! The pieces are split by what they know: [`known`] (the `.env` values and their encodings),
 //! [`rules`] (token shapes), [`walk`] (which files), [`notebook`] (cells and outputs), [`git`]
-//! (the index and history), [`env_files`] (`.env` files git holds), [`report`] (text, JSON,
+//! (the index and history), [`progress`] (the bar beside a long scan), [`env_files`] (`.env` files git holds), [`report`] (text, JSON,
 //! SARIF), [`baseline`] (accepted findings, by keyed hash), [`fingerprint`] (that hash).
 //! [`Detector`] ties the first two together for one buffer of text.
 
@@ -13,6 +13,7 @@ pub mod fingerprint;
 pub mod git;
 pub mod known;
 pub mod notebook;
+pub mod progress;
 pub mod report;
 pub mod rules;
 pub mod walk;

@@ -12,13 +12,16 @@
 //! Redaction edits the file's bytes rather than re-serialising it: every secret found in the
 //! decoded text is replaced where its JSON-escaped form occurs in the file, so the rest of the
 //! notebook stays byte-identical (key order, indentation, image data) and still validates.
-//! The result is rescanned before it is written; if a secret survives (an unusual escaping)
-//! the notebook is left untouched and the user is told.
+//! A multi-line secret (a private key) in a cell's list of lines spans several JSON strings;
+//! it is matched across their separators and the strings it spans are merged into one holding
+//! the redaction. The result is rescanned before it is written; if a secret survives (an
+//! unusual escaping) the notebook is left untouched and the user is told.
 
 use aho_corasick::{AhoCorasick, MatchKind};
+use regex::bytes::{NoExpand, Regex, RegexBuilder};
 use serde_json::Value;
 
-use super::{Detector, Finding};
+use super::{Detector, Finding, Hit};
 
 /// The file is not notebook JSON; the caller scans it as text instead.
 pub struct NotANotebook;
@@ -62,6 +65,145 @@ pub fn raw_text_is_enough(detector: &Detector, raw: &[u8]) -> bool {
     !detector.known.has_multiline() && !hiding_escape && !splits_a_line(raw)
 }
 
+/// Whether the raw JSON lets the notebook go unparsed: no hit outside its image payloads, and
+/// nothing the decoded cells show that the raw text could hide ([`raw_text_is_enough`]).
+/// Image payloads are a notebook's bulk and the parsed scan skips them too, so the token
+/// rules are not run over them here either; a file whose payloads were passed over must
+/// then be one the parsed scan would accept (else it is scanned as text, payloads and all).
+pub fn raw_shows_nothing(detector: &Detector, raw: &[u8], hits: &mut Vec<Hit>) -> bool {
+    let images = image_payloads(raw);
+    let mut from = 0;
+    for range in images
+        .iter()
+        .chain(std::iter::once(&(raw.len()..raw.len())))
+    {
+        detector.find(&raw[from..range.start], hits);
+        if !hits.is_empty() {
+            return false;
+        }
+        from = range.end;
+    }
+    raw_text_is_enough(detector, raw) && (images.is_empty() || parses_as_notebook(raw))
+}
+
+/// Whether [`parts`] would accept `raw`, checked without building it: valid JSON (to the
+/// same depth limit) whose top is an object with one `cells` array.
+fn parses_as_notebook(raw: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Shape {
+        #[allow(dead_code)]
+        cells: Vec<serde::de::IgnoredAny>,
+    }
+    serde_json::from_slice::<Shape>(raw).is_ok()
+}
+
+/// Where the base64 of each image output or attachment is in `raw` (the bytes between its
+/// quotes), at exactly the places [`parts`] skips: `cells[].outputs[].data.image/*` and
+/// `cells[].attachments.*.image/*`, SVG excepted. A key written with escapes is not
+/// recognised, and its payload is scanned: a miss costs time, never a finding.
+fn image_payloads(raw: &[u8]) -> Vec<std::ops::Range<usize>> {
+    /// One open container: for an object, its current key (a range of `raw`) and whether the
+    /// next string is a key; for an array, whether it is an image payload's list of lines.
+    struct Frame {
+        object: bool,
+        key: std::ops::Range<usize>,
+        expects_key: bool,
+        payload_lines: bool,
+    }
+    let key_is = |frame: &Frame, name: &[u8]| frame.object && &raw[frame.key.clone()] == name;
+    let at_image = |stack: &[Frame]| -> bool {
+        let Some(bundle) = stack.last() else {
+            return false;
+        };
+        let mime = &raw[bundle.key.clone()];
+        let is_image = bundle.object
+            && mime.starts_with(b"image/")
+            && !mime[6..].starts_with(b"svg")
+            && !mime.contains(&b'\\');
+        is_image
+            && match stack.len() {
+                // root.cells[i].outputs[j].data.MIME
+                6 => {
+                    key_is(&stack[0], b"cells")
+                        && !stack[1].object
+                        && key_is(&stack[2], b"outputs")
+                        && !stack[3].object
+                        && key_is(&stack[4], b"data")
+                }
+                // root.cells[i].attachments.NAME.MIME
+                5 => {
+                    key_is(&stack[0], b"cells")
+                        && !stack[1].object
+                        && key_is(&stack[2], b"attachments")
+                        && stack[3].object
+                }
+                _ => false,
+            }
+    };
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut payloads = Vec::new();
+    let mut at = 0;
+    while at < raw.len() {
+        match raw[at] {
+            b'"' => {
+                let end = string_end(raw, at + 1);
+                let body = at + 1..end;
+                let image = at_image(&stack);
+                match stack.last_mut() {
+                    Some(frame) if frame.object && frame.expects_key => {
+                        frame.key = body;
+                        frame.expects_key = false;
+                    }
+                    Some(frame) if frame.payload_lines => payloads.push(body),
+                    _ if image => payloads.push(body),
+                    _ => {}
+                }
+                at = end + 1;
+                continue;
+            }
+            b'{' | b'[' => {
+                let object = raw[at] == b'{';
+                let payload_lines = !object && at_image(&stack);
+                stack.push(Frame {
+                    object,
+                    key: 0..0,
+                    expects_key: object,
+                    payload_lines,
+                });
+            }
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b',' => {
+                if let Some(frame) = stack.last_mut() {
+                    frame.expects_key = frame.object;
+                }
+            }
+            _ => {}
+        }
+        at += 1;
+    }
+    payloads
+}
+
+/// The index of the quote closing the JSON string whose body starts at `start`, or the end
+/// of `raw` when it is not closed.
+fn string_end(raw: &[u8], start: usize) -> usize {
+    let mut end = start;
+    // Strings are most of a notebook (base64 images above all): jump through them.
+    while let Some(offset) = memchr::memchr2(b'"', b'\\', &raw[end..]) {
+        end += offset;
+        if raw[end] == b'"' {
+            return end;
+        }
+        end += 2;
+        if end >= raw.len() {
+            break;
+        }
+    }
+    raw.len()
+}
+
 /// Whether a JSON array in `raw` holds a string not ending in `\n` followed by another string:
 /// a line Jupyter joins from two elements, which the raw text shows apart.
 fn splits_a_line(raw: &[u8]) -> bool {
@@ -73,23 +215,7 @@ fn splits_a_line(raw: &[u8]) -> bool {
         match raw[at] {
             b'"' => {
                 let start = at + 1;
-                // Strings are most of a notebook (base64 images above all): jump through them.
-                let mut end = start;
-                while let Some(offset) = memchr::memchr2(b'"', b'\\', &raw[end..]) {
-                    end += offset;
-                    if raw[end] == b'"' {
-                        break;
-                    }
-                    end += 2;
-                    if end >= raw.len() {
-                        break;
-                    }
-                }
-                let end = if end < raw.len() && raw[end] == b'"' {
-                    end
-                } else {
-                    raw.len()
-                };
+                let end = string_end(raw, start);
                 let body = &raw[start..end];
                 if in_array.last() == Some(&true) {
                     if open_line {
@@ -143,35 +269,89 @@ pub fn redact(detector: &Detector, bytes: &[u8]) -> Result<Option<Vec<u8>>, Reda
     let parts = parts(bytes).map_err(|_| RedactError::NotANotebook)?;
     let mut needles: Vec<Vec<u8>> = Vec::new();
     let mut replacements: Vec<String> = Vec::new();
+    let mut spanning: Vec<(Regex, String)> = Vec::new();
     let mut hits = Vec::new();
     for part in &parts {
         detector.find(part.text.as_bytes(), &mut hits);
         for hit in &hits {
             let secret = &part.text[hit.secret_start..hit.secret_end];
-            let needle = if part.rendered {
-                secret.as_bytes().to_vec()
+            if part.rendered {
+                push_new(
+                    &mut needles,
+                    &mut replacements,
+                    secret.as_bytes().to_vec(),
+                    hit,
+                    detector,
+                );
+            } else if secret.trim_end_matches('\n').contains('\n') {
+                // Without a pattern the secret stays, and the rescan below says so.
+                if let Some(pattern) = across_lines(secret)
+                    && !spanning
+                        .iter()
+                        .any(|(known, _)| known.as_str() == pattern.as_str())
+                {
+                    spanning.push((pattern, detector.redaction(hit)));
+                }
             } else {
-                json_escaped(secret)
-            };
-            if !needles.contains(&needle) {
-                needles.push(needle);
-                replacements.push(detector.redaction(hit));
+                push_new(
+                    &mut needles,
+                    &mut replacements,
+                    json_escaped(secret),
+                    hit,
+                    detector,
+                );
             }
         }
     }
-    if needles.is_empty() {
+    if needles.is_empty() && spanning.is_empty() {
         return Ok(None);
     }
-    let automaton = AhoCorasick::builder()
-        .match_kind(MatchKind::LeftmostLongest)
-        .build(&needles)
-        .map_err(|_| RedactError::Survived)?;
-    let redacted = automaton.replace_all_bytes(bytes, &replacements);
+    // Spanning secrets first: a line of one may also be a needle of its own.
+    let mut redacted = bytes.to_vec();
+    for (pattern, replacement) in &spanning {
+        redacted = pattern
+            .replace_all(&redacted, NoExpand(replacement.as_bytes()))
+            .into_owned();
+    }
+    if !needles.is_empty() {
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&needles)
+            .map_err(|_| RedactError::Survived)?;
+        redacted = automaton.replace_all_bytes(&redacted, &replacements);
+    }
     let mut check = Vec::new();
     match scan(detector, "", &redacted, &mut check) {
         Ok(()) if check.is_empty() => Ok(Some(redacted)),
         _ => Err(RedactError::Survived),
     }
+}
+
+fn push_new(
+    needles: &mut Vec<Vec<u8>>,
+    replacements: &mut Vec<String>,
+    needle: Vec<u8>,
+    hit: &super::Hit,
+    detector: &Detector,
+) {
+    if !needles.contains(&needle) {
+        needles.push(needle);
+        replacements.push(detector.redaction(hit));
+    }
+}
+
+/// A multi-line secret as the file holds it: JSON-escaped, and free to continue in the next
+/// string of a list of lines after each of its newlines (`"…\n",` then `"…`), as nbformat
+/// stores a cell's source. Replacing the whole match merges those strings into one that
+/// holds the redaction, which keeps the list, and so the notebook, valid.
+fn across_lines(secret: &str) -> Option<Regex> {
+    let escaped: Vec<String> = secret
+        .split_inclusive('\n')
+        .map(|line| regex::escape(&String::from_utf8_lossy(&json_escaped(line))))
+        .collect();
+    let pattern = escaped.join(r#"(?:"\s*,\s*")?"#);
+    // Every piece is escaped; only a secret too large for the size limit can fail.
+    RegexBuilder::new(&pattern).size_limit(1 << 26).build().ok()
 }
 
 /// `text` as it appears inside a JSON string written by nbformat (or serde_json: the two
@@ -360,6 +540,24 @@ fn multiline(value: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn image_payloads_are_found_only_where_the_parsed_scan_skips_them() {
+        let raw = br#"{"cells": [{"outputs": [{"data": {"image/png": "iVBORw0KGgo=", "text/plain": ["x"], "image/svg+xml": "<svg/>"}, "metadata": {"image/png": "META"}}],
+            "attachments": {"a.jpg": {"image/jpeg": ["/9j/4AAQ\n", "SkZJRg=="]}}, "metadata": {"data": {"image/png": "CELLMETA"}}}],
+            "metadata": {"image/png": "TOP"}}"#;
+        let payloads: Vec<&[u8]> = image_payloads(raw)
+            .into_iter()
+            .map(|range| &raw[range])
+            .collect();
+        assert_eq!(
+            payloads,
+            [&b"iVBORw0KGgo="[..], b"/9j/4AAQ\\n", b"SkZJRg=="]
+        );
+        assert!(parses_as_notebook(raw));
+        assert!(!parses_as_notebook(br#"{"cells": [], "x": tru}"#));
+        assert!(!parses_as_notebook(br#"{"cells": {}}"#));
+    }
 
     #[test]
     fn a_line_split_over_list_elements_is_noticed_in_the_raw_json() {

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use ignore::{WalkBuilder, WalkState};
 
+use super::progress::{Counters, Progress};
 use super::{Detector, Finding, Hit, notebook};
 
 /// How many leading bytes decide whether a file is binary (git looks at the same amount).
@@ -23,6 +24,7 @@ pub struct Options {
     pub max_file_size: u64,
     /// Files never reported: the `.env` files the known values came from.
     pub exclude: Vec<PathBuf>,
+    pub progress: Progress,
 }
 
 #[derive(Default)]
@@ -61,36 +63,47 @@ pub fn scan(detector: &Detector, roots: &[PathBuf], options: &Options) -> Outcom
     let findings = Mutex::new(Vec::new());
     let notebooks = Mutex::new(Vec::new());
     let (stats_ref, findings_ref, notebooks_ref) = (&stats, &findings, &notebooks);
-    builder.build_parallel().run(|| {
-        let mut buffer = Vec::new();
-        let mut hits = Vec::new();
-        Box::new(move |entry| {
-            let (stats, findings, notebooks) = (stats_ref, findings_ref, notebooks_ref);
-            let Ok(entry) = entry else {
-                stats.unreadable.fetch_add(1, Ordering::Relaxed);
-                return WalkState::Continue;
-            };
-            if !entry.file_type().is_some_and(|t| t.is_file()) || is_excluded(entry.path(), options)
-            {
-                return WalkState::Continue;
-            }
-            let mut found = Vec::new();
-            scan_file(
-                detector,
-                entry.path(),
-                options,
-                stats,
-                &mut buffer,
-                &mut hits,
-                &mut found,
-            );
-            if !found.is_empty() {
-                if is_notebook(entry.path()) {
-                    lock(notebooks).push(entry.path().to_path_buf());
+    let no_total = AtomicU64::new(0);
+    let counters = Counters {
+        unit: "files",
+        done: &stats.files,
+        bytes: &stats.bytes,
+        total: &no_total,
+    };
+    // No total: counting the files first would cost a second walk.
+    options.progress.run(&counters, || {
+        builder.build_parallel().run(|| {
+            let mut buffer = Vec::new();
+            let mut hits = Vec::new();
+            Box::new(move |entry| {
+                let (stats, findings, notebooks) = (stats_ref, findings_ref, notebooks_ref);
+                let Ok(entry) = entry else {
+                    stats.unreadable.fetch_add(1, Ordering::Relaxed);
+                    return WalkState::Continue;
+                };
+                if !entry.file_type().is_some_and(|t| t.is_file())
+                    || is_excluded(entry.path(), options)
+                {
+                    return WalkState::Continue;
                 }
-                lock(findings).append(&mut found);
-            }
-            WalkState::Continue
+                let mut found = Vec::new();
+                scan_file(
+                    detector,
+                    entry.path(),
+                    options,
+                    stats,
+                    &mut buffer,
+                    &mut hits,
+                    &mut found,
+                );
+                if !found.is_empty() {
+                    if is_notebook(entry.path()) {
+                        lock(notebooks).push(entry.path().to_path_buf());
+                    }
+                    lock(findings).append(&mut found);
+                }
+                WalkState::Continue
+            })
         })
     });
     let mut findings = findings.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -173,9 +186,8 @@ fn scan_file(
     let shown = display_path(path);
     if is_notebook(path) {
         // Parsing is the costly part, and is skipped when the raw JSON shows nothing and
-        // cannot be hiding anything (see `notebook::raw_text_is_enough`).
-        detector.find(buffer, hits);
-        let nothing_to_find = hits.is_empty() && notebook::raw_text_is_enough(detector, buffer);
+        // cannot be hiding anything (see `notebook::raw_shows_nothing`).
+        let nothing_to_find = notebook::raw_shows_nothing(detector, buffer, hits);
         if nothing_to_find || notebook::scan(detector, &shown, buffer, found).is_ok() {
             return;
         }
