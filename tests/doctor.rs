@@ -287,6 +287,42 @@ fn a_kernel_whose_project_is_gone_is_named_and_removed_by_the_fix() {
     );
 }
 
+/// A kernel directory renamed by hand to hold terminal escapes: shown escaped, and answered
+/// by removing the directory, since no envguard command takes such a name.
+#[test]
+fn a_kernel_named_with_escapes_is_shown_escaped_and_removed_by_path() {
+    let Ok(python) = std::env::var("ENVGUARD_TEST_PYTHON") else {
+        panic!("ENVGUARD_TEST_PYTHON must name a Python with ipykernel (scripts/test sets it)");
+    };
+    let env = TestEnv::new();
+    let dir = env.allowed_project("doctorkernel", "A=1\n");
+    let out = env.run(
+        &dir,
+        ["kernel", "install", "--name", "plain", "--python", &python],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let kernels = env.data_dir().join("jupyter/kernels");
+    let hostile = kernels.join("x\u{1b}[31mred y");
+    fs::rename(kernels.join("plain"), &hostile).unwrap();
+    fs::remove_dir_all(&dir).unwrap();
+    let (out, report) = doctor(&env, &env.work());
+    assert_eq!(out.status.code(), Some(1));
+    let finding = the_finding(&report, "kernels", "its project");
+    let message = finding["message"].as_str().unwrap();
+    let fix = finding["fix"].as_str().unwrap();
+    assert!(
+        !message.contains('\u{1b}') && message.contains("x\\e[31mred y"),
+        "{message:?}"
+    );
+    assert!(
+        !fix.contains('\u{1b}') && fix.starts_with("rm -r "),
+        "{fix:?}"
+    );
+    let shell = env.shell("bash").args(["-c", fix]).output().unwrap();
+    assert!(shell.status.success(), "{}", stderr(&shell));
+    assert!(!hostile.exists(), "the fix left the directory");
+}
+
 // The fixes of common refusals, run exactly as printed.
 
 /// The `(fix: …)` of an error line.

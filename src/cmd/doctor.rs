@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use super::install_git_hook::{self, HookState};
 use crate::cli::DoctorArgs;
-use crate::display::{escape_for_display, quote_for_display};
+use crate::display::{escape_for_display, escape_text_for_display, quote_for_display};
 use crate::error::{Error, IoContext, Result};
 use crate::git;
 use crate::jupyter::dirs;
@@ -534,11 +534,23 @@ fn check_kernels(findings: &mut Findings) {
 }
 
 fn check_kernel(name: &str, spec_dir: &Path, project: &Path, findings: &mut Findings) {
-    let remove = format!("envguard kernel remove {name}");
-    let reinstall = format!(
-        "envguard kernel install --dir {} --name {name}",
-        quote_for_display(project)
-    );
+    // A kernel's name is its directory's name, which whoever can write a kernels directory
+    // chooses. One Jupyter accepts is safe on a command line; any other is answered by
+    // removing the directory, since no envguard command takes it.
+    let (remove, reinstall) = match kernelspec::validate_name(name) {
+        Ok(_) => (
+            format!("envguard kernel remove {name}"),
+            format!(
+                "envguard kernel install --dir {} --name {name}",
+                quote_for_display(project)
+            ),
+        ),
+        Err(_) => {
+            let remove = format!("rm -r {}", quote_for_display(spec_dir));
+            (remove.clone(), remove)
+        }
+    };
+    let name = escape_text_for_display(name);
     if !project.is_dir() {
         findings.problem(
             "kernels",

@@ -271,11 +271,17 @@ fn note(kernels: &[resolve::Found], kernel: &resolve::Found, project: &Path) -> 
         let python = kernelspec::kernel_python(&kernel.spec_dir)
             .map(|python| format!(" --python {}", quote_for_display(&python)))
             .unwrap_or_default();
+        // A name Jupyter would refuse came from a directory made by hand: no envguard command
+        // takes it, so the fix removes the directory.
+        let fix = match kernelspec::validate_name(&kernel.name) {
+            Ok(name) => format!(
+                "envguard kernel install --dir {}{python} --name {name}",
+                quote_for_display(project)
+            ),
+            Err(_) => format!("rm -r {}", quote_for_display(&kernel.spec_dir)),
+        };
         return format!(
-            "outdated: would load a parent directory's .env if this one went away \
-             (fix: envguard kernel install --dir {}{python} --name {})",
-            quote_for_display(project),
-            kernel.name
+            "outdated: would load a parent directory's .env if this one went away (fix: {fix})"
         );
     }
     String::new()

@@ -81,13 +81,14 @@ impl From<Failure> for Refusal {
                 )
             }
             Problem::Owner { owner, me } => {
+                let chown_to = chown_owner(Uid::from_raw(me));
                 let owner = user_name(Uid::from_raw(owner));
                 let me = user_name(Uid::from_raw(me));
                 (
                     RefusalKind::Owner,
                     format!("is owned by {owner}, not by you ({me})"),
                     format!(
-                        "if it is yours, sudo chown {me} {quoted}; if it is {owner}'s, it is not yours to load: create your own with `envguard init` in a directory of yours"
+                        "if it is yours, sudo chown {chown_to} {quoted}; if it is {owner}'s, it is not yours to load: create your own with `envguard init` in a directory of yours"
                     ),
                 )
             }
@@ -156,7 +157,7 @@ fn link_words(path: &Path, problem: LinkProblem) -> (String, String) {
                 ),
                 format!(
                     "do not load it; if you made it, sudo chown -h {} {}",
-                    user_name(geteuid()),
+                    chown_owner(geteuid()),
                     quote_for_display(&link)
                 ),
             )
@@ -212,6 +213,16 @@ fn through(dir: &Path, problem: &str) -> String {
     )
 }
 
+/// The owner argument of a `chown` fix: the user's name, or the bare uid when it has none
+/// (containers and CI often run as a uid without a passwd entry, and `uid 1000` would be two
+/// arguments to chown).
+fn chown_owner(uid: Uid) -> String {
+    match User::from_uid(uid) {
+        Ok(Some(user)) => user.name,
+        _ => uid.to_string(),
+    }
+}
+
 /// The user's name, or `uid N` when it has none.
 pub(crate) fn user_name(uid: Uid) -> String {
     match User::from_uid(uid) {
@@ -259,6 +270,12 @@ mod tests {
                 .ends_with("envguard set -f /p/.env.production NAME")
         );
         assert!(words(Problem::DanglingLink).contains("rm /p/.env"));
+    }
+
+    #[test]
+    fn a_uid_without_a_name_is_chowned_by_number() {
+        // No passwd entry holds this uid on any machine the tests run on.
+        assert_eq!(chown_owner(Uid::from_raw(3_999_999_999)), "3999999999");
     }
 
     #[test]
