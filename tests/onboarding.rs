@@ -141,6 +141,16 @@ fn example_update_keeps_the_examples_own_lines_and_empties_placeholders() {
 }
 
 #[test]
+fn example_keeps_the_first_comment_of_a_file_that_starts_with_a_byte_order_mark() {
+    let env = TestEnv::new();
+    let dir = env.allowed_project("p", &format!("\u{feff}# the API key\nAPI_KEY={SECRET}\n"));
+    let out = env.run(&dir, ["example"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = read_public(&dir.join(".env.example"), &[SECRET]);
+    assert_eq!(text, "# the API key\nAPI_KEY=\n");
+}
+
+#[test]
 fn example_from_several_files_lists_each_name_once() {
     let env = TestEnv::new();
     let dir = env.allowed_project("p", &format!("SHARED={SECRET}\nDEV_ONLY=1\n"));

@@ -263,7 +263,10 @@ fn comments_above<'s>(
     let mut end = line_start(text, statement.value_span.start);
     while end > 0 {
         let start = line_start(text, end - 1);
-        let line = text[start..end - 1].trim_end_matches('\r');
+        // The first line may begin with a UTF-8 byte order mark, which the parser skips too.
+        let line = text[start..end - 1]
+            .trim_end_matches('\r')
+            .trim_start_matches('\u{feff}');
         let in_value = inside_values.iter().any(|v| v.start < end && start < v.end);
         if in_value || !line.trim_start().starts_with('#') {
             break;
