@@ -15,6 +15,11 @@
 //!   no-change prompt never starts a CLI; trust, decided on the bytes as read, covers the
 //!   references, never what a provider returned.
 //!
+//! One ordering is still to change when references land: today the trust gate is the last
+//! stage (so a refused name is reported before "not allowed yet"), which would let an unallowed
+//! file start provider CLIs on every `cd`. Trust is decided on the bytes as read, so the gate
+//! can, and then must, run before this stage for every load that resolves anything.
+//!
 //! Today no scheme is known, so every value is a plain value and passes as it is.
 
 use std::path::Path;
