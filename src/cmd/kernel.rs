@@ -95,6 +95,7 @@ fn install(args: &KernelInstallArgs, env: Lookup) -> Result<()> {
         project: &project,
         env_file: &env_file,
         python: &python,
+        mask: !args.no_mask,
     })?;
     // Not group- or world-writable whatever the umask: the next install would refuse it.
     fs::DirBuilder::new()
@@ -183,6 +184,9 @@ fn install_command(args: &KernelInstallArgs, name: Option<&str>, python: Option<
     }
     if args.sys_prefix {
         command.push_str(" --sys-prefix");
+    }
+    if args.no_mask {
+        command.push_str(" --no-mask");
     }
     if let Some(name) = name {
         command.push_str(&format!(" --name {name}"));
