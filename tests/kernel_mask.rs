@@ -41,6 +41,7 @@ const CELLS: &[&str] = &[
     "!echo $API_KEY",
     "import urllib.parse, base64, json\nprint('https://api.example.com/v1?key=' + urllib.parse.quote(os.environ['API_KEY'], safe=''))\nprint(base64.b64encode(os.environ['API_KEY'].encode()).decode())\nprint(json.dumps({'k': os.environ['API_KEY']}))\nprint(repr(os.environ['API_KEY']))",
     "print(os.environ['CERT'])\nprint(base64.b64encode(os.environ['CERT'].encode()).decode())",
+    "display({'application/json': {os.environ['API_KEY']: 1}, 'text/plain': 'keyed'}, raw=True)",
     "import comm\nc = comm.create_comm(target_name='envguard-test', data={'value': os.environ['API_KEY']})\nc.send({'value': os.environ['API_KEY']})",
     "display({'image/png': 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk', 'text/plain': 'img'}, raw=True)",
 ];
@@ -124,11 +125,8 @@ impl Kernel {
 
     fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let venv_bin = self.python.parent().unwrap();
-        let path = format!(
-            "{}:{}",
-            venv_bin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
+        // envguard on PATH too, for the fixes it prints.
+        let path = format!("{}:{}", venv_bin.display(), path_with_bin());
         let mut cmd = Command::new(program);
         cmd.current_dir(&self.project)
             .env_clear()
@@ -299,4 +297,54 @@ fn the_launcher_refuses_to_start_without_the_names_to_mask() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn a_kernel_from_before_masking_is_listed_as_outdated_with_a_fix_that_works() {
+    let kernel = Kernel::new();
+    kernel.install("analysis", &["--no-mask"]);
+    let spec_file = kernel
+        .env
+        .root
+        .path()
+        .join("jupyter-data/kernels/analysis/kernel.json");
+    let list = || {
+        let out = kernel
+            .command(BIN)
+            .args(["kernel", "list"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    assert!(
+        list().contains("(does not mask: installed with --no-mask)"),
+        "{}",
+        list()
+    );
+
+    // What `kernel install` wrote before kernels masked: no `mask` in its metadata.
+    let mut spec: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&spec_file).unwrap()).unwrap();
+    spec["metadata"]["envguard"]
+        .as_object_mut()
+        .unwrap()
+        .remove("mask");
+    fs::write(&spec_file, spec.to_string()).unwrap();
+    let listing = list();
+    let fix = listing
+        .split_once("outdated: shows loaded values in its output (fix: ")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(fix, _)| fix.to_owned())
+        .unwrap_or_else(|| panic!("not listed as outdated: {listing}"));
+    let out = kernel.command("sh").args(["-c", &fix]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "the fix {fix:?} failed: {}",
+        stderr(&out)
+    );
+    let spec: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&spec_file).unwrap()).unwrap();
+    assert_eq!(spec["metadata"]["envguard"]["mask"], true);
+    assert!(!list().contains("mask"), "{}", list());
 }

@@ -271,18 +271,25 @@ fn note(kernels: &[resolve::Found], kernel: &resolve::Found, project: &Path) -> 
             escape_for_display(&first.spec_dir)
         );
     }
+    let python = kernelspec::kernel_python(&kernel.spec_dir)
+        .map(|python| format!(" --python {}", quote_for_display(&python)))
+        .unwrap_or_default();
+    let reinstall = format!(
+        "envguard kernel install --dir {}{python} --name {}",
+        quote_for_display(project),
+        kernel.name
+    );
     if !kernelspec::names_its_env_file(&kernel.spec_dir) {
-        let python = kernelspec::kernel_python(&kernel.spec_dir)
-            .map(|python| format!(" --python {}", quote_for_display(&python)))
-            .unwrap_or_default();
         return format!(
             "outdated: would load a parent directory's .env if this one went away \
-             (fix: envguard kernel install --dir {}{python} --name {})",
-            quote_for_display(project),
-            kernel.name
+             (fix: {reinstall})"
         );
     }
-    String::new()
+    match kernelspec::masks(&kernel.spec_dir) {
+        None => format!("outdated: shows loaded values in its output (fix: {reinstall})"),
+        Some(false) => "(does not mask: installed with --no-mask)".to_owned(),
+        Some(true) => String::new(),
+    }
 }
 
 fn remove(args: &KernelRemoveArgs, env: Lookup) -> Result<()> {

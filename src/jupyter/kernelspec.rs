@@ -149,6 +149,14 @@ pub fn names_its_env_file(dir: &Path) -> bool {
     read_spec(dir).is_some_and(|spec| spec.pointer("/metadata/envguard/env_file").is_some())
 }
 
+/// Whether the envguard kernel in `dir` masks the loaded values in what it sends; `None` for
+/// a kernel installed before kernels masked, which shows them.
+pub fn masks(dir: &Path) -> Option<bool> {
+    read_spec(dir)?
+        .pointer("/metadata/envguard/mask")?
+        .as_bool()
+}
+
 /// The interpreter an envguard kernel runs: the argument after `exec`'s `--`.
 pub fn kernel_python(dir: &Path) -> Option<PathBuf> {
     let spec = read_spec(dir)?;

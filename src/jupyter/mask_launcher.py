@@ -84,7 +84,8 @@ def _masked(item, mask):
     if isinstance(item, str):
         return mask(item)
     if isinstance(item, dict):
-        return {key: _masked_entry(key, value, mask) for key, value in item.items()}
+        # Keys too: `{os.environ["API_KEY"]: 1}` displays its key.
+        return {_masked(key, mask): _masked_entry(key, value, mask) for key, value in item.items()}
     if isinstance(item, (list, tuple)):
         return [_masked(element, mask) for element in item]
     return item
