@@ -348,3 +348,23 @@ fn a_kernel_from_before_masking_is_listed_as_outdated_with_a_fix_that_works() {
     assert_eq!(spec["metadata"]["envguard"]["mask"], true);
     assert!(!list().contains("mask"), "{}", list());
 }
+
+#[test]
+fn without_dash_p_the_launcher_runs_nothing_from_the_notebooks_folder() {
+    let kernel = Kernel::new();
+    let marker = kernel.env.root.path().join("hostile-ran");
+    let hostile = format!("open({:?}, 'w').write('ran')\n", marker.to_str().unwrap());
+    // Modules the launcher imports, and the one it runs, as a notebook's folder could hold them.
+    for module in ["json.py", "base64.py", "re.py", "ipykernel_launcher.py"] {
+        fs::write(kernel.project.join(module), &hostile).unwrap();
+    }
+    // As on Python < 3.11: `-c` without `-P`, so sys.path starts with the working directory.
+    let out = kernel
+        .command(&kernel.python)
+        .args(["-c", envguard::jupyter::launch::MASK_LAUNCHER, "--version"])
+        .env("ENVGUARD_MASK_NAMES", "API_KEY")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!marker.exists(), "a module from the working directory ran");
+}
