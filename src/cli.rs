@@ -360,6 +360,10 @@ pub struct KernelInstallArgs {
     /// Repoint a same-named envguard kernel that serves another project.
     #[arg(long)]
     pub force: bool,
+    /// Let the kernel show loaded values in its output; by default it replaces each with
+    /// `<masked:NAME>` in everything it sends, so a saved notebook never holds one.
+    #[arg(long)]
+    pub no_mask: bool,
 }
 
 #[derive(Debug, Args)]

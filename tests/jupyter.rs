@@ -226,8 +226,8 @@ fn an_installed_kernel_loads_the_project_and_fails_visibly_when_refused() {
     let envguard = fs::canonicalize(BIN).unwrap();
     let canonical_project = fs::canonicalize(&project).unwrap();
     let env_file_arg = canonical_project.join(".env");
-    // The kernel loads exactly its project's file, and Python leaves the working directory
-    // (the notebook's folder) off sys.path (`-P`, Python 3.11+).
+    // The kernel loads exactly its project's file, Python leaves the working directory (the
+    // notebook's folder) off sys.path (`-P`, Python 3.11+), and it masks (tests/kernel_mask.rs).
     assert_eq!(
         argv,
         [
@@ -240,8 +240,8 @@ fn an_installed_kernel_loads_the_project_and_fails_visibly_when_refused() {
             "--",
             python,
             "-P",
-            "-m",
-            "ipykernel_launcher",
+            "-c",
+            envguard::jupyter::launch::MASK_LAUNCHER,
             "-f",
             "{connection_file}",
         ]

@@ -45,7 +45,11 @@ pub fn run(args: ExecArgs) -> Result<()> {
     if let Some(stop) = stop {
         return watch::run(paths.first().map(PathBuf::as_path), &args.command, stop);
     }
-    Err(replace_process(&args.command, load_all(&paths)?))
+    let mut bindings = load_all(&paths)?;
+    if args.kernel.is_some() {
+        bindings.push(crate::jupyter::launch::mask_names(&bindings));
+    }
+    Err(replace_process(&args.command, bindings))
 }
 
 /// The variables of `paths`, each file loaded whole through the guard and the trust gate, in

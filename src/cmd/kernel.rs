@@ -95,6 +95,7 @@ fn install(args: &KernelInstallArgs, env: Lookup) -> Result<()> {
         project: &project,
         env_file: &env_file,
         python: &python,
+        mask: !args.no_mask,
     })?;
     // Not group- or world-writable whatever the umask: the next install would refuse it.
     fs::DirBuilder::new()
@@ -184,6 +185,9 @@ fn install_command(args: &KernelInstallArgs, name: Option<&str>, python: Option<
     if args.sys_prefix {
         command.push_str(" --sys-prefix");
     }
+    if args.no_mask {
+        command.push_str(" --no-mask");
+    }
     if let Some(name) = name {
         command.push_str(&format!(" --name {name}"));
     }
@@ -267,24 +271,29 @@ fn note(kernels: &[resolve::Found], kernel: &resolve::Found, project: &Path) -> 
             escape_for_display(&first.spec_dir)
         );
     }
+    let python = kernelspec::kernel_python(&kernel.spec_dir)
+        .map(|python| format!(" --python {}", quote_for_display(&python)))
+        .unwrap_or_default();
+    // A name Jupyter would refuse came from a directory made by hand: no envguard command
+    // takes it, so the fix removes the directory.
+    let reinstall = match kernelspec::validate_name(&kernel.name) {
+        Ok(name) => format!(
+            "envguard kernel install --dir {}{python} --name {name}",
+            quote_for_display(project)
+        ),
+        Err(_) => format!("rm -r {}", quote_for_display(&kernel.spec_dir)),
+    };
     if !kernelspec::names_its_env_file(&kernel.spec_dir) {
-        let python = kernelspec::kernel_python(&kernel.spec_dir)
-            .map(|python| format!(" --python {}", quote_for_display(&python)))
-            .unwrap_or_default();
-        // A name Jupyter would refuse came from a directory made by hand: no envguard command
-        // takes it, so the fix removes the directory.
-        let fix = match kernelspec::validate_name(&kernel.name) {
-            Ok(name) => format!(
-                "envguard kernel install --dir {}{python} --name {name}",
-                quote_for_display(project)
-            ),
-            Err(_) => format!("rm -r {}", quote_for_display(&kernel.spec_dir)),
-        };
         return format!(
-            "outdated: would load a parent directory's .env if this one went away (fix: {fix})"
+            "outdated: would load a parent directory's .env if this one went away \
+             (fix: {reinstall})"
         );
     }
-    String::new()
+    match kernelspec::masks(&kernel.spec_dir) {
+        None => format!("outdated: shows loaded values in its output (fix: {reinstall})"),
+        Some(false) => "(does not mask: installed with --no-mask)".to_owned(),
+        Some(true) => String::new(),
+    }
 }
 
 fn remove(args: &KernelRemoveArgs, env: Lookup) -> Result<()> {

@@ -9,6 +9,9 @@
 //! starting without its secrets, or with another project's. The file holds paths only, never
 //! a value.
 //!
+//! A masking kernel (the default) runs `PYTHON [-P] -c MASK_LAUNCHER` instead of
+//! `-m ipykernel_launcher`; `metadata.envguard.mask` records which it is.
+//!
 //! `metadata.envguard.project` marks a kernelspec as envguard's; `list` and `remove` act only
 //! on kernelspecs that carry it, and `install` replaces one only for the same project.
 
@@ -71,6 +74,9 @@ pub struct Spec<'a> {
     /// The one `.env` the kernel loads.
     pub env_file: &'a Path,
     pub python: &'a Python,
+    /// Whether the kernel masks the loaded values in everything it sends (see
+    /// [`launch::MASK_LAUNCHER`]).
+    pub mask: bool,
 }
 
 /// The kernel.json of a kernel that runs `python` with exactly `env_file`'s variables.
@@ -81,7 +87,7 @@ pub fn render(spec: &Spec) -> Result<Vec<u8>> {
     let mut argv = vec![
         envguard, "exec", "--kernel", spec.name, "-f", env_file, "--", python,
     ];
-    argv.extend(launch::python_args(spec.python));
+    argv.extend(launch::python_args(spec.python, spec.mask));
     argv.extend(["-f", "{connection_file}"]);
     let spec = json!({
         "argv": argv,
@@ -90,7 +96,7 @@ pub fn render(spec: &Spec) -> Result<Vec<u8>> {
         "interrupt_mode": "signal",
         "metadata": {
             "debugger": true,
-            "envguard": { "project": project, "env_file": env_file },
+            "envguard": { "project": project, "env_file": env_file, "mask": spec.mask },
         },
     });
     let mut bytes = serde_json::to_vec_pretty(&spec).expect("a JSON value always serialises");
@@ -141,6 +147,14 @@ pub fn inspect(dir: &Path) -> Option<Installed> {
 /// `.env` would have them load a parent directory's: they need installing again.
 pub fn names_its_env_file(dir: &Path) -> bool {
     read_spec(dir).is_some_and(|spec| spec.pointer("/metadata/envguard/env_file").is_some())
+}
+
+/// Whether the envguard kernel in `dir` masks the loaded values in what it sends; `None` for
+/// a kernel installed before kernels masked, which shows them.
+pub fn masks(dir: &Path) -> Option<bool> {
+    read_spec(dir)?
+        .pointer("/metadata/envguard/mask")?
+        .as_bool()
 }
 
 /// The interpreter an envguard kernel runs: the argument after `exec`'s `--`.
@@ -207,6 +221,7 @@ mod tests {
             project: Path::new("/w/p"),
             env_file: Path::new("/w/p/.env"),
             python: &python,
+            mask: false,
         })
         .unwrap();
         let spec: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
@@ -235,5 +250,35 @@ mod tests {
             ]
         );
         assert_eq!(spec["metadata"]["envguard"]["project"], "/w/p");
+        assert_eq!(spec["metadata"]["envguard"]["mask"], false);
+    }
+
+    #[test]
+    fn a_masking_spec_runs_the_mask_launcher() {
+        let python = Python {
+            executable: "/v/bin/python".into(),
+            prefix: "/v".into(),
+            base_prefix: "/usr".into(),
+            user_base: None,
+            has_safe_path_flag: true,
+            has_ipykernel: true,
+        };
+        let bytes = render(&Spec {
+            name: "p",
+            display_name: "P",
+            envguard: Path::new("/bin/envguard"),
+            project: Path::new("/w/p"),
+            env_file: Path::new("/w/p/.env"),
+            python: &python,
+            mask: true,
+        })
+        .unwrap();
+        let spec: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let argv = spec["argv"].as_array().unwrap();
+        assert_eq!(argv[8], "-P");
+        assert_eq!(argv[9], "-c");
+        assert_eq!(argv[10], launch::MASK_LAUNCHER);
+        assert_eq!(argv[11..], ["-f", "{connection_file}"]);
+        assert_eq!(spec["metadata"]["envguard"]["mask"], true);
     }
 }

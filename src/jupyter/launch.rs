@@ -11,6 +11,13 @@
 //! ipykernel. Python 3.11's `-P` leaves the working directory out; older Pythons get a `-c`
 //! program that removes it and then runs the launcher as `-m` would. `check` warns about such
 //! a file ([`stray_launchers`]), because other kernels still run it.
+//!
+//! A masking kernel (the default) runs envguard's own launcher instead ([`MASK_LAUNCHER`],
+//! passed with `-c` so kernel.json is all there is to install and to tamper with), which masks
+//! every loaded value in what the kernel sends and then starts ipykernel. It learns which
+//! names to mask from [`MASK_NAMES_VAR`], which `exec --kernel` sets and a `.env` cannot
+//! (`ENVGUARD_*` is reserved); the values it reads from its own environment, so they are never
+//! on disk or in an argv.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -19,6 +26,7 @@ use crate::display::{escape_for_display, escape_text_for_display, quote_for_disp
 use crate::error::{Refusal, RefusalKind, Result};
 use crate::jupyter::python::Python;
 use crate::load::discover;
+use crate::load::dotenv::Binding;
 
 const LAUNCHER_MODULE: &str = "ipykernel_launcher";
 
@@ -28,13 +36,39 @@ pub const LAUNCHER_WITHOUT_WORKING_DIR: &str = "import runpy, sys\n\
      if sys.path and sys.path[0] == '':\n    del sys.path[0]\n\
      runpy.run_module('ipykernel_launcher', run_name='__main__', alter_sys=True)\n";
 
+/// Masks the loaded values in every message the kernel sends, then runs `ipykernel_launcher`;
+/// it leaves the working directory off `sys.path` itself, for Pythons without `-P`.
+pub const MASK_LAUNCHER: &str = include_str!("mask_launcher.py");
+
+/// The variable that tells a masking kernel which names' values to mask: names only, comma
+/// separated (a name never holds a comma).
+pub const MASK_NAMES_VAR: &str = "ENVGUARD_MASK_NAMES";
+
 /// The interpreter's arguments (before `-f {connection_file}`) that start ipykernel without
-/// the working directory on `sys.path`.
-pub fn python_args(python: &Python) -> Vec<&'static str> {
+/// the working directory on `sys.path`, through the masking launcher when `mask` is set.
+pub fn python_args(python: &Python, mask: bool) -> Vec<&'static str> {
+    let mut args = Vec::new();
     if python.has_safe_path_flag {
-        vec!["-P", "-m", LAUNCHER_MODULE]
-    } else {
-        vec!["-c", LAUNCHER_WITHOUT_WORKING_DIR]
+        args.push("-P");
+    }
+    match (mask, python.has_safe_path_flag) {
+        (true, _) => args.extend(["-c", MASK_LAUNCHER]),
+        (false, true) => args.extend(["-m", LAUNCHER_MODULE]),
+        (false, false) => args.extend(["-c", LAUNCHER_WITHOUT_WORKING_DIR]),
+    }
+    args
+}
+
+/// The [`MASK_NAMES_VAR`] binding for the kernel `exec --kernel` starts: every loaded name,
+/// so a masking kernel knows whose values to hide. Set for every envguard kernel, because
+/// kernel.json, not exec, says whether the kernel masks.
+pub fn mask_names(loaded: &[Binding]) -> Binding {
+    let names: Vec<&str> = loaded.iter().map(|binding| binding.name.as_str()).collect();
+    Binding {
+        name: MASK_NAMES_VAR.to_owned(),
+        value: names.join(","),
+        line: 0,
+        value_span: 0..0,
     }
 }
 
@@ -130,12 +164,57 @@ mod tests {
     #[test]
     fn the_working_directory_is_left_off_sys_path_on_every_python() {
         assert_eq!(
-            python_args(&python(true)),
+            python_args(&python(true), false),
             ["-P", "-m", "ipykernel_launcher"]
         );
-        let old = python_args(&python(false));
+        let old = python_args(&python(false), false);
         assert_eq!(old[0], "-c");
         assert!(old[1].contains("del sys.path[0]") && old[1].contains("run_module"));
+        assert_eq!(
+            python_args(&python(true), true),
+            ["-P", "-c", MASK_LAUNCHER]
+        );
+        assert_eq!(python_args(&python(false), true), ["-c", MASK_LAUNCHER]);
+    }
+
+    #[test]
+    fn the_mask_launcher_leaves_the_working_directory_before_any_import() {
+        let first_import = MASK_LAUNCHER
+            .lines()
+            .position(|line| line.starts_with("import ") && line != "import sys")
+            .unwrap();
+        let path_removed = MASK_LAUNCHER.find("del sys.path[0]").unwrap();
+        let before: usize = MASK_LAUNCHER
+            .lines()
+            .take(first_import)
+            .map(|l| l.len() + 1)
+            .sum();
+        assert!(path_removed < before);
+        // Jupyter substitutes `{word}` in a kernel's argv: the launcher must hold none.
+        let mut rest = MASK_LAUNCHER;
+        while let Some(open) = rest.find('{') {
+            rest = &rest[open + 1..];
+            let word = rest.split('}').next().unwrap();
+            assert!(
+                !(rest.contains('}')
+                    && !word.is_empty()
+                    && word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')),
+                "{{{word}}}"
+            );
+        }
+    }
+
+    #[test]
+    fn mask_names_are_names_only() {
+        let binding = |name: &str| Binding {
+            name: name.into(),
+            value: "a-secret-value".into(),
+            line: 1,
+            value_span: 0..0,
+        };
+        let names = mask_names(&[binding("API_KEY"), binding("DB_URL")]);
+        assert_eq!(names.name, "ENVGUARD_MASK_NAMES");
+        assert_eq!(names.value, "API_KEY,DB_URL");
     }
 
     #[test]
