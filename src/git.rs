@@ -67,6 +67,42 @@ where
         .ok()
 }
 
+/// What git exposes of the `.env` at `path`, with the fix, as `(problem, fix)`: tracked (its
+/// secrets are in the history, so untracking is not enough) or not ignored (one `git add .`
+/// away). None when git ignores it or cannot tell (no repository, no git).
+pub fn exposure(path: &Path) -> Option<(&'static str, String)> {
+    let name = Path::new(path.file_name()?);
+    let dir = path.parent()?;
+    if is_tracked(path) == Some(true) {
+        // `git rm` takes paths relative to where it runs: from elsewhere, `-C` says where.
+        let here = std::env::current_dir().and_then(fs::canonicalize).ok();
+        let git = if here.is_some() && here == fs::canonicalize(dir).ok() {
+            "git".to_string()
+        } else {
+            format!("git -C {}", quote_for_display(dir))
+        };
+        // A name that starts with `-` would be read as an option.
+        let dashes = if name.as_os_str().as_encoded_bytes().starts_with(b"-") {
+            "-- "
+        } else {
+            ""
+        };
+        return Some((
+            "is tracked by git: its secrets are in the repository and its history",
+            format!(
+                "{git} rm --cached {dashes}{}, then rotate every secret in it that was pushed",
+                quote_for_display(name)
+            ),
+        ));
+    }
+    (is_ignored(path) == Some(false)).then(|| {
+        (
+            "is not ignored by git: `git add .` would commit it",
+            ignore_fix(path),
+        )
+    })
+}
+
 /// The command that makes git ignore the not-ignored file at `path`: a line naming that very
 /// file in the work tree's top `.gitignore`. Suggesting `.env` would do nothing for
 /// `.env.production` (and nothing at all when `.env` is already listed); a broader `.env*`

@@ -76,81 +76,10 @@ pub(super) fn warn_about_names<'a>(path: &Path, names: impl IntoIterator<Item = 
 /// does not ignore it (one `git add .` from there): shared by `allow`, `set` and `edit`, which
 /// would otherwise write or trust such a file without a word.
 pub(super) fn warn_about_git(path: &Path) {
-    if let Some((problem, fix)) = git_exposure(path) {
+    if let Some((problem, fix)) = git::exposure(path) {
         say!(
             "envguard: warning: {} {problem} (fix: {fix})",
             escape_for_display(path)
         );
-    }
-}
-
-/// What git exposes of `path`, and the fix, as `(problem, fix)`; None when git ignores it or
-/// cannot tell (no repository, no git).
-pub(super) fn git_exposure(path: &Path) -> Option<(&'static str, String)> {
-    let name = Path::new(path.file_name()?);
-    let dir = path.parent()?;
-    // `git rm` takes paths relative to where it runs: from elsewhere, `-C` says where.
-    let git_here = if is_working_dir(dir) {
-        "git".to_string()
-    } else {
-        format!("git -C {}", quote_for_display(dir))
-    };
-    if git::is_tracked(path) == Some(true) {
-        return Some((
-            "is tracked by git: its secrets are in the repository and its history",
-            format!(
-                "{git_here} rm --cached {}{}, then rotate every secret in it that was pushed",
-                // A name that starts with `-` would be read as an option.
-                if name.as_os_str().as_encoded_bytes().starts_with(b"-") {
-                    "-- "
-                } else {
-                    ""
-                },
-                quote_for_display(name)
-            ),
-        ));
-    }
-    if git::is_ignored(path) != Some(false) {
-        return None;
-    }
-    let gitignore = git::work_tree(dir)?.join(".gitignore");
-    Some((
-        "is not ignored by git: `git add .` would commit it",
-        ignore_command(name, &gitignore),
-    ))
-}
-
-/// A command that adds a pattern for the file `name` to `gitignore`, on a line of its own.
-fn ignore_command(name: &Path, gitignore: &Path) -> String {
-    let bytes = name.as_os_str().as_encoded_bytes();
-    // Only a name of these bytes is the same text as a gitignore pattern and a shell word.
-    if bytes.is_empty()
-        || !bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(b))
-    {
-        return format!(
-            "add {} to {}",
-            escape_for_display(name),
-            escape_for_display(gitignore)
-        );
-    }
-    let pattern = String::from_utf8_lossy(bytes);
-    let ends_in_newline =
-        std::fs::read(gitignore).map_or(true, |text| text.is_empty() || text.ends_with(b"\n"));
-    if ends_in_newline {
-        format!("echo {pattern} >> {}", quote_for_display(gitignore))
-    } else {
-        format!(
-            "printf '\\n%s\\n' {pattern} >> {}",
-            quote_for_display(gitignore)
-        )
-    }
-}
-
-fn is_working_dir(dir: &Path) -> bool {
-    match (discover::working_dir(), std::fs::canonicalize(dir)) {
-        (Ok(here), Ok(dir)) => std::fs::canonicalize(here).is_ok_and(|here| here == dir),
-        _ => false,
     }
 }

@@ -190,18 +190,7 @@ fn warn_about_directory(path: &Path, report: &mut Report) {
 /// A `.env` in git's index is in the repository's history; one that git does not ignore is
 /// one `git add .` away from it.
 fn warn_about_git(path: &Path, report: &mut Report) {
-    let quoted = quote_for_display(path);
-    if git::is_tracked(path) == Some(true) {
-        report.warn(
-            "is tracked by git: its contents are in the repository (and its history)",
-            format!(
-                "git rm --cached {quoted}, add .env to .gitignore, and rotate the secrets it held"
-            ),
-        );
-    } else if git::is_ignored(path) == Some(false) {
-        report.warn(
-            "is not ignored by git: `git add .` would commit it",
-            git::ignore_fix(path),
-        );
+    if let Some((problem, fix)) = git::exposure(path) {
+        report.warn(problem, fix);
     }
 }
