@@ -63,17 +63,6 @@ fn run_fix(env: &TestEnv, dir: &Path, fix: &str) {
     assert!(out.status.success(), "fix {fix:?} failed: {}", stderr(&out));
 }
 
-fn git(env: &TestEnv, dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .envs(env.base_env())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
-}
-
 #[test]
 fn a_clean_setup_has_no_problems_and_exits_zero() {
     let env = TestEnv::new();
@@ -203,7 +192,7 @@ fn a_loose_trust_store_is_a_problem_with_a_working_fix() {
 fn the_git_hook_missing_installed_chained_and_stale() {
     let env = TestEnv::new();
     let dir = env.allowed_project("repo", "A=1\n");
-    git(&env, &dir, &["init", "-q"]);
+    env.git_ok(&dir, &["init", "-q"]);
     let (out, report) = doctor(&env, &dir);
     assert_eq!(out.status.code(), Some(1));
     let missing = the_finding(&report, "git", "no pre-commit hook");
@@ -218,7 +207,7 @@ fn the_git_hook_missing_installed_chained_and_stale() {
 
     // Another hook chained, but not executable: git's hook would skip it without a word.
     let hooks = dir.join(".git/hooks");
-    git(&env, &dir, &["config", "core.hooksPath", ".git/hooks"]);
+    env.git_ok(&dir, &["config", "core.hooksPath", ".git/hooks"]);
     fs::write(hooks.join("pre-commit.envguard-chained"), "#!/bin/sh\n").unwrap();
     let (_, report) = doctor(&env, &dir);
     let finding = the_finding(&report, "git", "not executable");
@@ -396,7 +385,7 @@ fn the_fixes_check_prints_for_common_refusals_work_one_after_another() {
     let env = TestEnv::new();
     let dir = env.work().join("shared");
     fs::create_dir(&dir).unwrap();
-    git(&env, &dir, &["init", "-q"]);
+    env.git_ok(&dir, &["init", "-q"]);
     fs::write(dir.join(".gitignore"), ".env").unwrap();
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
     let file = dir.join(".env.local");

@@ -11,36 +11,14 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-use common::{TestEnv, assert_not_leaked, parse_env0, stderr, stdout, write_mode};
+use common::{TestEnv, assert_not_leaked, git, loaded, stderr, stdout, write_mode};
 
 const SECRET: &str = "sk-live-9f8e7d6c5b4a39281706f3a9";
 
 fn mode(path: &Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o7777
-}
-
-fn git(dir: &Path, args: &[&str]) -> Output {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@t")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@t")
-        .output()
-        .expect("git must be installed for these tests");
-    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
-    out
-}
-
-/// What `envguard exec -- env -0` sees: every variable of the child, by name.
-fn loaded(env: &TestEnv, dir: &Path) -> std::collections::HashMap<String, Vec<u8>> {
-    let out = env.run(dir, ["exec", "--", "env", "-0"]);
-    assert!(out.status.success(), "exec failed: {}", stderr(&out));
-    parse_env0(&out.stdout)
 }
 
 fn project_dir(env: &TestEnv, name: &str) -> std::path::PathBuf {

@@ -13,32 +13,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{TestEnv, assert_not_leaked, parse_env0, stderr, stdout, write_mode};
+use common::{TestEnv, assert_not_leaked, git, loaded, stderr, stdout, write_mode};
 
 const SECRET: &str = "sk-live-9f8e7d6c5b4a39281706f3a9";
 const DB_PASSWORD: &str = "hunter2-correct-horse-battery";
-
-fn git(dir: &Path, args: &[&str]) -> Output {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@t")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@t")
-        .output()
-        .expect("git must be installed for these tests");
-    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
-    out
-}
-
-/// What `envguard exec -- env -0` sees: every variable of the child, by name.
-fn loaded(env: &TestEnv, dir: &Path) -> std::collections::HashMap<String, Vec<u8>> {
-    let out = env.run(dir, ["exec", "--", "env", "-0"]);
-    assert!(out.status.success(), "exec failed: {}", stderr(&out));
-    parse_env0(&out.stdout)
-}
 
 fn has_value(env: &TestEnv, dir: &Path, name: &str, value: &str) -> bool {
     loaded(env, dir).get(name).map(Vec::as_slice) == Some(value.as_bytes())

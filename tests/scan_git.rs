@@ -5,47 +5,21 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use common::{BIN, TestEnv, assert_not_leaked, stderr, stdout};
 
 const SECRET: &str = "tGq8-vR2z-Lm5P-xW9c-Kd3B";
 const ENV: &str = "PAYMENTS_TOKEN=tGq8-vR2z-Lm5P-xW9c-Kd3B\n";
 
-fn git(env: &TestEnv, dir: &Path, args: &[&str]) -> Output {
-    Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .envs(env.base_env())
-        .envs([
-            ("GIT_AUTHOR_NAME", "t"),
-            ("GIT_AUTHOR_EMAIL", "t@example.com"),
-            ("GIT_COMMITTER_NAME", "t"),
-            ("GIT_COMMITTER_EMAIL", "t@example.com"),
-        ])
-        .output()
-        .expect("git must be installed")
-}
-
-fn git_ok(env: &TestEnv, dir: &Path, args: &[&str]) -> Output {
-    let out = git(env, dir, args);
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}",
-        stderr(&out)
-    );
-    out
-}
-
 /// A repository with a git-ignored `.env` and one clean commit.
 fn repo(env: &TestEnv) -> PathBuf {
     let dir = env.project("repo", ENV, 0o600);
-    git_ok(env, &dir, &["init", "-q", "-b", "main"]);
+    env.git_ok(&dir, &["init", "-q", "-b", "main"]);
     fs::write(dir.join(".gitignore"), ".env\n").unwrap();
     fs::write(dir.join("app.py"), "print('hello')\n").unwrap();
-    git_ok(env, &dir, &["add", "."]);
-    git_ok(env, &dir, &["commit", "-q", "-m", "initial"]);
+    env.git_ok(&dir, &["add", "."]);
+    env.git_ok(&dir, &["commit", "-q", "-m", "initial"]);
     dir
 }
 
@@ -61,8 +35,8 @@ fn staged_scans_the_index_and_added_lines_only() {
     let dir = repo(&env);
     // Committed before envguard was adopted: not an added line, so not this commit's problem.
     fs::write(dir.join("old.py"), format!("token = '{SECRET}'\n")).unwrap();
-    git_ok(&env, &dir, &["add", "old.py"]);
-    git_ok(&env, &dir, &["commit", "-q", "-m", "old"]);
+    env.git_ok(&dir, &["add", "old.py"]);
+    env.git_ok(&dir, &["commit", "-q", "-m", "old"]);
 
     fs::write(
         dir.join("app.py"),
@@ -71,7 +45,7 @@ fn staged_scans_the_index_and_added_lines_only() {
     .unwrap();
     assert_staged_clean(&env, &dir);
 
-    git_ok(&env, &dir, &["add", "app.py"]);
+    env.git_ok(&dir, &["add", "app.py"]);
     fs::write(dir.join("app.py"), "print('hello')\n").unwrap(); // the index still has it
     let staged = env.run(&dir, ["scan", "--staged"]);
     assert_eq!(staged.status.code(), Some(1));
@@ -81,7 +55,7 @@ fn staged_scans_the_index_and_added_lines_only() {
         "app.py:2:10: known-value PAYMENTS_TOKEN (tG…3B, 24 chars)"
     );
 
-    git_ok(&env, &dir, &["add", "-f", ".env"]);
+    env.git_ok(&dir, &["add", "-f", ".env"]);
     let env_staged = env.run(&dir, ["scan", "--staged"]);
     assert!(
         stdout(&env_staged).contains(".env:1:1: env-file-tracked"),
@@ -116,15 +90,15 @@ fn staged_notebook_is_reported_by_cell_and_only_for_new_secrets() {
     let path = dir.join("analysis.ipynb");
     // Committed with the secret already in cell 1's output: not this commit's problem.
     fs::write(&path, notebook_json(&["print(1)"], &format!("{SECRET}\n"))).unwrap();
-    git_ok(&env, &dir, &["add", "analysis.ipynb"]);
-    git_ok(&env, &dir, &["commit", "-q", "-m", "notebook"]);
+    env.git_ok(&dir, &["add", "analysis.ipynb"]);
+    env.git_ok(&dir, &["commit", "-q", "-m", "notebook"]);
 
     fs::write(
         &path,
         notebook_json(&["print(1)", "x = 1\nprint(2)"], &format!("{SECRET}\n")),
     )
     .unwrap();
-    git_ok(&env, &dir, &["add", "analysis.ipynb"]);
+    env.git_ok(&dir, &["add", "analysis.ipynb"]);
     assert_staged_clean(&env, &dir);
 
     let ghp = "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";
@@ -136,7 +110,7 @@ fn staged_notebook_is_reported_by_cell_and_only_for_new_secrets() {
         ),
     )
     .unwrap();
-    git_ok(&env, &dir, &["add", "analysis.ipynb"]);
+    env.git_ok(&dir, &["add", "analysis.ipynb"]);
     let staged = env.run(&dir, ["scan", "--staged"]);
     assert_eq!(staged.status.code(), Some(1));
     assert_not_leaked(&staged, SECRET);
@@ -156,12 +130,12 @@ fn history_names_the_commit_that_leaked_and_says_to_rotate() {
         format!("{{\"token\": \"{SECRET}\"}}\n"),
     )
     .unwrap();
-    git_ok(&env, &dir, &["add", "config.json"]);
-    git_ok(&env, &dir, &["commit", "-q", "-m", "add config"]);
+    env.git_ok(&dir, &["add", "config.json"]);
+    env.git_ok(&dir, &["commit", "-q", "-m", "add config"]);
     let leaked =
-        String::from_utf8(git_ok(&env, &dir, &["rev-parse", "--short", "HEAD"]).stdout).unwrap();
-    git_ok(&env, &dir, &["rm", "-q", "config.json"]);
-    git_ok(&env, &dir, &["commit", "-q", "-m", "remove config"]);
+        String::from_utf8(env.git_ok(&dir, &["rev-parse", "--short", "HEAD"]).stdout).unwrap();
+    env.git_ok(&dir, &["rm", "-q", "config.json"]);
+    env.git_ok(&dir, &["commit", "-q", "-m", "remove config"]);
 
     assert_eq!(
         env.run(&dir, ["scan"]).status.code(),
@@ -204,8 +178,8 @@ fn install_git_hook_chains_the_existing_hook_and_stops_a_leaking_commit() {
     assert!(hooks.join("pre-commit.envguard-chained").exists());
 
     fs::write(dir.join("app.py"), format!("token = '{SECRET}'\n")).unwrap();
-    git_ok(&env, &dir, &["add", "app.py"]);
-    let blocked = git(&env, &dir, &["commit", "-m", "leak"]);
+    env.git_ok(&dir, &["add", "app.py"]);
+    let blocked = env.git(&dir, &["commit", "-m", "leak"]);
     assert!(!blocked.status.success(), "the commit went through");
     assert_not_leaked(&blocked, SECRET);
     // git sends a hook's stdout to its own stderr.
@@ -225,8 +199,8 @@ fn install_git_hook_chains_the_existing_hook_and_stops_a_leaking_commit() {
     );
 
     fs::write(dir.join("app.py"), "token = os.environ['PAYMENTS_TOKEN']\n").unwrap();
-    git_ok(&env, &dir, &["add", "app.py"]);
-    git_ok(&env, &dir, &["commit", "-q", "-m", "clean"]);
+    env.git_ok(&dir, &["add", "app.py"]);
+    env.git_ok(&dir, &["commit", "-q", "-m", "clean"]);
     let ran = fs::read_to_string(dir.join(".git/chained-ran")).unwrap();
     assert_eq!(
         ran.lines().count(),
@@ -251,8 +225,7 @@ fn readme_pre_commit_config() -> String {
 /// `tag` in a fresh repository.
 fn clone_of_this_repository(env: &TestEnv, tag: &str) -> PathBuf {
     let source = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let listed = git_ok(
-        env,
+    let listed = env.git_ok(
         source,
         &[
             "ls-files",
@@ -277,10 +250,9 @@ fn clone_of_this_repository(env: &TestEnv, tag: &str) -> PathBuf {
         fs::create_dir_all(to.parent().unwrap()).unwrap();
         fs::copy(&from, &to).unwrap();
     }
-    git_ok(env, &clone, &["init", "-q", "-b", "main"]);
-    git_ok(env, &clone, &["add", "-A"]);
-    git_ok(
-        env,
+    env.git_ok(&clone, &["init", "-q", "-b", "main"]);
+    env.git_ok(&clone, &["add", "-A"]);
+    env.git_ok(
         &clone,
         &[
             "-c",
@@ -293,7 +265,7 @@ fn clone_of_this_repository(env: &TestEnv, tag: &str) -> PathBuf {
             "release",
         ],
     );
-    git_ok(env, &clone, &["tag", tag]);
+    env.git_ok(&clone, &["tag", tag]);
     clone
 }
 
@@ -349,7 +321,7 @@ fn pre_commit_framework_builds_and_runs_the_hook_from_the_readme_snippet() {
         ),
     )
     .unwrap();
-    git_ok(&env, &dir, &["add", ".pre-commit-config.yaml"]);
+    env.git_ok(&dir, &["add", ".pre-commit-config.yaml"]);
     // envguard is NOT on PATH: the framework must build it from the tagged repository.
     let path = std::env::var("PATH").unwrap_or_default();
     let bin_dir = Path::new(BIN).parent().unwrap();
@@ -396,7 +368,7 @@ fn pre_commit_framework_builds_and_runs_the_hook_from_the_readme_snippet() {
         format!("token = '{SECRET}'\nkey = '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'\n"),
     )
     .unwrap();
-    git_ok(&env, &dir, &["add", "app.py"]);
+    env.git_ok(&dir, &["add", "app.py"]);
     let blocked = commit("leak");
     assert!(
         !blocked.status.success(),
@@ -421,7 +393,7 @@ fn pre_commit_framework_builds_and_runs_the_hook_from_the_readme_snippet() {
         notebook_json(&["print(token)"], &format!("{SECRET}\n")),
     )
     .unwrap();
-    git_ok(&env, &dir, &["add", "app.py", "run.ipynb"]);
+    env.git_ok(&dir, &["add", "app.py", "run.ipynb"]);
     let blocked = commit("notebook leak");
     assert!(
         !blocked.status.success(),
@@ -433,10 +405,10 @@ fn pre_commit_framework_builds_and_runs_the_hook_from_the_readme_snippet() {
         output.contains("envguard scan --redact run.ipynb"),
         "{output}"
     );
-    git_ok(&env, &dir, &["rm", "-q", "--cached", "run.ipynb"]);
+    env.git_ok(&dir, &["rm", "-q", "--cached", "run.ipynb"]);
 
     fs::write(dir.join("app.py"), "print('clean')\n").unwrap();
-    git_ok(&env, &dir, &["add", "app.py"]);
+    env.git_ok(&dir, &["add", "app.py"]);
     let passed = commit("clean");
     assert!(
         passed.status.success(),
@@ -462,8 +434,8 @@ fn loose_env_does_not_blind_the_installed_hook() {
     let out = env.run(&dir, ["install-git-hook"]);
     assert!(out.status.success(), "{}", stderr(&out));
     fs::write(dir.join("app.py"), format!("token = '{SECRET}'\n")).unwrap();
-    git_ok(&env, &dir, &["add", "app.py"]);
-    let blocked = git(&env, &dir, &["commit", "-m", "leak"]);
+    env.git_ok(&dir, &["add", "app.py"]);
+    let blocked = env.git(&dir, &["commit", "-m", "leak"]);
     assert!(
         !blocked.status.success(),
         "a loose .env let its value through"
@@ -485,8 +457,8 @@ fn loose_env_does_not_blind_the_installed_hook() {
         0o644,
     );
     fs::write(dir.join("app.py"), format!("queue = '{other}'\n")).unwrap();
-    git_ok(&env, &dir, &["add", "app.py", ".gitignore"]);
-    let blocked = git(&env, &dir, &["commit", "-m", "leak"]);
+    env.git_ok(&dir, &["add", "app.py", ".gitignore"]);
+    let blocked = env.git(&dir, &["commit", "-m", "leak"]);
     assert!(
         !blocked.status.success(),
         "a sibling .env's value went through"
@@ -520,8 +492,7 @@ fn committed_env_files_are_findings_in_every_mode_except_those_made_to_be_commit
         "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgp\n",
     )
     .unwrap();
-    git_ok(
-        &env,
+    env.git_ok(
         &dir,
         &[
             "add",
@@ -533,9 +504,9 @@ fn committed_env_files_are_findings_in_every_mode_except_those_made_to_be_commit
             ".env.recipients",
         ],
     );
-    git_ok(&env, &dir, &["commit", "-q", "-m", "configs"]);
+    env.git_ok(&dir, &["commit", "-q", "-m", "configs"]);
     let commit =
-        String::from_utf8(git_ok(&env, &dir, &["rev-parse", "--short", "HEAD"]).stdout).unwrap();
+        String::from_utf8(env.git_ok(&dir, &["rev-parse", "--short", "HEAD"]).stdout).unwrap();
 
     let expected = [
         ".env:1:1: env-file-tracked",
@@ -564,8 +535,7 @@ fn committed_env_files_are_findings_in_every_mode_except_those_made_to_be_commit
         "{text}"
     );
 
-    git_ok(
-        &env,
+    env.git_ok(
         &dir,
         &["rm", "-q", "--cached", ".env", "deploy/.env.production"],
     );
@@ -581,12 +551,12 @@ fn history_runs_the_token_rules_and_skips_oversize_objects_unread() {
     // Over the limit below, and holding a known value that must not be read to be skipped.
     let big = format!("{}\n{SECRET}\n", "x".repeat(200_000));
     fs::write(dir.join("asset.txt"), big).unwrap();
-    git_ok(&env, &dir, &["add", "ci.yml", "asset.txt"]);
-    git_ok(&env, &dir, &["commit", "-q", "-m", "ci"]);
+    env.git_ok(&dir, &["add", "ci.yml", "asset.txt"]);
+    env.git_ok(&dir, &["commit", "-q", "-m", "ci"]);
     let leaked =
-        String::from_utf8(git_ok(&env, &dir, &["rev-parse", "--short", "HEAD"]).stdout).unwrap();
-    git_ok(&env, &dir, &["rm", "-q", "ci.yml", "asset.txt"]);
-    git_ok(&env, &dir, &["commit", "-q", "-m", "remove"]);
+        String::from_utf8(env.git_ok(&dir, &["rev-parse", "--short", "HEAD"]).stdout).unwrap();
+    env.git_ok(&dir, &["rm", "-q", "ci.yml", "asset.txt"]);
+    env.git_ok(&dir, &["commit", "-q", "-m", "remove"]);
 
     let out = env.run(&dir, ["scan", "--history", "--max-file-size", "100000"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
@@ -629,8 +599,8 @@ fn uninstall_git_hook_puts_the_chained_hook_back_and_leaves_foreign_hooks_alone(
     assert!(!hooks.join("pre-commit.envguard-chained").exists());
     // git runs the restored hook, and envguard no longer stops a leak.
     fs::write(dir.join("app.py"), format!("token = '{SECRET}'\n")).unwrap();
-    git_ok(&env, &dir, &["add", "app.py"]);
-    git_ok(&env, &dir, &["commit", "-q", "-m", "no envguard"]);
+    env.git_ok(&dir, &["add", "app.py"]);
+    env.git_ok(&dir, &["commit", "-q", "-m", "no envguard"]);
     assert_eq!(
         fs::read_to_string(dir.join(".git/chained-ran"))
             .unwrap()
@@ -694,7 +664,7 @@ fn the_not_ignored_fix_covers_the_file_checked_and_works_as_shown() {
         .unwrap();
     assert!(ran.status.success(), "{}", stderr(&ran));
     for name in [".env", ".env.production"] {
-        git_ok(&env, &dir, &["check-ignore", "-q", name]);
+        env.git_ok(&dir, &["check-ignore", "-q", name]);
     }
     let again = stdout(&env.run(&dir, ["check", ".env.production"]));
     assert!(!again.contains("is not ignored"), "{again}");

@@ -6,7 +6,7 @@ mod common;
 use std::fs::{self, File};
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use common::{TestEnv, stderr, stdout};
 
@@ -141,35 +141,17 @@ fn the_text_summary_line_is_all_a_pipe_gets() {
     assert!(!stdout(&piped).contains(SECRET));
 }
 
-fn git(env: &TestEnv, dir: &Path, args: &[&str]) -> Output {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .envs(env.base_env())
-        .envs([
-            ("GIT_AUTHOR_NAME", "t"),
-            ("GIT_AUTHOR_EMAIL", "t@example.com"),
-            ("GIT_COMMITTER_NAME", "t"),
-            ("GIT_COMMITTER_EMAIL", "t@example.com"),
-        ])
-        .output()
-        .expect("git must be installed");
-    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
-    out
-}
-
 #[test]
 fn a_history_scan_draws_a_bar_on_a_terminal_and_nothing_in_a_pipe() {
     let env = TestEnv::new();
     let dir = tree(&env);
     fs::write(dir.join(".gitignore"), ".env\n").unwrap();
-    git(&env, &dir, &["init", "-q", "-b", "main"]);
-    git(&env, &dir, &["add", "."]);
-    git(&env, &dir, &["commit", "-q", "-m", "everything"]);
+    env.git_ok(&dir, &["init", "-q", "-b", "main"]);
+    env.git_ok(&dir, &["add", "."]);
+    env.git_ok(&dir, &["commit", "-q", "-m", "everything"]);
     fs::remove_file(dir.join("leak.py")).unwrap();
-    git(&env, &dir, &["commit", "-q", "-am", "the leak, removed"]);
-    let listed = git(&env, &dir, &["rev-list", "--objects", "--all"]);
+    env.git_ok(&dir, &["commit", "-q", "-am", "the leak, removed"]);
+    let listed = env.git_ok(&dir, &["rev-list", "--objects", "--all"]);
     let objects = stdout(&listed).lines().count();
 
     let on_terminal =

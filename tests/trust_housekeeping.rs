@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{TestEnv, assert_not_leaked, stderr, stdout, write_mode};
+use common::{TestEnv, assert_not_leaked, git, stderr, stdout, write_mode};
 
 const API_KEY: &str = "sk-live-9f8e7d6c5b4a39281706f5e4d3c2b1a0";
 const NEW_KEY: &str = "sk-live-0a1b2c3d4e5f60718293a4b5c6d7e8f9";
@@ -18,21 +18,6 @@ const OLD_VALUE: &str = "old-secret-value-4711";
 
 fn ok(out: Output) -> Output {
     assert!(out.status.success(), "envguard failed: {}", stderr(&out));
-    out
-}
-
-fn git(dir: &Path, args: &[&str]) -> Output {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@t")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@t")
-        .output()
-        .expect("git must be installed for these tests");
-    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
     out
 }
 

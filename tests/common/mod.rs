@@ -262,3 +262,58 @@ pub fn as_other_user(dir: &Path, script: &str) {
         stderr(&out)
     );
 }
+
+/// `git ARGS` in `dir`, isolated from the user's git configuration, with a fixed identity;
+/// it must succeed.
+pub fn git(dir: &Path, args: &[&str]) -> Output {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@t")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@t")
+        .output()
+        .expect("git must be installed for these tests");
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    out
+}
+
+/// What `envguard exec -- env -0` sees in `dir`: every variable of the child, by name.
+pub fn loaded(env: &TestEnv, dir: &Path) -> std::collections::HashMap<String, Vec<u8>> {
+    let out = env.run(dir, ["exec", "--", "env", "-0"]);
+    assert!(out.status.success(), "exec failed: {}", stderr(&out));
+    parse_env0(&out.stdout)
+}
+
+impl TestEnv {
+    /// `git ARGS` in `dir` in this test's environment (its HOME, so no user configuration),
+    /// with a fixed identity; the output whatever the status.
+    pub fn git(&self, dir: &Path, args: &[&str]) -> Output {
+        Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env_clear()
+            .envs(self.base_env())
+            .envs([
+                ("GIT_AUTHOR_NAME", "t"),
+                ("GIT_AUTHOR_EMAIL", "t@example.com"),
+                ("GIT_COMMITTER_NAME", "t"),
+                ("GIT_COMMITTER_EMAIL", "t@example.com"),
+            ])
+            .output()
+            .expect("git must be installed")
+    }
+
+    /// [`Self::git`], which must succeed.
+    pub fn git_ok(&self, dir: &Path, args: &[&str]) -> Output {
+        let out = self.git(dir, args);
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            stderr(&out)
+        );
+        out
+    }
+}
