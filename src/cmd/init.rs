@@ -10,7 +10,7 @@
 //! asked for before anything is written, so an interrupted `init` leaves no half-filled file.
 
 use std::fs;
-use std::io::{self, IsTerminal, Read};
+use std::io::{self, IsTerminal};
 use std::path::Path;
 
 use crate::atomic;
@@ -21,7 +21,6 @@ use crate::error::{Error, IoContext, Result};
 use crate::git;
 use crate::load::discover::{self, FILE_NAME};
 use crate::load::dotenv::{self, Limits};
-use crate::load::guard;
 use crate::load::loader::{self, from_process_env};
 use crate::load::names;
 
@@ -183,19 +182,7 @@ fn ask(names: &[String], null_separated: bool) -> Result<Vec<String>> {
 /// `set`, an empty answer skips the name, and no input at all skips every name, so that
 /// `envguard init < /dev/null` in a script still creates the file.
 fn read_piped(names: &[String], null_separated: bool) -> Result<Vec<String>> {
-    let limit = guard::max_size();
-    let mut input = Vec::new();
-    io::stdin()
-        .lock()
-        // Saturating: ENVGUARD_MAX_SIZE may be the largest integer.
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut input)
-        .map_err(|e| Error::io("read", "standard input", e))?;
-    if input.len() as u64 > limit {
-        return Err(Error::Usage(format!(
-            "standard input is over the {limit}-byte limit of a .env; nothing was created"
-        )));
-    }
+    let input = super::set::read_stdin("; nothing was created")?;
     if input.is_empty() {
         return Ok(vec![String::new(); names.len()]);
     }

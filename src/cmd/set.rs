@@ -118,19 +118,7 @@ fn read_values(names: &[&str], null_separated: bool) -> Result<Vec<String>> {
             })
             .collect();
     }
-    let limit = guard::max_size();
-    let mut input = Vec::new();
-    io::stdin()
-        .lock()
-        // Saturating: ENVGUARD_MAX_SIZE may be the largest integer.
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut input)
-        .map_err(|e| Error::io("read", "standard input", e))?;
-    if input.len() as u64 > limit {
-        return Err(Error::Usage(format!(
-            "standard input is over the {limit}-byte limit of a .env"
-        )));
-    }
+    let input = read_stdin("")?;
     if input.is_empty() {
         return Err(Error::Usage(
             "no value on standard input (fix: pipe the value in; an empty line sets it empty: `echo | envguard set NAME`)".into(),
@@ -167,4 +155,24 @@ fn read_values(names: &[&str], null_separated: bool) -> Result<Vec<String>> {
         )));
     }
     Ok(values)
+}
+
+/// All of standard input, refused (with `consequence` appended to the reason) when it is over
+/// the `.env` size limit: a value that long could not be loaded anyway, and the read stays
+/// bounded whatever is piped in.
+pub(super) fn read_stdin(consequence: &str) -> Result<Vec<u8>> {
+    let limit = guard::max_size();
+    let mut input = Vec::new();
+    io::stdin()
+        .lock()
+        // Saturating: ENVGUARD_MAX_SIZE may be the largest integer.
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut input)
+        .map_err(|e| Error::io("read", "standard input", e))?;
+    if input.len() as u64 > limit {
+        return Err(Error::Usage(format!(
+            "standard input is over the {limit}-byte limit of a .env{consequence}"
+        )));
+    }
+    Ok(input)
 }
