@@ -229,6 +229,8 @@ fn a_large_stream_passes_whole_in_bounded_memory() {
 /// envguard started on a fresh pseudo-terminal of `cols` columns, as a user's terminal.
 struct Terminal {
     master: File,
+    /// The user's side, to read its modes after envguard has gone.
+    slave: OwnedFd,
     child: Child,
 }
 
@@ -242,6 +244,7 @@ impl Terminal {
         };
         let pty = openpty(Some(&size), None).unwrap();
         let slave: OwnedFd = pty.slave;
+        let kept = slave.try_clone().unwrap();
         let mut cmd = env.cmd(dir, ["exec", "--mask", "--", "sh", "-c", script]);
         cmd.env("TERM", "xterm")
             .stdin(slave.try_clone().unwrap())
@@ -260,11 +263,22 @@ impl Terminal {
         let child = cmd.spawn().unwrap();
         Terminal {
             master: File::from(pty.master),
+            slave: kept,
             child,
         }
     }
 
-    /// Everything envguard wrote until it exited, and its exit code.
+    /// Whether the user's terminal is back in its usual (cooked, echoing) mode.
+    fn cooked(&self) -> bool {
+        use nix::sys::termios::{LocalFlags, tcgetattr};
+        let modes = tcgetattr(&self.slave).unwrap();
+        modes
+            .local_flags
+            .contains(LocalFlags::ECHO | LocalFlags::ICANON)
+    }
+
+    /// Everything envguard wrote until it exited, its exit code, and whether the terminal's
+    /// modes were restored.
     fn finish(mut self) -> (Vec<u8>, Option<i32>) {
         let mut reader = self.master.try_clone().unwrap();
         let collected = thread::spawn(move || {
@@ -279,8 +293,12 @@ impl Terminal {
             all
         });
         let status = self.child.wait().unwrap();
+        let cooked = self.cooked();
+        drop(self.slave);
         drop(self.master);
-        (collected.join().unwrap(), status.code())
+        let transcript = collected.join().unwrap();
+        assert!(cooked, "the terminal was left in raw mode");
+        (transcript, status.code())
     }
 
     fn read_until(&mut self, marker: &str) -> Vec<u8> {
@@ -355,4 +373,27 @@ fn on_a_terminal_ctrl_c_reaches_the_program() {
     let (out, code) = term.finish();
     assert_eq!(code, Some(9));
     assert!(shows(&out, "interrupted"));
+}
+
+#[test]
+fn check_names_the_variables_left_unmasked() {
+    let env = TestEnv::new();
+    let dir = project(&env);
+    let out = env.run(&dir, ["check"]);
+    let unmasked = stdout(&out)
+        .lines()
+        .find(|line| line.contains("unmasked"))
+        .map(str::to_string)
+        .unwrap_or_default();
+    assert!(unmasked.ends_with(": DEBUG"), "{unmasked}");
+}
+
+#[test]
+fn mask_with_watch_is_refused_in_one_line() {
+    let env = TestEnv::new();
+    let dir = project(&env);
+    let out = env.run(&dir, ["exec", "--mask", "--watch", "--", "true"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out).lines().count(), 1);
+    assert!(stderr(&out).contains("--no-mask"));
 }

@@ -72,6 +72,25 @@ pub fn why_unmasked(value: &str) -> Option<Unmasked> {
     }
 }
 
+/// The line `check` shows for the names whose values `exec --mask` leaves alone; `None` when
+/// every value is masked.
+pub fn unmasked_summary<'a>(
+    variables: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Option<String> {
+    let names: Vec<&str> = variables
+        .into_iter()
+        .filter(|(_, value)| why_unmasked(value).is_some())
+        .map(|(name, _)| name)
+        .collect();
+    (!names.is_empty()).then(|| {
+        format!(
+            "exec --mask leaves {} unmasked (values under {MIN_MASKED_LEN} characters, numbers or too common to mean anything): {}",
+            if names.len() == 1 { "1 variable".to_string() } else { format!("{} variables", names.len()) },
+            names.join(", ")
+        )
+    })
+}
+
 /// The forms of every masked value, compiled once and shared by every stream.
 pub struct Masker {
     automaton: Option<AhoCorasick>,
