@@ -293,7 +293,7 @@ mod tests {
         for cut in 0..=text.len() {
             let (a, b) = text.as_bytes().split_at(cut);
             let out = masked_in_pieces(&masker, &[a, b]);
-            assert_eq!(out, b"before <masked:API_KEY> after", "cut at {cut}");
+            assert!(out == b"before <masked:API_KEY> after", "cut at {cut}");
         }
     }
 
@@ -303,9 +303,8 @@ mod tests {
         let text = b"x sk-test-Qm2Lp7Vt4Rw8Ks1N-and-more y";
         for cut in 0..=text.len() {
             let (a, b) = text.split_at(cut);
-            assert_eq!(
-                masked_in_pieces(&masker, &[a, b]),
-                b"x <masked:LONGER> y",
+            assert!(
+                masked_in_pieces(&masker, &[a, b]) == b"x <masked:LONGER> y",
                 "cut at {cut}"
             );
         }
@@ -317,10 +316,8 @@ mod tests {
         let b64 = STANDARD.encode(KEY);
         let text = format!("{b64} sk-test-Qm2Lp7Vt4Rw8Ks1N%21 QUJDREVGR0hJSktM true");
         let out = String::from_utf8(masked_in_pieces(&masker, &[text.as_bytes()])).unwrap();
-        assert_eq!(
-            out,
-            "<masked:API_KEY> <masked:API_KEY>%21 <masked:PEM> true"
-        );
+        // Compared as a boolean: a failure must not print what got through.
+        assert!(out == "<masked:API_KEY> <masked:API_KEY>%21 <masked:PEM> true");
     }
 
     #[test]
