@@ -112,6 +112,13 @@ pub struct ExecArgs {
         requires = "watch"
     )]
     pub grace: f64,
+    /// Replace every loaded value in the program's output with <masked:NAME> (also JSON-,
+    /// URL-, base64- and HTML-encoded); a terminal stays a terminal. ENVGUARD_MASK=1 sets it.
+    #[arg(long, conflicts_with = "no_mask")]
+    pub mask: bool,
+    /// Do not mask, even with ENVGUARD_MASK=1.
+    #[arg(long)]
+    pub no_mask: bool,
     /// The program and its arguments.
     #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
     pub command: Vec<OsString>,

@@ -157,6 +157,13 @@ fn inspect(path: &Path) -> Result<Report> {
                 };
                 report.warn(warning, fix);
             }
+            let variables = checked
+                .bindings
+                .iter()
+                .map(|b| (b.name.as_str(), b.value.as_str()));
+            if let Some(line) = crate::mask::filter::unmasked_summary(variables) {
+                report.pass(line);
+            }
             for (warning, fix) in super::example::drift(path, &checked.bindings) {
                 report.warn(warning, fix);
             }

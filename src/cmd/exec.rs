@@ -20,6 +20,7 @@ use crate::load::dotenv::Binding;
 use crate::load::loader::{self, ArgSpace, from_process_env};
 use crate::load::trust::TrustStore;
 
+mod mask;
 mod watch;
 
 pub fn run(args: ExecArgs) -> Result<()> {
@@ -42,6 +43,12 @@ pub fn run(args: ExecArgs) -> Result<()> {
             crate::jupyter::launch::check_before_start(kernel, Some(path))?;
         }
     }
+    let masked = wants_mask(&args);
+    if masked && stop.is_some() {
+        return Err(Error::Usage(
+            "--mask does not work with --watch yet: drop one of them (with ENVGUARD_MASK=1 set, add --no-mask to watch unmasked)".into(),
+        ));
+    }
     if let Some(stop) = stop {
         return watch::run(paths.first().map(PathBuf::as_path), &args.command, stop);
     }
@@ -49,7 +56,17 @@ pub fn run(args: ExecArgs) -> Result<()> {
     if args.kernel.is_some() {
         bindings.push(crate::jupyter::launch::mask_names(&bindings));
     }
+    if masked {
+        return mask::run(&args.command, bindings);
+    }
     Err(replace_process(&args.command, bindings))
+}
+
+/// `--mask`, or `ENVGUARD_MASK=1` (for CI) unless `--no-mask`.
+fn wants_mask(args: &ExecArgs) -> bool {
+    let by_default = std::env::var_os("ENVGUARD_MASK")
+        .is_some_and(|value| !matches!(value.to_str(), Some("" | "0" | "false" | "no" | "off")));
+    !args.no_mask && (args.mask || by_default)
 }
 
 /// The variables of `paths`, each file loaded whole through the guard and the trust gate, in
@@ -137,7 +154,7 @@ fn replace_process(command: &[OsString], bindings: Vec<Binding>) -> Error {
 
 /// Reports why `program` could not be started; the exit code follows the shell's (127 not
 /// found, 126 not runnable).
-fn launch_failure(program: &OsStr, error: &io::Error) -> Error {
+pub(super) fn launch_failure(program: &OsStr, error: &io::Error) -> Error {
     let name = escape_for_display(Path::new(program));
     match error.kind() {
         io::ErrorKind::NotFound => {

@@ -6,6 +6,9 @@
 //! more than 4 characters (2 from each end), and nothing of a value under 16 characters: a
 //! short or human-chosen value is exactly the one an onlooker could finish.
 
+pub mod filter;
+pub mod forms;
+
 /// Values shorter than this get no characters in their hint.
 const MIN_LEN_FOR_CHARS: usize = 16;
 /// The most characters a hint shows, split between the two ends.

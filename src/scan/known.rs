@@ -6,13 +6,15 @@
 //! notebook output, a log line), percent-encoded in a URL, base64-encoded (HTTP basic auth,
 //! Kubernetes secrets), HTML-escaped (a pandas DataFrame's `text/html` output, a notebook
 //! exported to HTML: each escaping convention in use, since they differ on quotes), and for
-//! a value with line breaks, as Python's `repr()` shows it (a notebook cell that echoes it). All forms of all values go into one automaton, so the cost of a
+//! a value with line breaks, as Python's `repr()` shows it (a notebook cell that echoes it);
+//! the forms are built in [`crate::mask::forms`], shared with `exec --mask`. All forms of all
+//! values go into one automaton, so the cost of a
 //! scan barely grows with the number of values, and a gram sampler in front of it passes the
 //! automaton only the few windows of text where a value may start.
 
 use aho_corasick::{AhoCorasick, MatchKind};
-use base64::Engine;
-use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+
+use crate::mask::forms::{Encoding, encodings};
 
 /// Values shorter than this match too much ordinary text to mean anything.
 const MIN_VALUE_LEN: usize = 8;
@@ -35,30 +37,6 @@ const COMMON_VALUES: &[&str] = &[
     "utf-8",
     "UTF-8",
 ];
-
-/// The form in which a value was found.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
-    Plain,
-    JsonEscaped,
-    UrlEncoded,
-    Base64,
-    HtmlEscaped,
-    PythonRepr,
-}
-
-impl Encoding {
-    fn suffix(self) -> &'static str {
-        match self {
-            Encoding::Plain => "",
-            Encoding::JsonEscaped => " (JSON-escaped)",
-            Encoding::UrlEncoded => " (URL-encoded)",
-            Encoding::Base64 => " (base64)",
-            Encoding::HtmlEscaped => " (HTML-escaped)",
-            Encoding::PythonRepr => " (Python repr)",
-        }
-    }
-}
 
 /// A variable of a `.env` file. Deliberately not `Debug`: the value must never be printed.
 pub struct Secret {
@@ -261,97 +239,12 @@ fn is_plain_url(value: &str) -> bool {
     })
 }
 
-/// The value in every form worth searching, the plain one first.
-fn encodings(value: &str) -> Vec<(Encoding, Vec<u8>)> {
-    let mut forms = vec![(Encoding::Plain, value.as_bytes().to_vec())];
-    let json = serde_json::to_string(value).unwrap_or_default();
-    let json = json
-        .get(1..json.len().saturating_sub(1))
-        .unwrap_or_default();
-    forms.push((Encoding::JsonEscaped, json.as_bytes().to_vec()));
-    forms.push((Encoding::UrlEncoded, percent_encode(value).into_bytes()));
-    // Without padding, so that the value is also found when more follows it in the encoding.
-    forms.push((Encoding::Base64, STANDARD_NO_PAD.encode(value).into_bytes()));
-    forms.push((Encoding::Base64, URL_SAFE_NO_PAD.encode(value).into_bytes()));
-    if value.contains(['&', '<', '>', '"', '\'']) {
-        // html.escape, nbconvert and most templates; markupsafe (Jinja); pandas, which
-        // leaves quotes alone in element text.
-        for [quot, apos] in [
-            ["&quot;", "&#x27;"],
-            ["&quot;", "&#39;"],
-            ["&#34;", "&#39;"],
-            ["\"", "'"],
-        ] {
-            forms.push((
-                Encoding::HtmlEscaped,
-                html_escape(value, quot, apos).into_bytes(),
-            ));
-        }
-    }
-    if value.contains(['\n', '\r']) {
-        forms.push((Encoding::PythonRepr, python_repr(value).into_bytes()));
-    }
-    forms
-}
-
-fn html_escape(value: &str, quot: &str, apos: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 16);
-    for c in value.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str(quot),
-            '\'' => out.push_str(apos),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// The inside of Python's `repr(value)`: its choice of quote, and its escapes.
-fn python_repr(value: &str) -> String {
-    let quote = if value.contains('\'') && !value.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(value.len() + 16);
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Percent-encoding as `encodeURIComponent` and `urllib.parse.quote(safe="")` do it.
-fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() * 3);
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mask::forms::python_repr;
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD_NO_PAD;
 
     fn known(pairs: &[(&str, &str)]) -> KnownValues {
         KnownValues::new(
