@@ -104,8 +104,8 @@ fn each_scheme_runs_its_documented_argv_and_loads_the_value() {
         "p",
         "AWS=aws-sm://prod/db?region=eu-west-1&version-stage=AWSPREVIOUS\n\
          OP=op://Private/Db/password\n\
-         VAULT=vault://secret/app/db#password\n\
-         GCP=gcp-sm://my-project/db-pass#3\n\
+         VAULT=vault://secret/data/app/db#password\n\
+         GCP=gcp-sm://my-project/db-pass@3\n\
          AZ=azure-kv://my-vault/db-pass\n\
          PASS=pass://work/db\n\
          PLAIN=https://example.com\n",
@@ -135,14 +135,7 @@ fn each_scheme_runs_its_documented_argv_and_loads_the_value() {
     );
     assert_eq!(
         argv("vault"),
-        [[
-            "kv",
-            "get",
-            "-mount=secret",
-            "-field=password",
-            "--",
-            "app/db"
-        ]]
+        [["kv", "get", "-field=password", "--", "secret/data/app/db"]]
     );
     assert_eq!(
         argv("gcloud"),

@@ -100,20 +100,18 @@ fn op(reference: &str) -> Fetch {
     }
 }
 
-/// `vault://MOUNT/PATH#FIELD` (a KV secret's field).
+/// `vault://PATH#FIELD` (a KV secret's field; the path as `vault kv get` takes it).
 fn vault(rest: &str) -> Result<Fetch, String> {
-    let (location, field, _) = split_reference(rest);
-    let (mount, path) = location.split_once('/').unwrap_or((location, ""));
+    let (path, field, _) = split_reference(rest);
     let field = field.unwrap_or("");
-    if mount.is_empty() || path.is_empty() || field.is_empty() {
-        return Err("is incomplete (expected `vault://MOUNT/PATH#FIELD`)".to_owned());
+    if path.is_empty() || field.is_empty() {
+        return Err("is incomplete (expected `vault://PATH#FIELD`)".to_owned());
     }
     Ok(Fetch {
         program: "vault",
         args: vec![
             "kv".to_owned(),
             "get".to_owned(),
-            format!("-mount={mount}"),
             format!("-field={field}"),
             "--".to_owned(),
             path.to_owned(),
@@ -124,12 +122,15 @@ fn vault(rest: &str) -> Result<Fetch, String> {
     })
 }
 
-/// `gcp-sm://PROJECT/NAME[#VERSION]` (version `latest` when absent).
+/// `gcp-sm://PROJECT/NAME[@VERSION]` (version `latest` when absent).
 fn gcp(rest: &str) -> Result<Fetch, String> {
-    let (location, version, _) = split_reference(rest);
+    let (location, _, _) = split_reference(rest);
     let (project, name) = location.split_once('/').unwrap_or(("", location));
-    if project.is_empty() || name.is_empty() {
-        return Err("is incomplete (expected `gcp-sm://PROJECT/NAME[#VERSION]`)".to_owned());
+    let (name, version) = name
+        .rsplit_once('@')
+        .map_or((name, None), |(n, v)| (n, Some(v)));
+    if project.is_empty() || name.is_empty() || version == Some("") {
+        return Err("is incomplete (expected `gcp-sm://PROJECT/NAME[@VERSION]`)".to_owned());
     }
     Ok(Fetch {
         program: "gcloud",
