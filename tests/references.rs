@@ -7,8 +7,12 @@ mod common;
 
 use std::collections::HashMap;
 use std::fs;
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use common::{TestEnv, assert_not_leaked, parse_env0, stderr, write_mode};
 
@@ -325,4 +329,255 @@ fn twenty_references_all_resolve() {
         assert!(is(&vars, &format!("V{i}"), &format!("value-s{i}")), "V{i}");
     }
     assert_eq!(fakes.calls("aws").len(), 20);
+}
+
+/// A password store of the real `pass` and `gpg`, with a throw-away key and GnuPG home.
+struct PassStore {
+    gnupg: PathBuf,
+    store: PathBuf,
+}
+
+impl PassStore {
+    fn new(env: &TestEnv) -> Self {
+        let gnupg = env.root.path().join("gnupg");
+        let store = env.root.path().join("store");
+        fs::create_dir(&gnupg).unwrap();
+        fs::set_permissions(&gnupg, fs::Permissions::from_mode(0o700)).unwrap();
+        let pass = PassStore { gnupg, store };
+        pass.run(
+            "gpg",
+            &[
+                "--batch",
+                "--passphrase",
+                "",
+                "--quick-gen-key",
+                "envguard-test@example.invalid",
+                "default",
+                "default",
+                "never",
+            ],
+            b"",
+        );
+        pass.run("pass", &["init", "envguard-test@example.invalid"], b"");
+        pass
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env("GNUPGHOME", &self.gnupg)
+            .env("PASSWORD_STORE_DIR", &self.store);
+        cmd
+    }
+
+    fn run(&self, program: &str, args: &[&str], input: &[u8]) {
+        let out = common::output_with_input(self.command(program).args(args), input);
+        assert!(out.status.success(), "{program} failed: {}", stderr(&out));
+    }
+}
+
+impl Drop for PassStore {
+    fn drop(&mut self) {
+        let _ = self
+            .command("gpgconf")
+            .args(["--kill", "gpg-agent"])
+            .output();
+    }
+}
+
+#[test]
+fn pass_references_resolve_through_the_real_pass_and_gpg() {
+    let env = TestEnv::new();
+    let pass = PassStore::new(&env);
+    pass.run(
+        "pass",
+        &["insert", "--multiline", "work/db"],
+        format!("{SECRET}\nuser: app\n").as_bytes(),
+    );
+    let dir = env.allowed_project("p", "DB=pass://work/db\n");
+    let exec = |dir: &Path| {
+        env.cmd(dir, ["exec", "--", "env", "-0"])
+            .env("GNUPGHOME", &pass.gnupg)
+            .env("PASSWORD_STORE_DIR", &pass.store)
+            .output()
+            .unwrap()
+    };
+    let out = exec(&dir);
+    assert!(out.status.success(), "exec failed: {}", stderr(&out));
+    assert!(
+        is(&parse_env0(&out.stdout), "DB", SECRET),
+        "DB was not the first line"
+    );
+
+    let dir = env.allowed_project("q", "DB=pass://work/none\n");
+    let out = exec(&dir);
+    assert_eq!(out.status.code(), Some(1));
+    let message = stderr(&out);
+    assert!(
+        message.contains("`pass` failed: Error: work/none is not in the password store."),
+        "{message}"
+    );
+}
+
+/// One moto server (a real local Secrets Manager endpoint) per test binary, on a free
+/// loopback port, stopped by a watchdog when this process ends.
+fn moto_endpoint() -> &'static str {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT.get_or_init(|| {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let server = venv_bin().join("moto_server");
+        let watchdog = format!(
+            "'{}' -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; \
+             while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $m",
+            server.display(),
+            parent = std::process::id()
+        );
+        let mut watchdog = Command::new("sh")
+            .args(["-c", &watchdog])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::spawn(move || watchdog.wait());
+        // Readiness, not speed: wait until the server accepts connections.
+        for _ in 0..600 {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return format!("http://127.0.0.1:{port}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("moto_server did not start");
+    })
+}
+
+fn venv_bin() -> PathBuf {
+    let venv = std::env::var("ENVGUARD_TEST_VENV").expect("ENVGUARD_TEST_VENV (see scripts/test)");
+    Path::new(&venv).join("bin")
+}
+
+/// The AWS CLI's settings for `endpoint`, with dummy credentials.
+fn aws_env(endpoint: &str) -> Vec<(String, String)> {
+    [
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .chain([(
+        "PATH".to_owned(),
+        format!("{}:/usr/bin:/bin", venv_bin().display()),
+    )])
+    .collect()
+}
+
+fn create_secret(name: &str, value: &str) {
+    let out = Command::new(venv_bin().join("aws"))
+        .args([
+            "secretsmanager",
+            "create-secret",
+            "--name",
+            name,
+            "--secret-string",
+            value,
+        ])
+        .env_clear()
+        .envs(aws_env(moto_endpoint()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "create-secret failed: {}",
+        stderr(&out)
+    );
+}
+
+fn exec_aws(env: &TestEnv, dir: &Path, endpoint: &str) -> Output {
+    env.cmd(dir, ["exec", "--", "env", "-0"])
+        .envs(aws_env(endpoint))
+        .env("ENVGUARD_RESOLVE_TIMEOUT", "300")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn aws_plain_and_json_secrets_through_the_real_cli_and_moto() {
+    let env = TestEnv::new();
+    create_secret("refs/plain", SECRET);
+    create_secret(
+        "refs/json",
+        &format!("{{\"user\":\"app\",\"password\":\"{SECRET}\"}}"),
+    );
+    let dir = env.allowed_project(
+        "p",
+        "PLAIN=aws-sm://refs/plain\nPW=aws-sm://refs/json#password?region=us-east-1\nUSER=aws-sm://refs/json#user\n",
+    );
+    let out = exec_aws(&env, &dir, moto_endpoint());
+    assert!(out.status.success(), "exec failed: {}", stderr(&out));
+    let vars = parse_env0(&out.stdout);
+    assert!(is(&vars, "PLAIN", SECRET), "PLAIN");
+    assert!(is(&vars, "PW", SECRET), "PW");
+    assert!(is(&vars, "USER", "app"), "USER");
+}
+
+#[test]
+fn a_missing_aws_secret_gives_the_cli_error_and_the_fix() {
+    let env = TestEnv::new();
+    let dir = env.allowed_project("p", "DB=aws-sm://refs/does-not-exist\n");
+    let out = exec_aws(&env, &dir, moto_endpoint());
+    assert_eq!(out.status.code(), Some(1));
+    let message = stderr(&out);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(
+        message.contains("DB = `aws-sm://refs/does-not-exist` could not be resolved"),
+        "{message}"
+    );
+    assert!(message.contains("ResourceNotFoundException"), "{message}");
+    assert!(message.contains("aws sso login"), "{message}");
+}
+
+#[test]
+fn an_aws_endpoint_that_never_answers_times_out() {
+    let env = TestEnv::new();
+    // Accepts connections (the kernel's backlog) and never answers: a stopped server.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    let dir = env.allowed_project("p", "DB=aws-sm://refs/plain\n");
+    let out = env
+        .cmd(&dir, ["exec", "--", "true"])
+        .envs(aws_env(&endpoint))
+        .env("ENVGUARD_RESOLVE_TIMEOUT", "3")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("`aws` did not answer in time"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn twenty_aws_references_resolve_concurrently_against_moto() {
+    let env = TestEnv::new();
+    for i in 0..20 {
+        create_secret(&format!("refs/many-{i}"), &format!("{SECRET}-{i}"));
+    }
+    let contents: String = (0..20)
+        .map(|i| format!("V{i}=aws-sm://refs/many-{i}\n"))
+        .collect();
+    let dir = env.allowed_project("p", &contents);
+    let out = exec_aws(&env, &dir, moto_endpoint());
+    assert!(out.status.success(), "exec failed: {}", stderr(&out));
+    let vars = parse_env0(&out.stdout);
+    for i in 0..20 {
+        assert!(
+            is(&vars, &format!("V{i}"), &format!("{SECRET}-{i}")),
+            "V{i}"
+        );
+    }
 }
