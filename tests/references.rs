@@ -4,6 +4,7 @@
 //! become an option, and that nothing runs before the file is allowed.
 
 mod common;
+mod pty;
 
 use std::collections::HashMap;
 use std::fs;
@@ -13,6 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
+
+use envguard::cli::ShellKind;
+use pty::Session;
 
 use common::{TestEnv, assert_not_leaked, parse_env0, stderr, write_mode};
 
@@ -578,6 +582,35 @@ fn twenty_aws_references_resolve_concurrently_against_moto() {
         assert!(
             is(&vars, &format!("V{i}"), &format!("{SECRET}-{i}")),
             "V{i}"
+        );
+    }
+}
+
+#[test]
+fn the_hook_resolves_when_entering_and_never_on_a_no_change_prompt() {
+    for kind in [ShellKind::Bash, ShellKind::Zsh, ShellKind::Fish] {
+        let env = TestEnv::new();
+        let fakes = FakeClis::new(&env);
+        fakes.add("op", &printing(SECRET));
+        let dir = env.allowed_project("p", "TOKEN=op://v/i/f\n");
+        let path = match kind {
+            ShellKind::Fish => format!("set -gx PATH {} $PATH", fakes.bin.display()),
+            ShellKind::Bash | ShellKind::Zsh => {
+                format!("export PATH={}:\"$PATH\"", fakes.bin.display())
+            }
+        };
+        let mut sh = Session::start_with(&env, kind, &env.work(), &path);
+        sh.hide(SECRET);
+        let name = sh.shell_name();
+        sh.cd(&dir);
+        assert!(is(&sh.dump(), "TOKEN", SECRET), "{name}: TOKEN not loaded");
+        for _ in 0..3 {
+            sh.run("true");
+        }
+        assert_eq!(
+            fakes.calls("op").len(),
+            1,
+            "{name}: a prompt ran the CLI again"
         );
     }
 }
