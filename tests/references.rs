@@ -614,3 +614,46 @@ fn the_hook_resolves_when_entering_and_never_on_a_no_change_prompt() {
         );
     }
 }
+
+#[test]
+fn check_and_list_show_references_and_fetch_nothing() {
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    fakes.add("aws", &printing(SECRET));
+    let dir = env.allowed_project(
+        "p",
+        "DB=aws-sm://prod/db#password\nOP=op://a/b/c\nV=vault://x\n",
+    );
+    let run = |args: &[&str]| {
+        let out = env
+            .cmd(&dir, args)
+            .env("PATH", fakes.path())
+            .output()
+            .unwrap();
+        assert_not_leaked(&out, SECRET);
+        common::stdout(&out)
+    };
+    let check = run(&["check"]);
+    assert!(
+        check.contains("DB: reference `aws-sm://prod/db#password`, fetched with `aws` (installed)"),
+        "{check}"
+    );
+    assert!(
+        check.contains("OP: reference `op://a/b/c` needs `op`, which is not installed"),
+        "{check}"
+    );
+    assert!(
+        check.contains("fix: install the 1Password CLI (`op`)"),
+        "{check}"
+    );
+    assert!(
+        check.contains("V: reference `vault://x` is incomplete (expected `vault://PATH#FIELD`)"),
+        "{check}"
+    );
+    let list = run(&["list"]);
+    assert!(
+        list.contains("DB  aws-sm://prod/db#password → **** (fetched with `aws` on load)"),
+        "{list}"
+    );
+    assert!(fakes.no_calls(), "check or list fetched a reference");
+}

@@ -157,6 +157,12 @@ fn inspect(path: &Path) -> Result<Report> {
                 };
                 report.warn(warning, fix);
             }
+            for (line, fix) in crate::load::resolve::survey(&checked.bindings) {
+                match fix {
+                    None => report.pass(line),
+                    Some(fix) => report.warn(line, fix),
+                }
+            }
             for (warning, fix) in super::example::drift(path, &checked.bindings) {
                 report.warn(warning, fix);
             }

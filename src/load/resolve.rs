@@ -104,6 +104,61 @@ pub fn resolve(path: &Path, mut bindings: Vec<Binding>) -> Result<Vec<Binding>, 
     Ok(bindings)
 }
 
+/// How `list` shows a value that is a reference: the reference itself (it holds no secret) and
+/// the provider, never a fetched value (`list` fetches nothing).
+pub fn list_hint(value: &str) -> Option<String> {
+    let fetch = fetch_for(value)?.ok()?;
+    Some(format!(
+        "{} → **** (fetched with `{}` on load)",
+        escape_text_for_display(value),
+        fetch.program
+    ))
+}
+
+/// What `check` says about each reference, without fetching: its provider CLI and whether it
+/// is installed (`None` fix), or what is wrong and how to fix it.
+pub fn survey(bindings: &[Binding]) -> Vec<(String, Option<String>)> {
+    bindings
+        .iter()
+        .filter_map(|binding| {
+            let fetch = fetch_for(&binding.value)?;
+            let reference = escape_text_for_display(&binding.value);
+            let name = &binding.name;
+            Some(match fetch {
+                Err(problem) => (
+                    format!("{name}: reference `{reference}` {problem}"),
+                    Some("fix the reference in the file".to_owned()),
+                ),
+                Ok(fetch) if installed(fetch.program) => (
+                    format!(
+                        "{name}: reference `{reference}`, fetched with `{}` (installed)",
+                        fetch.program
+                    ),
+                    None,
+                ),
+                Ok(fetch) => (
+                    format!(
+                        "{name}: reference `{reference}` needs `{}`, which is not installed",
+                        fetch.program
+                    ),
+                    Some(fetch.install.to_owned()),
+                ),
+            })
+        })
+        .collect()
+}
+
+/// Whether `program` is an executable file in a `PATH` directory, as spawning would find it.
+fn installed(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            std::fs::metadata(dir.join(program))
+                .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        })
+    })
+}
+
 /// Why one fetch gave no value, in words safe to show (never the CLI's output).
 enum Failure {
     NotInstalled,
