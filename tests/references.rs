@@ -317,7 +317,15 @@ fn a_cli_that_never_answers_is_stopped_at_the_timeout() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("`vault` did not answer in time (ENVGUARD_RESOLVE_TIMEOUT)"));
+    let message = stderr(&out);
+    assert!(
+        message.contains("`vault` did not answer in time"),
+        "{message}"
+    );
+    assert!(
+        message.contains("raise ENVGUARD_RESOLVE_TIMEOUT"),
+        "{message}"
+    );
 }
 
 #[test]

@@ -92,6 +92,10 @@ pub fn resolve(path: &Path, mut bindings: Vec<Binding>) -> Result<Vec<Binding>, 
                         format!("`{}` is not installed", fetch.program),
                         fetch.install,
                     ),
+                    Failure::TimedOut => (
+                        format!("`{}` did not answer in time", fetch.program),
+                        "check that the service is reachable, or raise ENVGUARD_RESOLVE_TIMEOUT (seconds)",
+                    ),
                     Failure::Refused(problem) => (problem, fetch.sign_in),
                 };
                 return Err(refusal(path, &bindings[index], problem, fix));
@@ -162,6 +166,7 @@ fn installed(program: &str) -> bool {
 /// Why one fetch gave no value, in words safe to show (never the CLI's output).
 enum Failure {
     NotInstalled,
+    TimedOut,
     Refused(String),
 }
 
@@ -203,10 +208,7 @@ fn run(fetch: &Fetch, deadline: Instant) -> Result<String, Failure> {
     let stdout = stdout.join().unwrap_or_default();
     let stderr = stderr.join().unwrap_or_default();
     let Some(status) = status else {
-        return Err(Failure::Refused(format!(
-            "`{}` did not answer in time (ENVGUARD_RESOLVE_TIMEOUT)",
-            fetch.program
-        )));
+        return Err(Failure::TimedOut);
     };
     if !status.success() {
         return Err(Failure::Refused(format!(
