@@ -329,18 +329,18 @@ fn a_cli_that_never_answers_is_stopped_at_the_timeout() {
 }
 
 #[test]
-fn twenty_references_all_resolve() {
+fn more_references_than_run_at_once_all_resolve() {
     let env = TestEnv::new();
     let fakes = FakeClis::new(&env);
     fakes.add("aws", "printf '%s-%s\\n' 'value' \"${3#--secret-id=}\"");
-    let contents: String = (0..20).map(|i| format!("V{i}=aws-sm://s{i}\n")).collect();
+    let contents: String = (0..70).map(|i| format!("V{i}=aws-sm://s{i}\n")).collect();
     let dir = env.allowed_project("p", &contents);
     let (out, vars) = exec_env(&env, &dir, &fakes);
     assert!(out.status.success(), "exec failed: {}", stderr(&out));
-    for i in 0..20 {
+    for i in 0..70 {
         assert!(is(&vars, &format!("V{i}"), &format!("value-s{i}")), "V{i}");
     }
-    assert_eq!(fakes.calls("aws").len(), 20);
+    assert_eq!(fakes.calls("aws").len(), 70);
 }
 
 /// A password store of the real `pass` and `gpg`, with a throw-away key and GnuPG home.

@@ -20,9 +20,9 @@
 //! reported before "not allowed yet" because the name rules also run before the gate.
 //!
 //! Each reference is one child process, started directly (no shell) with the reference as one
-//! argument ([`providers`]), all at once on threads, each killed at its deadline
-//! (`ENVGUARD_RESOLVE_TIMEOUT` seconds, default 30) so a hung CLI or an unreachable service
-//! refuses the load instead of hanging the shell. Values live only in the returned bindings:
+//! argument ([`providers`]), up to [`MAX_CONCURRENT`] at once on threads, each killed at its
+//! deadline (`ENVGUARD_RESOLVE_TIMEOUT` seconds, default 30) so a hung CLI or an unreachable
+//! service refuses the load instead of hanging the shell. Values live only in the returned bindings:
 //! nothing here writes them anywhere.
 
 mod providers;
@@ -40,6 +40,10 @@ use crate::load::dotenv::Binding;
 use providers::{Fetch, fetch_for, value_of};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How many CLIs run at once: enough for a file's references to cost one round trip, bounded
+/// so that a file of thousands of references cannot exhaust processes or memory.
+const MAX_CONCURRENT: usize = 32;
 
 /// The most a CLI may print for one value; the size rules that follow are stricter, this only
 /// bounds memory while reading.
@@ -66,22 +70,22 @@ pub fn resolve(path: &Path, mut bindings: Vec<Binding>) -> Result<Vec<Binding>, 
     if fetches.is_empty() {
         return Ok(bindings);
     }
-    let deadline = Instant::now() + timeout();
-    let results: Vec<_> = thread::scope(|scope| {
-        let running: Vec<_> = fetches
-            .iter()
-            .map(|(index, fetch)| (*index, fetch, scope.spawn(move || run(fetch, deadline))))
-            .collect();
-        running
-            .into_iter()
-            .map(|(index, fetch, handle)| {
+    let mut results = Vec::with_capacity(fetches.len());
+    for batch in fetches.chunks(MAX_CONCURRENT) {
+        let deadline = Instant::now() + timeout();
+        thread::scope(|scope| {
+            let running: Vec<_> = batch
+                .iter()
+                .map(|(index, fetch)| (*index, fetch, scope.spawn(move || run(fetch, deadline))))
+                .collect();
+            for (index, fetch, handle) in running {
                 let outcome = handle
                     .join()
                     .unwrap_or_else(|_| Err(Failure::Refused("the fetch failed".to_owned())));
-                (index, fetch, outcome)
-            })
-            .collect()
-    });
+                results.push((index, fetch, outcome));
+            }
+        });
+    }
     let mut values = Vec::with_capacity(results.len());
     for (index, fetch, outcome) in results {
         match outcome {
