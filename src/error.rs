@@ -42,6 +42,8 @@ pub enum RefusalKind {
     Untrusted,
     Parse,
     Name,
+    /// A reference to a secret manager that could not be resolved.
+    Reference,
 }
 
 impl Refusal {

@@ -164,6 +164,12 @@ fn inspect(path: &Path) -> Result<Report> {
             if let Some(line) = crate::mask::filter::unmasked_summary(variables) {
                 report.pass(line);
             }
+            for (line, fix) in crate::load::resolve::survey(&checked.bindings) {
+                match fix {
+                    None => report.pass(line),
+                    Some(fix) => report.warn(line, fix),
+                }
+            }
             for (warning, fix) in super::example::drift(path, &checked.bindings) {
                 report.warn(warning, fix);
             }

@@ -53,7 +53,8 @@ pub fn run(args: &ListArgs) -> Result<()> {
             out,
             "  {:width$}  {}",
             binding.name,
-            mask::hint(&binding.value)
+            crate::load::resolve::list_hint(&binding.value)
+                .unwrap_or_else(|| mask::hint(&binding.value))
         )
         .context("write", stdout)?;
     }

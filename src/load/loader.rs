@@ -13,9 +13,12 @@
 //! 1. `read`: path → [`Guarded`] bytes (the guard's checks, one bounded read);
 //! 2. `parse`: bytes → [`Binding`]s, python-dotenv's grammar;
 //! 3. [`decrypt::decrypt`]: bindings → bindings with plaintext values;
-//! 4. [`resolve::resolve`]: bindings → bindings with referenced values fetched;
-//! 5. `check_rules`: the name and size rules on what would actually be loaded;
-//! 6. `trusted`: the trust gate, on the digest of the bytes as read.
+//! 4. `check_rules`: the name and size rules;
+//! 5. `trusted`: the trust gate, on the digest of the bytes as read;
+//! 6. [`resolve::resolve`]: bindings → bindings with referenced values fetched, then the
+//!    rules again on what would actually be loaded. It follows the gate because resolving
+//!    starts provider CLIs, which an unallowed file must never do; `check` and `list` stop
+//!    before it and show references as written.
 //!
 //! Decryption follows parsing, not the other way round: a team file's ciphertexts are values
 //! (`NAME=age:<base64>`, one per line, so that two people's additions merge in git), and only
@@ -53,8 +56,8 @@ pub struct Checked {
     pub referenced: Vec<String>,
 }
 
-/// Every stage but the trust gate: guards, reads, parses, decrypts, resolves and checks the
-/// names of `path`.
+/// The stages before the trust gate: guards, reads, parses, decrypts and checks the names of
+/// `path`.
 ///
 /// `outer` answers `${NAME}` references the file does not define itself.
 pub fn check(path: &Path, outer: &dyn Fn(&str) -> Option<String>) -> Result<Checked, Refusal> {
@@ -82,7 +85,6 @@ pub fn from_contents(
     };
     let bindings = parse(path, &guarded.bytes, &recording, space)?;
     let bindings = decrypt::decrypt(path, bindings)?;
-    let bindings = resolve::resolve(path, bindings)?;
     check_rules(path, &bindings, outer, space)?;
     Ok(Checked {
         path: path.to_path_buf(),
@@ -114,7 +116,7 @@ fn parse(
     })
 }
 
-/// Stage 5: the rules any program's environment needs, on the values that would be loaded:
+/// Stage 4: the rules any program's environment needs, on the values that would be loaded:
 /// no name a `.env` may not set, no variable or total too large to pass to a program.
 fn check_rules(
     path: &Path,
@@ -157,10 +159,13 @@ fn load_into(
     if destination != Destination::Program {
         check_bindings(path, &checked.bindings, destination)?;
     }
-    trusted(checked, store)
+    let mut checked = trusted(checked, store)?;
+    checked.bindings = resolve::resolve(path, checked.bindings)?;
+    check_rules(path, &checked.bindings, outer, ArgSpace::current())?;
+    Ok(checked)
 }
 
-/// Stage 6: `checked`, if the store trusts the file as it was read.
+/// Stage 5: `checked`, if the store trusts the file as it was read.
 fn trusted(checked: Checked, store: &TrustStore) -> Result<Checked, Refusal> {
     trust_refusal(&checked, store.trust(&checked.canonical, &checked.digest))
         .map_or(Ok(checked), Err)

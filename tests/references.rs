@@ -1,0 +1,667 @@
+//! References to secret managers through the real binary, with fake provider CLIs on `PATH`
+//! that record the argv they were given: what is checked is the argv each vendor documents
+//! (the real services are not reached), that a reference stays one argument that cannot
+//! become an option, and that nothing runs before the file is allowed.
+
+mod common;
+mod pty;
+
+use std::collections::HashMap;
+use std::fs;
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use envguard::cli::ShellKind;
+use pty::Session;
+
+use common::{TestEnv, assert_not_leaked, parse_env0, stderr, write_mode};
+
+const SECRET: &str = "fetched-secret-value-not-to-show";
+
+/// A directory of fake CLIs, each running `body` after recording its argv, NUL-separated,
+/// in its own file under `log`.
+struct FakeClis {
+    bin: PathBuf,
+    log: PathBuf,
+}
+
+impl FakeClis {
+    fn new(env: &TestEnv) -> Self {
+        let bin = env.root.path().join("fake-bin");
+        let log = env.root.path().join("fake-log");
+        fs::create_dir_all(&bin).unwrap();
+        fs::create_dir_all(&log).unwrap();
+        FakeClis { bin, log }
+    }
+
+    fn add(&self, program: &str, body: &str) -> &Self {
+        let script = format!(
+            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done > '{}/{program}.'$$\n{body}\n",
+            self.log.display()
+        );
+        write_mode(&self.bin.join(program), &script, 0o755);
+        self
+    }
+
+    fn path(&self) -> String {
+        format!("{}:/usr/bin:/bin", self.bin.display())
+    }
+
+    /// Every recorded argv of `program`.
+    fn calls(&self, program: &str) -> Vec<Vec<String>> {
+        let mut calls: Vec<Vec<String>> = fs::read_dir(&self.log)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(&format!("{program}."))
+            })
+            .map(|p| {
+                String::from_utf8(fs::read(p).unwrap())
+                    .unwrap()
+                    .split_terminator('\0')
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .collect();
+        calls.sort();
+        calls
+    }
+
+    fn no_calls(&self) -> bool {
+        fs::read_dir(&self.log).unwrap().next().is_none()
+    }
+}
+
+fn exec_env(env: &TestEnv, dir: &Path, fakes: &FakeClis) -> (Output, HashMap<String, Vec<u8>>) {
+    let out = env
+        .cmd(dir, ["exec", "--", "env", "-0"])
+        .env("PATH", fakes.path())
+        .output()
+        .unwrap();
+    let vars = parse_env0(&out.stdout);
+    (out, vars)
+}
+
+fn is(vars: &HashMap<String, Vec<u8>>, name: &str, expected: &str) -> bool {
+    vars.get(name).map(Vec::as_slice) == Some(expected.as_bytes())
+}
+
+fn printing(value: &str) -> String {
+    format!("printf '%s' '{value}'")
+}
+
+#[test]
+fn each_scheme_runs_its_documented_argv_and_loads_the_value() {
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    fakes
+        .add("aws", &format!("printf '%s\\n' '{SECRET}'"))
+        .add("op", &printing(SECRET))
+        .add("vault", &printing(SECRET))
+        .add("gcloud", &printing(SECRET))
+        .add("az", &format!("printf '%s\\n' '{SECRET}'"))
+        .add("pass", &format!("printf '%s\\nnotes: x\\n' '{SECRET}'"));
+    let dir = env.allowed_project(
+        "p",
+        "AWS=aws-sm://prod/db?region=eu-west-1&version-stage=AWSPREVIOUS\n\
+         OP=op://Private/Db/password\n\
+         VAULT=vault://secret/data/app/db#password\n\
+         GCP=gcp-sm://my-project/db-pass@3\n\
+         AZ=azure-kv://my-vault/db-pass\n\
+         PASS=pass://work/db\n\
+         PLAIN=https://example.com\n",
+    );
+    let (out, vars) = exec_env(&env, &dir, &fakes);
+    assert!(out.status.success(), "exec failed: {}", stderr(&out));
+    for name in ["AWS", "OP", "VAULT", "GCP", "AZ", "PASS"] {
+        assert!(is(&vars, name, SECRET), "{name} was not the fetched value");
+    }
+    assert!(is(&vars, "PLAIN", "https://example.com"));
+    let argv = |program: &str| fakes.calls(program);
+    assert_eq!(
+        argv("aws"),
+        [[
+            "secretsmanager",
+            "get-secret-value",
+            "--secret-id=prod/db",
+            "--query=SecretString",
+            "--output=text",
+            "--region=eu-west-1",
+            "--version-stage=AWSPREVIOUS"
+        ]]
+    );
+    assert_eq!(
+        argv("op"),
+        [["read", "--no-newline", "--", "op://Private/Db/password"]]
+    );
+    assert_eq!(
+        argv("vault"),
+        [["kv", "get", "-field=password", "--", "secret/data/app/db"]]
+    );
+    assert_eq!(
+        argv("gcloud"),
+        [[
+            "secrets",
+            "versions",
+            "access",
+            "--secret=db-pass",
+            "--project=my-project",
+            "--",
+            "3"
+        ]]
+    );
+    assert_eq!(
+        argv("az"),
+        [[
+            "keyvault",
+            "secret",
+            "show",
+            "--vault-name=my-vault",
+            "--name=db-pass",
+            "--query=value",
+            "--output=tsv"
+        ]]
+    );
+    assert_eq!(argv("pass"), [["show", "--", "work/db"]]);
+}
+
+#[test]
+fn a_json_secret_gives_the_named_field() {
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    fakes.add(
+        "aws",
+        &format!("printf '%s\\n' '{{\"user\":\"app\",\"password\":\"{SECRET}\"}}'"),
+    );
+    let dir = env.allowed_project("p", "PW=aws-sm://db#password\nUSER=aws-sm://db#user\n");
+    let (out, vars) = exec_env(&env, &dir, &fakes);
+    assert!(out.status.success(), "exec failed: {}", stderr(&out));
+    assert!(is(&vars, "PW", SECRET));
+    assert!(is(&vars, "USER", "app"));
+
+    fs::write(dir.join(".env"), "PW=aws-sm://db#missing\n").unwrap();
+    assert!(env.run(&dir, ["allow"]).status.success());
+    let (out, _) = exec_env(&env, &dir, &fakes);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("the secret has no field `missing`"));
+    assert_not_leaked(&out, SECRET);
+}
+
+#[test]
+fn hostile_references_stay_one_argument() {
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    fakes
+        .add("aws", "echo x")
+        .add("op", "printf x")
+        .add("pass", "echo x");
+    let marker = env.root.path().join("marker");
+    let dir = env.allowed_project(
+        "p",
+        &format!(
+            "A=aws-sm://--debug\n\
+             B='op://x --account evil'\n\
+             C='pass://a;touch {m} $(touch {m}) `touch {m}`'\n\
+             D=\"pass://line1\\n--clip\"\n",
+            m = marker.display()
+        ),
+    );
+    let (out, _) = exec_env(&env, &dir, &fakes);
+    assert!(out.status.success(), "exec failed: {}", stderr(&out));
+    assert!(!marker.exists(), "a reference ran a shell command");
+    assert_eq!(
+        fakes.calls("aws")[0][2],
+        "--secret-id=--debug",
+        "the id must stay glued to its option"
+    );
+    assert_eq!(
+        fakes.calls("op"),
+        [["read", "--no-newline", "--", "op://x --account evil"]]
+    );
+    let pass = fakes.calls("pass");
+    assert_eq!(pass.len(), 2);
+    assert!(pass.iter().all(|argv| argv.len() == 3 && argv[1] == "--"));
+    assert!(pass.iter().any(|argv| argv[2] == "line1\n--clip"));
+    assert!(pass.iter().any(
+        |argv| argv[2] == format!("a;touch {m} $(touch {m}) `touch {m}`", m = marker.display())
+    ));
+}
+
+#[test]
+fn an_unallowed_file_starts_no_provider_cli() {
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    fakes.add("aws", &printing(SECRET));
+    let dir = env.project("p", "A=aws-sm://db\n", 0o600);
+    let (out, _) = exec_env(&env, &dir, &fakes);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("is not allowed yet"));
+    assert!(fakes.no_calls(), "a provider CLI ran for an unallowed file");
+
+    for args in [["check"].as_slice(), ["list"].as_slice()] {
+        let out = env
+            .cmd(&dir, args)
+            .env("PATH", fakes.path())
+            .output()
+            .unwrap();
+        assert_not_leaked(&out, SECRET);
+    }
+    assert!(env.run(&dir, ["allow"]).status.success());
+    let out = env
+        .cmd(&dir, ["list"])
+        .env("PATH", fakes.path())
+        .output()
+        .unwrap();
+    assert_not_leaked(&out, SECRET);
+    assert!(fakes.no_calls(), "check or list fetched a reference");
+}
+
+#[test]
+fn one_failed_reference_loads_nothing_and_says_why() {
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    fakes.add(
+        "aws",
+        "echo >&2; echo 'An error occurred (ResourceNotFoundException) when calling the GetSecretValue operation: Secrets Manager cannot find the specified secret.' >&2; echo 'second line' >&2; exit 254",
+    );
+    fakes.add("op", &printing(SECRET));
+    let marker = env.root.path().join("ran");
+    let dir = env.allowed_project("p", "GOOD=op://v/i/f\nBAD=aws-sm://nope\n");
+    let out = env
+        .cmd(&dir, ["exec", "--", "touch"])
+        .arg(&marker)
+        .env("PATH", fakes.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!marker.exists(), "the program ran without its variables");
+    let message = stderr(&out);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(message.contains(":2: BAD = `aws-sm://nope` could not be resolved"));
+    assert!(message.contains("`aws` failed: An error occurred (ResourceNotFoundException)"));
+    assert!(!message.contains("second line"));
+    assert!(message.contains("aws sso login"));
+    assert_not_leaked(&out, SECRET);
+}
+
+#[test]
+fn a_missing_cli_names_what_to_install() {
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    let dir = env.allowed_project("p", "A=azure-kv://v/n\n");
+    let (out, _) = exec_env(&env, &dir, &fakes);
+    assert_eq!(out.status.code(), Some(1));
+    let message = stderr(&out);
+    assert!(message.contains("`az` is not installed"), "{message}");
+    assert!(message.contains("install the Azure CLI"), "{message}");
+}
+
+#[test]
+fn a_cli_that_never_answers_is_stopped_at_the_timeout() {
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    // A wrapper whose real program holds the pipes: the whole group must be stopped.
+    fakes.add("vault", "sleep 600 & sleep 600");
+    let dir = env.allowed_project("p", "A=vault://secret/app#f\n");
+    let out = env
+        .cmd(&dir, ["exec", "--", "true"])
+        .env("PATH", fakes.path())
+        .env("ENVGUARD_RESOLVE_TIMEOUT", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let message = stderr(&out);
+    assert!(
+        message.contains("`vault` did not answer in time"),
+        "{message}"
+    );
+    assert!(
+        message.contains("raise ENVGUARD_RESOLVE_TIMEOUT"),
+        "{message}"
+    );
+}
+
+#[test]
+fn more_references_than_run_at_once_all_resolve() {
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    fakes.add("aws", "printf '%s-%s\\n' 'value' \"${3#--secret-id=}\"");
+    let contents: String = (0..70).map(|i| format!("V{i}=aws-sm://s{i}\n")).collect();
+    let dir = env.allowed_project("p", &contents);
+    let (out, vars) = exec_env(&env, &dir, &fakes);
+    assert!(out.status.success(), "exec failed: {}", stderr(&out));
+    for i in 0..70 {
+        assert!(is(&vars, &format!("V{i}"), &format!("value-s{i}")), "V{i}");
+    }
+    assert_eq!(fakes.calls("aws").len(), 70);
+}
+
+/// A password store of the real `pass` and `gpg`, with a throw-away key and GnuPG home.
+struct PassStore {
+    gnupg: PathBuf,
+    store: PathBuf,
+}
+
+impl PassStore {
+    fn new(env: &TestEnv) -> Self {
+        let gnupg = env.root.path().join("gnupg");
+        let store = env.root.path().join("store");
+        fs::create_dir(&gnupg).unwrap();
+        fs::set_permissions(&gnupg, fs::Permissions::from_mode(0o700)).unwrap();
+        let pass = PassStore { gnupg, store };
+        pass.run(
+            "gpg",
+            &[
+                "--batch",
+                "--passphrase",
+                "",
+                "--quick-gen-key",
+                "envguard-test@example.invalid",
+                "default",
+                "default",
+                "never",
+            ],
+            b"",
+        );
+        pass.run("pass", &["init", "envguard-test@example.invalid"], b"");
+        pass
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env("GNUPGHOME", &self.gnupg)
+            .env("PASSWORD_STORE_DIR", &self.store);
+        cmd
+    }
+
+    fn run(&self, program: &str, args: &[&str], input: &[u8]) {
+        let out = common::output_with_input(self.command(program).args(args), input);
+        assert!(out.status.success(), "{program} failed: {}", stderr(&out));
+    }
+}
+
+impl Drop for PassStore {
+    fn drop(&mut self) {
+        let _ = self
+            .command("gpgconf")
+            .args(["--kill", "gpg-agent"])
+            .output();
+    }
+}
+
+#[test]
+fn pass_references_resolve_through_the_real_pass_and_gpg() {
+    let env = TestEnv::new();
+    let pass = PassStore::new(&env);
+    pass.run(
+        "pass",
+        &["insert", "--multiline", "work/db"],
+        format!("{SECRET}\nuser: app\n").as_bytes(),
+    );
+    let dir = env.allowed_project("p", "DB=pass://work/db\n");
+    let exec = |dir: &Path| {
+        env.cmd(dir, ["exec", "--", "env", "-0"])
+            .env("GNUPGHOME", &pass.gnupg)
+            .env("PASSWORD_STORE_DIR", &pass.store)
+            .output()
+            .unwrap()
+    };
+    let out = exec(&dir);
+    assert!(out.status.success(), "exec failed: {}", stderr(&out));
+    assert!(
+        is(&parse_env0(&out.stdout), "DB", SECRET),
+        "DB was not the first line"
+    );
+
+    let dir = env.allowed_project("q", "DB=pass://work/none\n");
+    let out = exec(&dir);
+    assert_eq!(out.status.code(), Some(1));
+    let message = stderr(&out);
+    assert!(
+        message.contains("`pass` failed: Error: work/none is not in the password store."),
+        "{message}"
+    );
+}
+
+/// One moto server (a real local Secrets Manager endpoint) per test binary, on a free
+/// loopback port, stopped by a watchdog when this process ends.
+fn moto_endpoint() -> &'static str {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT.get_or_init(|| {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let server = venv_bin().join("moto_server");
+        let watchdog = format!(
+            "'{}' -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; \
+             while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $m",
+            server.display(),
+            parent = std::process::id()
+        );
+        let mut watchdog = Command::new("sh")
+            .args(["-c", &watchdog])
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::spawn(move || watchdog.wait());
+        // Readiness, not speed: wait until the server accepts connections.
+        for _ in 0..600 {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return format!("http://127.0.0.1:{port}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("moto_server did not start");
+    })
+}
+
+fn venv_bin() -> PathBuf {
+    let venv = std::env::var("ENVGUARD_TEST_VENV").expect("ENVGUARD_TEST_VENV (see scripts/test)");
+    Path::new(&venv).join("bin")
+}
+
+/// The AWS CLI's settings for `endpoint`, with dummy credentials.
+fn aws_env(endpoint: &str) -> Vec<(String, String)> {
+    [
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .chain([(
+        "PATH".to_owned(),
+        format!("{}:/usr/bin:/bin", venv_bin().display()),
+    )])
+    .collect()
+}
+
+fn create_secret(name: &str, value: &str) {
+    let out = Command::new(venv_bin().join("aws"))
+        .args([
+            "secretsmanager",
+            "create-secret",
+            "--name",
+            name,
+            "--secret-string",
+            value,
+        ])
+        .env_clear()
+        .envs(aws_env(moto_endpoint()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "create-secret failed: {}",
+        stderr(&out)
+    );
+}
+
+fn exec_aws(env: &TestEnv, dir: &Path, endpoint: &str) -> Output {
+    env.cmd(dir, ["exec", "--", "env", "-0"])
+        .envs(aws_env(endpoint))
+        .env("ENVGUARD_RESOLVE_TIMEOUT", "300")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn aws_plain_and_json_secrets_through_the_real_cli_and_moto() {
+    let env = TestEnv::new();
+    create_secret("refs/plain", SECRET);
+    create_secret(
+        "refs/json",
+        &format!("{{\"user\":\"app\",\"password\":\"{SECRET}\"}}"),
+    );
+    let dir = env.allowed_project(
+        "p",
+        "PLAIN=aws-sm://refs/plain\nPW=aws-sm://refs/json#password?region=us-east-1\nUSER=aws-sm://refs/json#user\n",
+    );
+    let out = exec_aws(&env, &dir, moto_endpoint());
+    assert!(out.status.success(), "exec failed: {}", stderr(&out));
+    let vars = parse_env0(&out.stdout);
+    assert!(is(&vars, "PLAIN", SECRET), "PLAIN");
+    assert!(is(&vars, "PW", SECRET), "PW");
+    assert!(is(&vars, "USER", "app"), "USER");
+}
+
+#[test]
+fn a_missing_aws_secret_gives_the_cli_error_and_the_fix() {
+    let env = TestEnv::new();
+    let dir = env.allowed_project("p", "DB=aws-sm://refs/does-not-exist\n");
+    let out = exec_aws(&env, &dir, moto_endpoint());
+    assert_eq!(out.status.code(), Some(1));
+    let message = stderr(&out);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(
+        message.contains("DB = `aws-sm://refs/does-not-exist` could not be resolved"),
+        "{message}"
+    );
+    assert!(message.contains("ResourceNotFoundException"), "{message}");
+    assert!(message.contains("aws sso login"), "{message}");
+}
+
+#[test]
+fn an_aws_endpoint_that_never_answers_times_out() {
+    let env = TestEnv::new();
+    // Accepts connections (the kernel's backlog) and never answers: a stopped server.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    let dir = env.allowed_project("p", "DB=aws-sm://refs/plain\n");
+    let out = env
+        .cmd(&dir, ["exec", "--", "true"])
+        .envs(aws_env(&endpoint))
+        .env("ENVGUARD_RESOLVE_TIMEOUT", "3")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("`aws` did not answer in time"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn twenty_aws_references_resolve_concurrently_against_moto() {
+    let env = TestEnv::new();
+    for i in 0..20 {
+        create_secret(&format!("refs/many-{i}"), &format!("{SECRET}-{i}"));
+    }
+    let contents: String = (0..20)
+        .map(|i| format!("V{i}=aws-sm://refs/many-{i}\n"))
+        .collect();
+    let dir = env.allowed_project("p", &contents);
+    let out = exec_aws(&env, &dir, moto_endpoint());
+    assert!(out.status.success(), "exec failed: {}", stderr(&out));
+    let vars = parse_env0(&out.stdout);
+    for i in 0..20 {
+        assert!(
+            is(&vars, &format!("V{i}"), &format!("{SECRET}-{i}")),
+            "V{i}"
+        );
+    }
+}
+
+#[test]
+fn the_hook_resolves_when_entering_and_never_on_a_no_change_prompt() {
+    for kind in [ShellKind::Bash, ShellKind::Zsh, ShellKind::Fish] {
+        let env = TestEnv::new();
+        let fakes = FakeClis::new(&env);
+        fakes.add("op", &printing(SECRET));
+        let dir = env.allowed_project("p", "TOKEN=op://v/i/f\n");
+        let path = match kind {
+            ShellKind::Fish => format!("set -gx PATH {} $PATH", fakes.bin.display()),
+            ShellKind::Bash | ShellKind::Zsh => {
+                format!("export PATH={}:\"$PATH\"", fakes.bin.display())
+            }
+        };
+        let mut sh = Session::start_with(&env, kind, &env.work(), &path);
+        sh.hide(SECRET);
+        let name = sh.shell_name();
+        sh.cd(&dir);
+        assert!(is(&sh.dump(), "TOKEN", SECRET), "{name}: TOKEN not loaded");
+        for _ in 0..3 {
+            sh.run("true");
+        }
+        assert_eq!(
+            fakes.calls("op").len(),
+            1,
+            "{name}: a prompt ran the CLI again"
+        );
+    }
+}
+
+#[test]
+fn check_and_list_show_references_and_fetch_nothing() {
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    fakes.add("aws", &printing(SECRET));
+    let dir = env.allowed_project(
+        "p",
+        "DB=aws-sm://prod/db#password\nOP=op://a/b/c\nV=vault://x\n",
+    );
+    let run = |args: &[&str]| {
+        let out = env
+            .cmd(&dir, args)
+            .env("PATH", fakes.path())
+            .output()
+            .unwrap();
+        assert_not_leaked(&out, SECRET);
+        common::stdout(&out)
+    };
+    let check = run(&["check"]);
+    assert!(
+        check.contains("DB: reference `aws-sm://prod/db#password`, fetched with `aws` (installed)"),
+        "{check}"
+    );
+    assert!(
+        check.contains("OP: reference `op://a/b/c` needs `op`, which is not installed"),
+        "{check}"
+    );
+    assert!(
+        check.contains("fix: install the 1Password CLI (`op`)"),
+        "{check}"
+    );
+    assert!(
+        check.contains("V: reference `vault://x` is incomplete (expected `vault://PATH#FIELD`)"),
+        "{check}"
+    );
+    let list = run(&["list"]);
+    assert!(
+        list.contains("DB  aws-sm://prod/db#password → **** (fetched with `aws` on load)"),
+        "{list}"
+    );
+    assert!(fakes.no_calls(), "check or list fetched a reference");
+}
