@@ -45,6 +45,10 @@ pub fn run(args: ExecArgs) -> Result<()> {
     if let Some(stop) = stop {
         return watch::run(paths.first().map(PathBuf::as_path), &args.command, stop);
     }
+    let paths: Vec<PathBuf> = paths
+        .iter()
+        .flat_map(|path| discover::project_files(path))
+        .collect();
     let mut bindings = load_all(&paths)?;
     if args.kernel.is_some() {
         bindings.push(crate::jupyter::launch::mask_names(&bindings));
@@ -88,8 +92,9 @@ fn load_all(paths: &[PathBuf]) -> Result<Vec<Binding>> {
     Ok(merged)
 }
 
-/// The `.env` files that `exec` loads: every `--file`, else the nearest one from `--dir` or
-/// here. Empty only with `--allow-missing`.
+/// The `.env` files that `exec` loads: every `--file`, else the nearest project's from `--dir`
+/// or here (each a `.env` path that [`discover::project_files`] expands with the team's
+/// `.env.shared`; `--watch` follows the `.env` alone). Empty only with `--allow-missing`.
 fn env_files(args: &ExecArgs) -> Result<Vec<PathBuf>> {
     if !args.file.is_empty() {
         return args
@@ -107,7 +112,7 @@ fn env_file(args: &ExecArgs) -> Result<Option<PathBuf>> {
         Some(dir) => discover::absolute(dir)?,
         None => discover::working_dir()?,
     };
-    match discover::nearest(&dir) {
+    match discover::nearest_project(&dir) {
         Some(path) if args.allow_missing && discover::foreign_owner(&path).is_some() => {
             say!(
                 "envguard: skipping {}: it is another user's, not yours to load; running without a .env",

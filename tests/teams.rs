@@ -1,0 +1,394 @@
+//! A team's `.env.shared` (issue 13) through the real binary and the real `age` and
+//! `age-keygen` CLIs: values encrypted by the CLI load, each teammate (their own HOME) opens
+//! them with their own key, and every way a team file can be wrong refuses the whole load.
+//!
+//! Values are compared inside the test; a failure names a variable or a length, never a value.
+
+mod common;
+
+use std::collections::HashMap;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{TestEnv, assert_not_leaked, parse_env0, stderr, stdout, write_mode};
+
+const API_KEY: &str = "sk-team-7f3e9a1c5b2d8e4f6a0b";
+const DB_PASSWORD: &str = "pw-team-a8c6e4b2d0f9";
+
+/// A teammate: a HOME of their own, with an age identity made by `age-keygen`.
+struct Mate {
+    env: TestEnv,
+    recipient: String,
+}
+
+impl Mate {
+    fn new() -> Self {
+        let env = TestEnv::new();
+        let identity = identity_path(&env);
+        fs::create_dir_all(identity.parent().unwrap()).unwrap();
+        let made = Command::new("age-keygen")
+            .arg("-o")
+            .arg(&identity)
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "age-keygen: {}", stderr(&made));
+        fs::set_permissions(&identity, fs::Permissions::from_mode(0o600)).unwrap();
+        let public = Command::new("age-keygen")
+            .arg("-y")
+            .arg(&identity)
+            .output()
+            .unwrap();
+        assert!(
+            public.status.success(),
+            "age-keygen -y: {}",
+            stderr(&public)
+        );
+        let recipient = stdout(&public).trim().to_owned();
+        Mate { env, recipient }
+    }
+
+    fn run(&self, dir: &Path, args: &[&str]) -> Output {
+        let out = self.env.run(dir, args);
+        assert_not_leaked(&out, API_KEY);
+        assert_not_leaked(&out, DB_PASSWORD);
+        out
+    }
+
+    fn allow_shared(&self, dir: &Path) {
+        let out = self.run(dir, &["allow", ".env.shared"]);
+        assert!(out.status.success(), "allow .env.shared: {}", stderr(&out));
+    }
+
+    /// The environment `exec` gives a program in `dir` (its stdout is `env -0`, values and
+    /// all: only stderr is envguard's), or the failed output.
+    fn exec_env(&self, dir: &Path) -> Result<HashMap<String, Vec<u8>>, Output> {
+        let out = self.env.run(dir, ["exec", "--", "env", "-0"]);
+        for secret in [API_KEY, DB_PASSWORD] {
+            assert!(
+                !stderr(&out).contains(secret),
+                "a secret appeared on stderr"
+            );
+        }
+        if out.status.success() {
+            Ok(parse_env0(&out.stdout))
+        } else {
+            Err(out)
+        }
+    }
+}
+
+fn identity_path(env: &TestEnv) -> PathBuf {
+    env.root.path().join("config/envguard/identity.txt")
+}
+
+/// `NAME=age:<base64>` as the issue documents making it with the CLI:
+/// `printf 'NAME=%s' "$v" | age -R .env.recipients | base64 -w0`.
+fn cli_line(name: &str, value: &str, recipients: &Path) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(r#"printf '%s=%s' "$NAME" "$VALUE" | age -R "$RECIPIENTS" | base64 -w0"#)
+        .env("NAME", name)
+        .env("VALUE", value)
+        .env("RECIPIENTS", recipients)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "age -R: {}", stderr(&out));
+    format!("{name}=age:{}\n", stdout(&out))
+}
+
+/// A project under `mate`'s work dir whose `.env.recipients` lists `readers` and whose
+/// `.env.shared` holds API_KEY and DB_PASSWORD encrypted to them by the `age` CLI.
+fn team_project(mate: &Mate, readers: &[&Mate], mode: u32) -> PathBuf {
+    let dir = mate.env.work().join("team");
+    fs::create_dir_all(&dir).unwrap();
+    let recipients = dir.join(".env.recipients");
+    let list: String = readers
+        .iter()
+        .map(|reader| format!("# a teammate\n{}\n", reader.recipient))
+        .collect();
+    write_mode(&recipients, &list, 0o644);
+    let shared = format!(
+        "# the team's variables\n{}\n{}",
+        cli_line("API_KEY", API_KEY, &recipients),
+        cli_line("DB_PASSWORD", DB_PASSWORD, &recipients)
+    );
+    write_mode(&dir.join(".env.shared"), &shared, mode);
+    dir
+}
+
+fn has(seen: &HashMap<String, Vec<u8>>, name: &str, value: &str) -> bool {
+    seen.get(name).map(Vec::as_slice) == Some(value.as_bytes())
+}
+
+#[test]
+fn values_the_age_cli_encrypted_load_after_allow_from_a_0644_file() {
+    let me = Mate::new();
+    let dir = team_project(&me, &[&me], 0o644);
+    let refused = me
+        .exec_env(&dir)
+        .expect_err("an unallowed team file loaded");
+    assert!(
+        stderr(&refused).contains("is not allowed yet"),
+        "{}",
+        stderr(&refused)
+    );
+    me.allow_shared(&dir);
+    let seen = me.exec_env(&dir).map_err(|out| stderr(&out)).unwrap();
+    assert!(
+        has(&seen, "API_KEY", API_KEY),
+        "API_KEY did not load as encrypted"
+    );
+    assert!(
+        has(&seen, "DB_PASSWORD", DB_PASSWORD),
+        "DB_PASSWORD did not load"
+    );
+}
+
+#[test]
+fn two_teammates_each_with_their_own_key_see_the_same_values() {
+    let (alice, bob) = (Mate::new(), Mate::new());
+    let alice_dir = team_project(&alice, &[&alice, &bob], 0o644);
+    let bob_dir = bob.env.work().join("team");
+    fs::create_dir_all(&bob_dir).unwrap();
+    for file in [".env.shared", ".env.recipients"] {
+        fs::copy(alice_dir.join(file), bob_dir.join(file)).unwrap();
+    }
+    for (mate, dir) in [(&alice, &alice_dir), (&bob, &bob_dir)] {
+        mate.allow_shared(dir);
+        let seen = mate.exec_env(dir).map_err(|out| stderr(&out)).unwrap();
+        assert!(
+            has(&seen, "API_KEY", API_KEY),
+            "a teammate did not see API_KEY"
+        );
+    }
+}
+
+#[test]
+fn someone_who_is_not_a_recipient_loads_nothing_and_is_told_who_can_help() {
+    let (alice, outsider) = (Mate::new(), Mate::new());
+    let dir = team_project(&alice, &[&alice], 0o644);
+    let theirs = outsider.env.work().join("team");
+    fs::create_dir_all(&theirs).unwrap();
+    fs::copy(dir.join(".env.shared"), theirs.join(".env.shared")).unwrap();
+    let out = outsider.run(&theirs, &["allow", ".env.shared"]);
+    assert!(!out.status.success(), "allow decrypted without a key");
+    let words = stderr(&out);
+    assert!(words.contains("you are not a recipient"), "{words}");
+    assert!(words.contains("envguard share add"), "{words}");
+    assert_eq!(words.lines().count(), 1, "{words}");
+}
+
+#[test]
+fn a_ciphertext_pasted_under_another_name_is_refused() {
+    let me = Mate::new();
+    let dir = team_project(&me, &[&me], 0o644);
+    let recipients = dir.join(".env.recipients");
+    let api = cli_line("API_KEY", API_KEY, &recipients);
+    let swapped = api.replacen("API_KEY=", "DB_PASSWORD=", 1);
+    write_mode(&dir.join(".env.shared"), &swapped, 0o644);
+    let out = me.run(&dir, &["allow", ".env.shared"]);
+    assert!(!out.status.success(), "a swapped ciphertext was accepted");
+    assert!(
+        stderr(&out).contains("DB_PASSWORD was encrypted for another name"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_plaintext_value_or_a_damaged_ciphertext_refuses_the_whole_file() {
+    let me = Mate::new();
+    let dir = team_project(&me, &[&me], 0o644);
+    let good = fs::read_to_string(dir.join(".env.shared")).unwrap();
+    let shared = dir.join(".env.shared");
+    write_mode(&shared, &format!("{good}PLAIN=hello\n"), 0o644);
+    let out = me.run(&dir, &["allow", ".env.shared"]);
+    assert!(!out.status.success(), "a plaintext value was accepted");
+    assert!(
+        stderr(&out).contains("PLAIN has a plaintext value"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("envguard set --shared PLAIN"),
+        "{}",
+        stderr(&out)
+    );
+
+    write_mode(&shared, &format!("{good}BROKEN=age:AAAA\n"), 0o644);
+    let out = me.run(&dir, &["allow", ".env.shared"]);
+    assert!(!out.status.success(), "a damaged ciphertext was accepted");
+    assert!(
+        stderr(&out).contains("BROKEN's ciphertext"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_team_file_others_could_write_is_refused_saying_why() {
+    let me = Mate::new();
+    let dir = team_project(&me, &[&me], 0o644);
+    me.allow_shared(&dir);
+    let shared = dir.join(".env.shared");
+    for mode in [0o666, 0o646] {
+        fs::set_permissions(&shared, fs::Permissions::from_mode(mode)).unwrap();
+        let out = me
+            .exec_env(&dir)
+            .expect_err("a world-writable team file loaded");
+        assert!(
+            stderr(&out).contains("is writable by others"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(stderr(&out).contains("chmod 644"), "{}", stderr(&out));
+    }
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(me.exec_env(&dir).is_ok(), "a 0600 team file did not load");
+}
+
+#[test]
+fn group_write_passes_only_for_the_users_private_group() {
+    if !common::is_root() {
+        return;
+    }
+    let me = Mate::new();
+    let dir = team_project(&me, &[&me], 0o664);
+    me.allow_shared(&dir);
+    let shared = dir.join(".env.shared");
+    // root's group is named root, has no other member and is root's primary group.
+    assert!(
+        me.exec_env(&dir).is_ok(),
+        "a 0664 file of a private group did not load"
+    );
+    std::os::unix::fs::chown(&shared, None, Some(100)).unwrap();
+    let out = me
+        .exec_env(&dir)
+        .expect_err("a file a shared group can write loaded");
+    assert!(
+        stderr(&out).contains("not your own private group"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_identity_others_can_read_is_refused() {
+    let me = Mate::new();
+    let dir = team_project(&me, &[&me], 0o644);
+    fs::set_permissions(identity_path(&me.env), fs::Permissions::from_mode(0o644)).unwrap();
+    let out = me.run(&dir, &["allow", ".env.shared"]);
+    assert!(!out.status.success(), "a readable identity was used");
+    assert!(stderr(&out).contains("identity.txt"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("chmod 600"), "{}", stderr(&out));
+}
+
+#[test]
+fn the_personal_env_wins_and_list_says_which_file_each_name_is_from() {
+    let me = Mate::new();
+    let dir = team_project(&me, &[&me], 0o644);
+    me.allow_shared(&dir);
+    write_mode(&dir.join(".env"), "DB_PASSWORD=mine\nLOCAL=1\n", 0o600);
+    let out = me.run(&dir, &["allow"]);
+    assert!(out.status.success(), "allow: {}", stderr(&out));
+    let seen = me.exec_env(&dir).map_err(|out| stderr(&out)).unwrap();
+    assert!(
+        has(&seen, "API_KEY", API_KEY),
+        "the shared API_KEY is missing"
+    );
+    assert!(
+        has(&seen, "DB_PASSWORD", "mine"),
+        "the personal value did not win"
+    );
+    assert!(has(&seen, "LOCAL", "1"), "the personal LOCAL is missing");
+
+    let listed = me.run(&dir, &["list"]);
+    assert!(listed.status.success(), "list: {}", stderr(&listed));
+    let text = stdout(&listed);
+    assert!(
+        text.contains(".env.shared (shared): 2 variables, would load"),
+        "{text}"
+    );
+    assert!(
+        text.contains(".env (personal, wins over shared): 2 variables"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_key_from_the_environment_or_named_files_opens_the_file_as_ci_would() {
+    let me = Mate::new();
+    let dir = team_project(&me, &[&me], 0o644);
+    let key = fs::read_to_string(identity_path(&me.env)).unwrap();
+    let moved = me.env.home().join("ci-key.txt");
+    fs::rename(identity_path(&me.env), &moved).unwrap();
+
+    let out = me.run(&dir, &["allow", ".env.shared"]);
+    assert!(
+        stderr(&out).contains("you are not a recipient"),
+        "{}",
+        stderr(&out)
+    );
+
+    let mut with_key = me.env.cmd(&dir, ["allow", ".env.shared"]);
+    with_key.env("ENVGUARD_AGE_IDENTITY", key);
+    let out = with_key.output().unwrap();
+    assert_not_leaked(&out, API_KEY);
+    assert!(
+        out.status.success(),
+        "ENVGUARD_AGE_IDENTITY: {}",
+        stderr(&out)
+    );
+
+    let mut with_file = me.env.cmd(&dir, ["exec", "--", "env", "-0"]);
+    let files = format!("/nonexistent-first-is-refused:{}", moved.display());
+    with_file.env("ENVGUARD_AGE_IDENTITY_FILE", &files);
+    let out = with_file.output().unwrap();
+    assert_not_leaked(&out, API_KEY);
+    assert!(
+        !out.status.success(),
+        "a missing named identity file was ignored"
+    );
+    with_file.env("ENVGUARD_AGE_IDENTITY_FILE", &moved);
+    let out = with_file.output().unwrap();
+    assert!(
+        !stderr(&out).contains(API_KEY),
+        "a secret appeared on stderr"
+    );
+    assert!(
+        out.status.success(),
+        "ENVGUARD_AGE_IDENTITY_FILE: {}",
+        stderr(&out)
+    );
+    assert!(
+        has(&parse_env0(&out.stdout), "API_KEY", API_KEY),
+        "API_KEY missing"
+    );
+}
+
+#[test]
+fn an_unencrypted_ssh_ed25519_key_is_an_identity() {
+    let me = Mate::new();
+    fs::remove_file(identity_path(&me.env)).unwrap();
+    let ssh = me.env.home().join(".ssh");
+    fs::create_dir_all(&ssh).unwrap();
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "me", "-f"])
+        .arg(ssh.join("id_ed25519"))
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "ssh-keygen: {}", stderr(&made));
+    let dir = me.env.work().join("team");
+    fs::create_dir_all(&dir).unwrap();
+    fs::copy(ssh.join("id_ed25519.pub"), dir.join(".env.recipients")).unwrap();
+    let line = cli_line("API_KEY", API_KEY, &dir.join(".env.recipients"));
+    write_mode(&dir.join(".env.shared"), &line, 0o644);
+    me.allow_shared(&dir);
+    let seen = me.exec_env(&dir).map_err(|out| stderr(&out)).unwrap();
+    assert!(
+        has(&seen, "API_KEY", API_KEY),
+        "the ssh key did not open API_KEY"
+    );
+}
