@@ -392,3 +392,144 @@ fn an_unencrypted_ssh_ed25519_key_is_an_identity() {
         "the ssh key did not open API_KEY"
     );
 }
+
+/// `envguard share me` in `mate`'s HOME: their recipient, the identity made on first use.
+fn share_me(env: &TestEnv) -> String {
+    let out = env.run(&env.work(), ["share", "me"]);
+    assert!(out.status.success(), "share me: {}", stderr(&out));
+    stdout(&out).trim().to_owned()
+}
+
+fn set_shared(env: &TestEnv, dir: &Path, name: &str, value: &str) -> Output {
+    let out = env.run_with_input(dir, ["set", "--shared", name], value.as_bytes());
+    assert_not_leaked(&out, value);
+    out
+}
+
+/// The `age -d` plaintext of `name`'s line in `dir`'s `.env.shared`, with `identity`.
+fn age_decrypt(dir: &Path, name: &str, identity: &Path) -> Vec<u8> {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(r#"grep "^$NAME=" .env.shared | cut -d: -f2- | base64 -d | age -d -i "$IDENTITY""#)
+        .current_dir(dir)
+        .env("NAME", name)
+        .env("IDENTITY", identity)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "age -d failed: {}", stderr(&out));
+    out.stdout
+}
+
+#[test]
+fn share_me_makes_a_private_identity_once_and_prints_its_recipient() {
+    let env = TestEnv::new();
+    let first = share_me(&env);
+    assert!(first.starts_with("age1"), "not an age recipient: {first}");
+    let identity = identity_path(&env);
+    let mode = fs::metadata(&identity).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert_eq!(share_me(&env), first, "a second call made another identity");
+    let public = Command::new("age-keygen")
+        .arg("-y")
+        .arg(&identity)
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&public).trim(),
+        first,
+        "age-keygen reads another key"
+    );
+}
+
+#[test]
+fn a_value_set_for_the_team_decrypts_with_the_age_cli_and_loads_without_a_new_allow() {
+    let env = TestEnv::new();
+    let dir = env.work().join("team");
+    fs::create_dir_all(&dir).unwrap();
+    let out = env.run(&dir, ["share", "init"]);
+    assert!(out.status.success(), "share init: {}", stderr(&out));
+    for file in [".env.recipients", ".env.shared"] {
+        assert!(dir.join(file).is_file(), "share init did not make {file}");
+    }
+    let out = set_shared(&env, &dir, "API_KEY", API_KEY);
+    assert!(out.status.success(), "set --shared: {}", stderr(&out));
+    let plaintext = age_decrypt(&dir, "API_KEY", &identity_path(&env));
+    assert!(
+        plaintext == format!("API_KEY={API_KEY}").as_bytes(),
+        "age -d did not give NAME=value ({} bytes)",
+        plaintext.len()
+    );
+    let text = fs::read_to_string(dir.join(".env.shared")).unwrap();
+    assert!(!text.contains(API_KEY), "the plaintext reached .env.shared");
+
+    // Other lines keep their bytes; the file stays allowed, as it was.
+    let shared = dir.join(".env.shared");
+    let with_comment = format!("# kept as written\n{text}");
+    fs::write(&shared, &with_comment).unwrap();
+    let out = env.run(&dir, ["allow", ".env.shared"]);
+    assert!(out.status.success(), "allow: {}", stderr(&out));
+    let out = set_shared(&env, &dir, "DB_PASSWORD", DB_PASSWORD);
+    assert!(out.status.success(), "set --shared: {}", stderr(&out));
+    let after = fs::read_to_string(&shared).unwrap();
+    assert!(after.starts_with(&with_comment), "set changed other lines");
+    let out = env.run(&dir, ["exec", "--", "env", "-0"]);
+    assert!(out.status.success(), "exec: {}", stderr(&out));
+    let seen = parse_env0(&out.stdout);
+    assert!(has(&seen, "API_KEY", API_KEY), "API_KEY did not load");
+    assert!(
+        has(&seen, "DB_PASSWORD", DB_PASSWORD),
+        "DB_PASSWORD did not load"
+    );
+}
+
+#[test]
+fn a_teammate_listed_in_the_recipients_opens_what_envguard_set_for_the_team() {
+    let (alice, bob) = (TestEnv::new(), TestEnv::new());
+    let dir = alice.work().join("team");
+    fs::create_dir_all(&dir).unwrap();
+    assert!(alice.run(&dir, ["share", "init"]).status.success());
+    let bob_recipient = share_me(&bob);
+    let recipients = dir.join(".env.recipients");
+    let listed = fs::read_to_string(&recipients).unwrap();
+    fs::write(&recipients, format!("{listed}# bob\n{bob_recipient}\n")).unwrap();
+    let out = set_shared(&alice, &dir, "API_KEY", API_KEY);
+    assert!(out.status.success(), "set --shared: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("encrypted to the 2 recipients"),
+        "{}",
+        stderr(&out)
+    );
+
+    let bob_dir = bob.work().join("team");
+    fs::create_dir_all(&bob_dir).unwrap();
+    fs::copy(dir.join(".env.shared"), bob_dir.join(".env.shared")).unwrap();
+    let out = bob.run(&bob_dir, ["allow", ".env.shared"]);
+    assert!(out.status.success(), "bob's allow: {}", stderr(&out));
+    let out = bob.run(&bob_dir, ["exec", "--", "env", "-0"]);
+    assert!(out.status.success(), "bob's exec: {}", stderr(&out));
+    assert!(
+        has(&parse_env0(&out.stdout), "API_KEY", API_KEY),
+        "bob did not see API_KEY"
+    );
+}
+
+#[test]
+fn set_shared_without_recipients_says_how_to_start() {
+    let env = TestEnv::new();
+    let dir = env.work().join("solo");
+    fs::create_dir_all(&dir).unwrap();
+    let out = set_shared(&env, &dir, "API_KEY", API_KEY);
+    assert!(
+        !out.status.success(),
+        "set --shared had nobody to encrypt for"
+    );
+    assert!(
+        stderr(&out).contains("envguard share init"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !dir.join(".env.shared").exists(),
+        "a file was written anyway"
+    );
+}
