@@ -408,8 +408,8 @@ fn set_shared(env: &TestEnv, dir: &Path, name: &str, value: &str) -> Output {
 
 /// The `age -d` plaintext of `name`'s line in `dir`'s `.env.shared`, with `identity`.
 fn age_decrypt(dir: &Path, name: &str, identity: &Path) -> Vec<u8> {
-    let out = Command::new("sh")
-        .arg("-c")
+    let out = Command::new("bash")
+        .args(["-o", "pipefail", "-c"])
         .arg(r#"grep "^$NAME=" .env.shared | cut -d: -f2- | base64 -d | age -d -i "$IDENTITY""#)
         .current_dir(dir)
         .env("NAME", name)
@@ -461,6 +461,10 @@ fn a_value_set_for_the_team_decrypts_with_the_age_cli_and_loads_without_a_new_al
     );
     let text = fs::read_to_string(dir.join(".env.shared")).unwrap();
     assert!(!text.contains(API_KEY), "the plaintext reached .env.shared");
+    assert!(
+        text.starts_with("API_KEY=age:"),
+        "not NAME=age:<base64>: {text}"
+    );
 
     // Other lines keep their bytes; the file stays allowed, as it was.
     let shared = dir.join(".env.shared");

@@ -39,7 +39,9 @@ pub fn run(args: ExecArgs) -> Result<()> {
     let paths = env_files(&args)?;
     if let Some(kernel) = &args.kernel {
         for path in &paths {
-            crate::jupyter::launch::check_before_start(kernel, Some(path))?;
+            // A project of a team file alone has no `.env`: that is not a removed project.
+            let first = discover::project_files(path).into_iter().next();
+            crate::jupyter::launch::check_before_start(kernel, first.as_deref())?;
         }
     }
     if let Some(stop) = stop {

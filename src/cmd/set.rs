@@ -60,7 +60,7 @@ pub fn run(args: &SetArgs) -> Result<()> {
     let mut update = Update::begin(&path)?;
     for (name, value) in &values {
         match &team {
-            Some(team) => update.set(name, &team.seal(name, value)?)?,
+            Some(team) => update.set_unquoted(name, &team.seal(name, value)?)?,
             None => update.set(name, value)?,
         }
     }

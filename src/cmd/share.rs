@@ -207,6 +207,7 @@ pub(super) fn recipients(shared: &Path) -> Result<Team> {
     for (index, line) in text.lines().enumerate() {
         let line = line.trim();
         if let Some(comment) = line.strip_prefix('#') {
+            let comment = comment.split(" (added ").next().unwrap_or_default();
             label = Some(comment.trim().to_owned());
             continue;
         }

@@ -69,8 +69,7 @@ fn open(
         return Err(refuse(
             format!("{name} has a plaintext value; a committed team file holds only ciphertext"),
             format!(
-                "encrypt it with `envguard set --shared {name}` (then rotate the value: it was readable in {})",
-                quote_for_display(path)
+                "`envguard set --shared {name}`, then rotate the value: it was readable in the file"
             ),
         ));
     };
