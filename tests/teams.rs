@@ -537,3 +537,123 @@ fn set_shared_without_recipients_says_how_to_start() {
         "a file was written anyway"
     );
 }
+
+/// Commits `dir`'s team files to a repository of its own and clones it into `into`, as a
+/// teammate would get them.
+fn commit_and_clone(dir: &Path, into: &Path) {
+    let git = |args: &[&str], at: &Path| {
+        let out = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(at)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    };
+    git(&["init", "-q"], dir);
+    git(&["add", ".env.shared", ".env.recipients"], dir);
+    git(&["commit", "-q", "-m", "team"], dir);
+    let (from, to) = (dir.to_str().unwrap(), into.to_str().unwrap());
+    git(&["clone", "-q", from, to], dir);
+}
+
+#[test]
+fn a_clone_loads_after_allow_in_exec_and_in_an_installed_kernel() {
+    let (alice, bob) = (Mate::new(), Mate::new());
+    let dir = team_project(&alice, &[&alice, &bob], 0o644);
+    let clone = bob.env.work().join("clone");
+    commit_and_clone(&dir, &clone);
+    assert!(
+        bob.exec_env(&clone).is_err(),
+        "a fresh clone loaded before allow"
+    );
+    bob.allow_shared(&clone);
+    let seen = bob.exec_env(&clone).map_err(|out| stderr(&out)).unwrap();
+    assert!(
+        has(&seen, "API_KEY", API_KEY),
+        "the clone did not load API_KEY"
+    );
+
+    // The notebook kernel: installed for the clone, started by Jupyter from elsewhere.
+    let python = PathBuf::from(
+        std::env::var_os("ENVGUARD_TEST_PYTHON")
+            .expect("ENVGUARD_TEST_PYTHON (run ./scripts/test)"),
+    );
+    let jupyter_data = bob.env.root.path().join("jupyter-data");
+    let path = format!(
+        "{}:{}",
+        python.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let elsewhere = bob.env.work().join("notebooks");
+    fs::create_dir_all(&elsewhere).unwrap();
+    fs::write(elsewhere.join("probe.ipynb"), NOTEBOOK).unwrap();
+    let run = |program: &Path, args: &[&str]| {
+        let out = Command::new(program)
+            .args(args)
+            .current_dir(&elsewhere)
+            .env_clear()
+            .envs(bob.env.base_env())
+            .env("PATH", &path)
+            .env("PWD", &elsewhere)
+            .env("JUPYTER_DATA_DIR", &jupyter_data)
+            .output()
+            .unwrap();
+        assert_not_leaked(&out, API_KEY);
+        out
+    };
+    let bin = Path::new(common::BIN);
+    let project = clone.to_str().unwrap();
+    let python_arg = python.to_str().unwrap();
+    let installed = run(
+        bin,
+        &[
+            "kernel", "install", "--name", "team", "--dir", project, "--python", python_arg,
+        ],
+    );
+    assert!(
+        installed.status.success(),
+        "kernel install: {}",
+        stderr(&installed)
+    );
+    assert!(
+        !stderr(&installed).contains("warning"),
+        "{}",
+        stderr(&installed)
+    );
+    let executed = run(
+        &python,
+        &[
+            "-m",
+            "jupyter",
+            "execute",
+            "--kernel_name=team",
+            "--output=executed.ipynb",
+            "probe.ipynb",
+        ],
+    );
+    assert!(
+        executed.status.success(),
+        "jupyter execute: {}",
+        stderr(&executed)
+    );
+    let notebook = fs::read_to_string(elsewhere.join("executed.ipynb")).unwrap();
+    let expected = format!(
+        "{} {}",
+        API_KEY.len(),
+        envguard::load::trust::digest(API_KEY.as_bytes())
+    );
+    assert!(
+        notebook.contains(&expected),
+        "the kernel did not see API_KEY"
+    );
+    assert!(!notebook.contains(API_KEY), "the notebook holds the value");
+}
+
+const NOTEBOOK: &str = r#"{
+ "cells": [{
+  "cell_type": "code", "execution_count": null, "id": "probe", "metadata": {}, "outputs": [],
+  "source": "import hashlib, os\nvalue = os.environ.get('API_KEY', '')\nprint(len(value), hashlib.sha256(value.encode()).hexdigest())"
+ }],
+ "metadata": {}, "nbformat": 4, "nbformat_minor": 5
+}"#;
