@@ -59,6 +59,8 @@ impl Mate {
     fn allow_shared(&self, dir: &Path) {
         let out = self.run(dir, &["allow", ".env.shared"]);
         assert!(out.status.success(), "allow .env.shared: {}", stderr(&out));
+        // Committed on purpose: no advice to git-ignore it, in a repository or not.
+        assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
     }
 
     /// The environment `exec` gives a program in `dir` (its stdout is `env -0`, values and

@@ -60,7 +60,12 @@ pub fn run(args: &SetArgs) -> Result<()> {
     let mut update = Update::begin(&path)?;
     for (name, value) in &values {
         match &team {
-            Some(team) => update.set_unquoted(name, &team.seal(name, value)?)?,
+            Some(team) => {
+                // The file holds the ciphertext, a third larger than the value: it must fit too.
+                let sealed = team.seal(name, value)?;
+                refuse_oversize(name, &sealed)?;
+                update.set_unquoted(name, &sealed)?;
+            }
             None => update.set(name, value)?,
         }
     }
