@@ -57,6 +57,10 @@ pub enum Command {
     /// Manage Jupyter kernels that start with the project's secrets.
     #[command(subcommand)]
     Kernel(KernelCommand),
+    /// Share the project's secrets with a team through git, each value encrypted to every
+    /// teammate's own age key (.env.shared, .env.recipients).
+    #[command(subcommand)]
+    Share(ShareCommand),
     /// Print a shell completion script.
     Completions(CompletionArgs),
     /// Print the man page (roff).
@@ -236,6 +240,9 @@ pub struct SetArgs {
     /// Accept `NAME=value` on the command line (it lands in shell history and process lists).
     #[arg(long)]
     pub insecure_arg: bool,
+    /// Set it for the team: encrypted to every recipient of .env.recipients, in .env.shared.
+    #[arg(long, conflicts_with = "file")]
+    pub shared: bool,
     /// The project directory. Default: the current directory.
     #[arg(short = 'C', long = "dir", value_name = "DIR")]
     pub dir: Option<PathBuf>,
@@ -247,6 +254,21 @@ pub struct SetArgs {
         conflicts_with = "dir"
     )]
     pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ShareCommand {
+    /// Print your public age recipient, for a teammate's .env.recipients (creates your
+    /// identity on first use).
+    Me,
+    /// Start sharing this project: .env.recipients with you in it and an empty .env.shared.
+    Init(ShareInitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ShareInitArgs {
+    /// The project directory. Default: the current directory.
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

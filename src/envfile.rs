@@ -161,6 +161,16 @@ impl Update {
     /// (which would cancel the new value) alike; a new name is appended.
     pub fn set(&mut self, name: &str, value: &str) -> Result<()> {
         let rendered = render(value).map_err(|why| unrepresentable(name, why))?;
+        self.set_rendered(name, value, &rendered)
+    }
+
+    /// [`Update::set`] writing `value` without quotes: a team file's `age:<base64>`, which
+    /// needs none and is read by `grep | cut | base64 -d` as well as by the parser.
+    pub fn set_unquoted(&mut self, name: &str, value: &str) -> Result<()> {
+        self.set_rendered(name, value, value)
+    }
+
+    fn set_rendered(&mut self, name: &str, value: &str, rendered: &str) -> Result<()> {
         let mut next = self.contents.clone();
         let statements = self.statements_of(&next, name)?;
         let kept = statements.iter().rposition(|statement| statement.assigns);

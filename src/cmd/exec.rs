@@ -40,7 +40,9 @@ pub fn run(args: ExecArgs) -> Result<()> {
     let paths = env_files(&args)?;
     if let Some(kernel) = &args.kernel {
         for path in &paths {
-            crate::jupyter::launch::check_before_start(kernel, Some(path))?;
+            // A project of a team file alone has no `.env`: that is not a removed project.
+            let first = discover::project_files(path).into_iter().next();
+            crate::jupyter::launch::check_before_start(kernel, first.as_deref())?;
         }
     }
     let masked = wants_mask(&args);
@@ -52,6 +54,10 @@ pub fn run(args: ExecArgs) -> Result<()> {
     if let Some(stop) = stop {
         return watch::run(paths.first().map(PathBuf::as_path), &args.command, stop);
     }
+    let paths: Vec<PathBuf> = paths
+        .iter()
+        .flat_map(|path| discover::project_files(path))
+        .collect();
     let mut bindings = load_all(&paths)?;
     if args.kernel.is_some() {
         bindings.push(crate::jupyter::launch::mask_names(&bindings));
@@ -105,8 +111,9 @@ fn load_all(paths: &[PathBuf]) -> Result<Vec<Binding>> {
     Ok(merged)
 }
 
-/// The `.env` files that `exec` loads: every `--file`, else the nearest one from `--dir` or
-/// here. Empty only with `--allow-missing`.
+/// The `.env` files that `exec` loads: every `--file`, else the nearest project's from `--dir`
+/// or here (each a `.env` path that [`discover::project_files`] expands with the team's
+/// `.env.shared`; `--watch` follows the `.env` alone). Empty only with `--allow-missing`.
 fn env_files(args: &ExecArgs) -> Result<Vec<PathBuf>> {
     if !args.file.is_empty() {
         return args
@@ -124,7 +131,7 @@ fn env_file(args: &ExecArgs) -> Result<Option<PathBuf>> {
         Some(dir) => discover::absolute(dir)?,
         None => discover::working_dir()?,
     };
-    match discover::nearest(&dir) {
+    match discover::nearest_project(&dir) {
         Some(path) if args.allow_missing && discover::foreign_owner(&path).is_some() => {
             say!(
                 "envguard: skipping {}: it is another user's, not yours to load; running without a .env",

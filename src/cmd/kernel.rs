@@ -29,7 +29,8 @@ pub fn run(command: &KernelCommand) -> Result<()> {
 
 fn install(args: &KernelInstallArgs, env: Lookup) -> Result<()> {
     let project = project_dir(args.dir.as_deref())?;
-    let env_file = discover::nearest(&project).ok_or_else(|| discover::not_found(&project))?;
+    let env_file =
+        discover::nearest_project(&project).ok_or_else(|| discover::not_found(&project))?;
     let name = match &args.name {
         Some(name) => kernelspec::validate_name(name)?,
         None => kernelspec::default_name(&project).ok_or_else(|| {
@@ -215,8 +216,9 @@ fn project_dir(given: Option<&Path>) -> Result<PathBuf> {
 /// install; but it is better heard now than as a kernel that dies in a notebook.
 fn warn_if_refused(env_file: &Path) {
     let refusal = match TrustStore::open() {
-        Ok(store) => loader::load(env_file, &from_process_env, &store)
-            .err()
+        Ok(store) => discover::project_files(env_file)
+            .iter()
+            .find_map(|path| loader::load(path, &from_process_env, &store).err())
             .map(Error::from),
         Err(error) => Some(error),
     };

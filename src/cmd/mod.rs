@@ -23,6 +23,7 @@ mod list;
 mod man;
 mod scan;
 mod set;
+mod share;
 mod status;
 mod unset;
 
@@ -46,6 +47,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Scan(args) => scan::run(&args),
         Command::InstallGitHook(args) => install_git_hook::run(&args),
         Command::Kernel(command) => kernel::run(&command),
+        Command::Share(command) => share::run(&command),
         Command::Completions(args) => completions::run(&args),
         Command::Man => man::run(),
         Command::Doctor(args) => doctor::run(&args),

@@ -10,7 +10,7 @@ use crate::display::escape_for_display;
 use crate::envfile::{self, Reallow, Update};
 use crate::error::{Error, Result};
 use crate::git;
-use crate::load::discover::{self, FILE_NAME};
+use crate::load::discover::{self, FILE_NAME, SHARED_FILE_NAME};
 use crate::load::dotenv::Limits;
 use crate::load::guard;
 use crate::load::loader;
@@ -33,7 +33,13 @@ pub fn run(args: &SetArgs) -> Result<()> {
         }
         pending.push((name, inline));
     }
-    let path = env_file(args.file.as_deref(), args.dir.as_deref())?;
+    let (path, team) = if args.shared {
+        let path = shared_file(args.dir.as_deref())?;
+        let team = super::share::recipients(&path)?;
+        (path, Some(team))
+    } else {
+        (env_file(args.file.as_deref(), args.dir.as_deref())?, None)
+    };
     // Fail before asking for secrets, not after, when the file cannot be rewritten.
     drop(Update::begin(&path)?);
 
@@ -53,12 +59,27 @@ pub fn run(args: &SetArgs) -> Result<()> {
 
     let mut update = Update::begin(&path)?;
     for (name, value) in &values {
-        update.set(name, value)?;
+        match &team {
+            Some(team) => {
+                // The file holds the ciphertext, a third larger than the value: it must fit too.
+                let sealed = team.seal(name, value)?;
+                refuse_oversize(name, &sealed)?;
+                update.set_unquoted(name, &sealed)?;
+            }
+            None => update.set(name, value)?,
+        }
     }
     let created = !update.existed();
     let committed = update.commit(Reallow::IfAllowedBefore)?;
     let names: Vec<&str> = values.iter().map(|(name, _)| *name).collect();
-    if created {
+    if let Some(team) = &team {
+        say!(
+            "envguard: encrypted to the {} recipients of {}: {}",
+            team.labels.len(),
+            escape_for_display(&team.path),
+            team.labels.join(", ")
+        );
+    } else if created {
         let (ignored, warning) = git::ensure_ignored(&path)?.describe(&path);
         say!(
             "envguard: created {} (mode 0600{ignored})",
@@ -88,6 +109,20 @@ fn refuse_oversize(name: &str, value: &str) -> Result<()> {
     Err(Error::Usage(format!(
         "the value for {name} is {size} bytes with its name, over the 128 KiB a program can receive, so the .env would not load; nothing was changed (fix: keep large data in a file of its own and set its path: `envguard set {name}_FILE`)"
     )))
+}
+
+/// The `.env.shared` of the nearest project from DIR (or here); there must be one, since its
+/// recipients come from the `.env.recipients` beside it.
+fn shared_file(dir: Option<&Path>) -> Result<PathBuf> {
+    let start = match dir {
+        Some(dir) => discover::absolute(dir)?,
+        None => discover::working_dir()?,
+    };
+    let project = discover::nearest_project(&start)
+        .as_deref()
+        .and_then(Path::parent)
+        .map_or(start, Path::to_path_buf);
+    Ok(project.join(SHARED_FILE_NAME))
 }
 
 /// The `.env` that `set` and `unset` change: FILE as named, else the nearest one from DIR (or

@@ -16,13 +16,96 @@
 //! ciphertext). A plaintext `.env` holds no ciphertext: its bindings pass as they are. The
 //! trust digest is not this stage's business: it is taken over the bytes as read.
 
+use std::io::Read;
 use std::path::Path;
 
-use crate::error::Refusal;
+use base64::Engine;
+
+use crate::display::quote_for_display;
+use crate::error::{Refusal, RefusalKind};
+use crate::load::discover::SHARED_FILE_NAME;
 use crate::load::dotenv::Binding;
+use crate::load::identity;
+
+/// What marks a value as an age ciphertext.
+pub const PREFIX: &str = "age:";
+
+/// The fix for a user who cannot open a value: only a teammate can add them.
+pub const NOT_A_RECIPIENT_FIX: &str = "ask a teammate to run envguard share add \"$(envguard share me)\", commit and push, then pull and `envguard allow`";
 
 /// The bindings of the file at `path` with every value in plaintext, or the refusal for the
 /// first one that cannot be decrypted.
-pub fn decrypt(_path: &Path, bindings: Vec<Binding>) -> Result<Vec<Binding>, Refusal> {
-    Ok(bindings)
+pub fn decrypt(path: &Path, bindings: Vec<Binding>) -> Result<Vec<Binding>, Refusal> {
+    if path.file_name().is_none_or(|name| name != SHARED_FILE_NAME) || bindings.is_empty() {
+        return Ok(bindings);
+    }
+    let identities = identity::all()?;
+    bindings
+        .into_iter()
+        .map(|binding| {
+            let value = open(path, &binding, &identities)?;
+            Ok(Binding { value, ..binding })
+        })
+        .collect()
+}
+
+/// The value sealed in `binding`, checked to be sealed under `binding`'s own name.
+fn open(
+    path: &Path,
+    binding: &Binding,
+    identities: &[Box<dyn age::Identity>],
+) -> Result<String, Refusal> {
+    let name = &binding.name;
+    let refuse = |reason: String, fix: String| {
+        Refusal::new(path, RefusalKind::Parse, reason, fix).at_line(binding.line)
+    };
+    let damaged = |what: &str| {
+        refuse(
+            format!("{name}'s ciphertext {what}"),
+            format!("ask whoever set it to run `envguard set --shared {name}` again"),
+        )
+    };
+    let Some(encoded) = binding.value.strip_prefix(PREFIX) else {
+        return Err(refuse(
+            format!("{name} has a plaintext value; a committed team file holds only ciphertext"),
+            format!(
+                "`envguard set --shared {name}`, then rotate the value: it was readable in the file"
+            ),
+        ));
+    };
+    let ciphertext = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|_| damaged("is not base64"))?;
+    let decryptor =
+        age::Decryptor::new_buffered(&ciphertext[..]).map_err(|_| damaged("is not an age file"))?;
+    let mut plaintext = Vec::new();
+    decryptor
+        .decrypt(identities.iter().map(|identity| identity.as_ref()))
+        .map_err(|error| match error {
+            age::DecryptError::NoMatchingKeys => refuse(
+                format!(
+                    "you are not a recipient of {} (none of your age identities opens {name})",
+                    quote_for_display(path)
+                ),
+                NOT_A_RECIPIENT_FIX.to_owned(),
+            ),
+            _ => damaged("is damaged"),
+        })?
+        .read_to_end(&mut plaintext)
+        .map_err(|_| damaged("is damaged"))?;
+    let sealed_name = plaintext.split(|b| *b == b'=').next().unwrap_or_default();
+    if sealed_name.len() == plaintext.len() || sealed_name != name.as_bytes() {
+        return Err(refuse(
+            format!("{name} was encrypted for another name (a ciphertext moved between names)"),
+            format!(
+                "review the file's history (`git log -p {}`), then `envguard set --shared {name}`",
+                quote_for_display(path)
+            ),
+        ));
+    }
+    let value = plaintext.split_off(sealed_name.len() + 1);
+    if value.contains(&0) {
+        return Err(damaged("holds a NUL byte, which no environment can carry"));
+    }
+    String::from_utf8(value).map_err(|_| damaged("holds a value that is not UTF-8"))
 }

@@ -13,6 +13,11 @@
 //! ([`foreign_owner`]): it is still the nearest, so it is never replaced by a parent's
 //! `.env` either, and everywhere else it is refused by name as before. "Another user's" is
 //! decided by the entry itself (`lstat`), so a link someone else planted counts as theirs.
+//!
+//! A team's project may hold a committed `.env.shared` (issue 13) beside, or instead of, the
+//! personal `.env`: for a program ([`nearest_project`], [`project_files`]) the project is the
+//! nearest directory holding either, and the team's file loads first so that the personal
+//! one wins. The prompt hook still follows [`nearest`], the `.env` alone.
 
 use std::env;
 use std::ffi::OsStr;
@@ -24,6 +29,47 @@ use crate::display::quote_for_display;
 use crate::error::{Error, Refusal, RefusalKind, Result};
 
 pub const FILE_NAME: &str = ".env";
+
+/// The team's committed file of encrypted values, beside the personal `.env`.
+pub const SHARED_FILE_NAME: &str = ".env.shared";
+
+/// The personal `.env` path of the nearest directory at or above `dir` holding a `.env` or a
+/// `.env.shared`, whether or not that `.env` exists: what [`project_files`] expands.
+pub fn nearest_project(dir: &Path) -> Option<PathBuf> {
+    let personal = nearest(dir);
+    let stop = personal.as_deref().and_then(Path::parent);
+    let mut candidate = dir.to_path_buf();
+    loop {
+        if Some(candidate.as_path()) == stop {
+            return personal;
+        }
+        candidate.push(SHARED_FILE_NAME);
+        let shared = fs::symlink_metadata(&candidate).is_ok();
+        candidate.pop();
+        if shared {
+            return Some(candidate.join(FILE_NAME));
+        }
+        if !candidate.pop() {
+            return personal;
+        }
+    }
+}
+
+/// The files a program loads for `path`, in order (a later file's value wins): for a file
+/// named `.env`, the `.env.shared` beside it if there is one, then the `.env` itself unless
+/// only the team's file exists; any other file alone.
+pub fn project_files(path: &Path) -> Vec<PathBuf> {
+    let shared = match (path.file_name(), path.parent()) {
+        (Some(name), Some(dir)) if name == FILE_NAME => Some(dir.join(SHARED_FILE_NAME)),
+        _ => None,
+    }
+    .filter(|shared| fs::symlink_metadata(shared).is_ok());
+    match shared {
+        Some(shared) if fs::symlink_metadata(path).is_err() => vec![shared],
+        Some(shared) => vec![shared, path.to_path_buf()],
+        None => vec![path.to_path_buf()],
+    }
+}
 
 /// The nearest `.env` at or above `dir` (which should be absolute).
 pub fn nearest(dir: &Path) -> Option<PathBuf> {
@@ -101,6 +147,22 @@ pub fn resolve_target(path: Option<&Path>) -> Result<PathBuf> {
     nearest(&start).ok_or_else(|| not_found(&start))
 }
 
+/// [`resolve_target`] for a program's view: a directory means the nearest project
+/// ([`nearest_project`]), whose `.env` path may not exist when it holds only `.env.shared`.
+pub fn resolve_project(path: Option<&Path>) -> Result<PathBuf> {
+    let start = match path {
+        None => working_dir()?,
+        Some(path) => {
+            let absolute = absolute(path)?;
+            if !absolute.is_dir() || absolute.file_name() == Some(OsStr::new(FILE_NAME)) {
+                return Ok(absolute);
+            }
+            absolute
+        }
+    };
+    nearest_project(&start).ok_or_else(|| not_found(&start))
+}
+
 /// The `.env` a command works on: `file` exactly as named (`-f .env.production`), else
 /// [`resolve_target`] of `path`.
 pub fn named_or_target(file: Option<&Path>, path: Option<&Path>) -> Result<PathBuf> {
@@ -164,6 +226,30 @@ mod tests {
 
         fs::write(nested.join(".env"), "").unwrap();
         assert_eq!(nearest(&nested), Some(nested.join(".env")));
+    }
+
+    #[test]
+    fn the_nearest_team_file_makes_a_project_and_loads_before_the_personal_one() {
+        let root = tempfile::tempdir().unwrap();
+        let project = root.path().join("project");
+        let nested = project.join("src");
+        fs::create_dir_all(&nested).unwrap();
+        fs::write(root.path().join(".env"), "").unwrap();
+        fs::write(project.join(SHARED_FILE_NAME), "").unwrap();
+        let personal = project.join(FILE_NAME);
+        assert_eq!(nearest_project(&nested), Some(personal.clone()));
+        assert_eq!(project_files(&personal), [project.join(SHARED_FILE_NAME)]);
+        fs::write(&personal, "").unwrap();
+        assert_eq!(
+            project_files(&personal),
+            [project.join(SHARED_FILE_NAME), personal.clone()]
+        );
+        fs::write(nested.join(FILE_NAME), "").unwrap();
+        assert_eq!(nearest_project(&nested), Some(nested.join(FILE_NAME)));
+        assert_eq!(
+            project_files(&nested.join(FILE_NAME)),
+            [nested.join(FILE_NAME)]
+        );
     }
 
     #[test]

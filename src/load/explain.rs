@@ -108,6 +108,20 @@ impl From<Failure> for Refusal {
                     format!("chmod 600 {quoted}"),
                 )
             }
+            Problem::SharedWritable { mode, by_group } => {
+                let who = if by_group {
+                    "is writable by its group, which is not your own private group"
+                } else {
+                    "is writable by others"
+                };
+                (
+                    RefusalKind::Mode,
+                    format!(
+                        "has mode {mode:04o} and {who}, who could choose what it loads (a team file may be readable by all, writable only by you)"
+                    ),
+                    format!("chmod 644 {quoted}"),
+                )
+            }
             Problem::TooLarge { size, limit } => (
                 RefusalKind::Size,
                 format!("is {size} bytes, over the {limit}-byte limit"),

@@ -127,13 +127,17 @@ pub enum Policy {
     /// `scan`, which searches for the values of `.env` files: a loose file's values are
     /// secrets all the same (the exposure is warned about); a foreign one's are not the user's.
     ScanValues,
+    /// A team's `.env.shared`, loaded like a `.env` but holding only ciphertext, and checked
+    /// out by git with the umask's mode: readable by others is harmless, writable by anyone
+    /// but the user (or the user's own private group) would let them choose what loads.
+    Shared,
 }
 
 impl Policy {
     /// Whether a failed `check` stops this reader from reading the file.
     pub fn blocks(self, check: Check) -> bool {
         match self {
-            Policy::Load => true,
+            Policy::Load | Policy::Shared => true,
             Policy::Inspect => matches!(check, Check::Type | Check::Size),
             Policy::Rewrite | Policy::Template | Policy::ScanValues => check != Check::Mode,
         }
@@ -177,6 +181,12 @@ pub enum Problem {
         me: u32,
     },
     Mode(u32),
+    /// A `.env.shared` someone else could write: by others, or through a group that is not
+    /// the user's own private group.
+    SharedWritable {
+        mode: u32,
+        by_group: bool,
+    },
     TooLarge {
         size: u64,
         limit: u64,
@@ -284,6 +294,16 @@ impl Opened {
     /// Every guard check, in [`Check`] order. The link check is there only for a `.env` that
     /// is a symlink.
     pub fn verdicts(&self, path: &Path, limit: u64) -> Vec<Verdict> {
+        self.verdicts_under(path, limit, Policy::Load)
+    }
+
+    /// [`Opened::verdicts`], with the mode rule `policy` reads under: a `.env.shared`'s, or
+    /// the private one of every other file.
+    fn verdicts_under(&self, path: &Path, limit: u64, policy: Policy) -> Vec<Verdict> {
+        let mode = match policy {
+            Policy::Shared => self.check_shared_mode(),
+            _ => self.check_mode(),
+        };
         let link = self.link.clone().map(|outcome| Verdict {
             check: Check::Link,
             outcome: outcome
@@ -293,7 +313,7 @@ impl Opened {
         let checks = [
             (Check::Type, self.check_type()),
             (Check::Owner, self.check_owner()),
-            (Check::Mode, self.check_mode()),
+            (Check::Mode, mode),
             (Check::Size, self.check_size(limit)),
         ];
         let checks = checks.into_iter().map(|(check, outcome)| Verdict {
@@ -306,7 +326,7 @@ impl Opened {
     /// The failed checks `policy` reads past, or the first one it does not.
     pub fn admit(&self, path: &Path, limit: u64, policy: Policy) -> Result<Vec<Failure>, Failure> {
         let mut overlooked = Vec::new();
-        for verdict in self.verdicts(path, limit) {
+        for verdict in self.verdicts_under(path, limit, policy) {
             match verdict.outcome {
                 Err(failure) if policy.blocks(verdict.check) => return Err(failure),
                 Err(failure) => overlooked.push(failure),
@@ -377,12 +397,51 @@ impl Opened {
         }
     }
 
+    /// Readable by the user, no special bits, writable by nobody else: not by others, and
+    /// by the group only when it is the user's private group (a umask of 002 makes git check
+    /// out 0664 files, harmless when the group is the user alone).
+    fn check_shared_mode(&self) -> Result<Passed, Problem> {
+        let mode = self.stat.st_mode & 0o7777;
+        if mode & 0o7000 != 0 || mode & 0o400 == 0 {
+            return Err(Problem::Mode(mode));
+        }
+        if mode & 0o002 != 0 {
+            return Err(Problem::SharedWritable {
+                mode,
+                by_group: false,
+            });
+        }
+        if mode & 0o020 != 0 && !is_private_group(self.stat.st_gid) {
+            return Err(Problem::SharedWritable {
+                mode,
+                by_group: true,
+            });
+        }
+        Ok(Passed::Mode(mode))
+    }
+
     fn check_size(&self, limit: u64) -> Result<Passed, Problem> {
         match self.stat.st_size as u64 {
             size if size <= limit => Ok(Passed::Size(size)),
             size => Err(Problem::TooLarge { size, limit }),
         }
     }
+}
+
+/// Whether `gid` is the effective user's private group: the user's primary group, named
+/// after the user, with no other listed member. Looked up (NSS) only for a group-writable
+/// `.env.shared`.
+fn is_private_group(gid: u32) -> bool {
+    use nix::unistd::{Gid, Group, User};
+    let Ok(Some(user)) = User::from_uid(geteuid()) else {
+        return false;
+    };
+    let Ok(Some(group)) = Group::from_gid(Gid::from_raw(gid)) else {
+        return false;
+    };
+    user.gid.as_raw() == gid
+        && group.name == user.name
+        && group.mem.iter().all(|member| *member == user.name)
 }
 
 #[cfg(test)]

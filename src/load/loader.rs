@@ -33,6 +33,7 @@ use std::path::{Path, PathBuf};
 
 use crate::display::quote_for_display;
 use crate::error::{Refusal, RefusalKind};
+use crate::load::discover::SHARED_FILE_NAME;
 use crate::load::dotenv::{self, Binding, Limits, ParseError, Problem};
 use crate::load::guard::{self, Guarded, Identity, Policy};
 use crate::load::names::{self, Destination};
@@ -64,9 +65,14 @@ pub fn check(path: &Path, outer: &dyn Fn(&str) -> Option<String>) -> Result<Chec
     from_contents(path, read(path)?, outer)
 }
 
-/// Stage 1: the guard's checks, then the file's bytes, bounded by [`guard::max_size`].
+/// Stage 1: the guard's checks, then the file's bytes, bounded by [`guard::max_size`]. A
+/// team's `.env.shared` holds only ciphertext and is checked out by git: its own policy.
 fn read(path: &Path) -> Result<Guarded, Refusal> {
-    let admitted = guard::open(path)?.read(path, guard::max_size(), Policy::Load)?;
+    let policy = match path.file_name() {
+        Some(name) if name == SHARED_FILE_NAME => Policy::Shared,
+        _ => Policy::Load,
+    };
+    let admitted = guard::open(path)?.read(path, guard::max_size(), policy)?;
     Ok(admitted.guarded)
 }
 

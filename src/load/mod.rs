@@ -14,6 +14,7 @@ pub mod discover;
 pub mod dotenv;
 pub mod explain;
 pub mod guard;
+pub mod identity;
 pub mod loader;
 pub mod names;
 pub mod resolve;
