@@ -57,6 +57,16 @@ from nbclient import NotebookClient
 kernel, cells, messages_path, notebook_path = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], sys.argv[4]
 km, kc = start_new_kernel(kernel_name=kernel)
 recorded = []
+
+def reply_to(msg_id):
+    # Every shell message is recorded; the reply is the one to this request (waiting for the
+    # kernel can leave extra kernel_info replies queued ahead of it).
+    while True:
+        msg = kc.get_shell_msg(timeout=60)
+        recorded.append(msg)
+        if msg['parent_header'].get('msg_id') == msg_id:
+            return
+
 try:
     for code in cells:
         msg_id = kc.execute(code)
@@ -66,9 +76,8 @@ try:
             if (msg['parent_header'].get('msg_id') == msg_id and msg['msg_type'] == 'status'
                     and msg['content']['execution_state'] == 'idle'):
                 break
-        recorded.append(kc.get_shell_msg(timeout=60))
-    kc.inspect('os.environ["API_KEY"]')
-    recorded.append(kc.get_shell_msg(timeout=60))
+        reply_to(msg_id)
+    reply_to(kc.inspect('os.environ["API_KEY"]'))
 finally:
     kc.stop_channels()
     km.shutdown_kernel(now=True)
