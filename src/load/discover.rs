@@ -15,9 +15,9 @@
 //! decided by the entry itself (`lstat`), so a link someone else planted counts as theirs.
 //!
 //! A team's project may hold a committed `.env.shared` (issue 13) beside, or instead of, the
-//! personal `.env`: for a program ([`nearest_project`], [`project_files`]) the project is the
-//! nearest directory holding either, and the team's file loads first so that the personal
-//! one wins. The prompt hook still follows [`nearest`], the `.env` alone.
+//! personal `.env`: for a program and for the prompt hook ([`nearest_project`],
+//! [`project_files`]) the project is the nearest directory holding either, and the team's file
+//! loads first so that the personal one wins. Commands that edit one file follow [`nearest`].
 
 use std::env;
 use std::ffi::OsStr;
