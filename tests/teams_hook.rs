@@ -227,3 +227,76 @@ fn zsh_loads_the_team_file_then_the_personal_one() {
 fn fish_loads_the_team_file_then_the_personal_one() {
     scenario(ShellKind::Fish);
 }
+
+#[test]
+fn a_bare_allow_in_a_team_project_allows_both_files_or_neither() {
+    let env = TestEnv::new();
+    let recipient = make_identity(&env);
+    let team = team_dir(&env, "team", &recipient);
+    let recipients = team.join(".env.recipients");
+    let shared = team.join(".env.shared");
+    let mut contents = fs::read_to_string(&shared).unwrap();
+    contents.push_str(&cli_line("EG_EXTRA", EXTRA, &recipients));
+    fs::write(&shared, &contents).unwrap();
+    write_mode(&team.join(".env"), "EG_LOCAL=local\n", 0o600);
+
+    // A damaged personal file allows nothing, not even the team's file.
+    write_mode(&team.join(".env"), "EG_LOCAL='unterminated\n", 0o600);
+    let out = env.run(&team, ["allow"]);
+    assert!(!out.status.success(), "a damaged .env was allowed");
+    let exec = env.run(&team, ["exec", "--", "true"]);
+    assert!(
+        stderr(&exec).contains("has changed since it was allowed"),
+        "{}",
+        stderr(&exec)
+    );
+
+    write_mode(&team.join(".env"), "EG_LOCAL=local\n", 0o600);
+    let out = env.run(&team, ["allow"]);
+    for secret in [API_KEY, DB_PASSWORD, EXTRA] {
+        assert_not_leaked(&out, secret);
+    }
+    assert!(out.status.success(), "allow: {}", stderr(&out));
+    let said = stderr(&out);
+    assert!(
+        said.contains(&format!("allowed {}", shared.display()))
+            && said.contains(&format!("allowed {}", team.join(".env").display())),
+        "{said}"
+    );
+    let exec = env.run(&team, ["exec", "--", "true"]);
+    assert!(exec.status.success(), "exec: {}", stderr(&exec));
+}
+
+#[test]
+fn status_names_both_files_of_the_project_that_applies_here() {
+    let env = TestEnv::new();
+    let recipient = make_identity(&env);
+    let team = team_dir(&env, "team", &recipient);
+    write_mode(&team.join(".env"), "EG_LOCAL=local\n", 0o600);
+    let status = || {
+        let out = env.run(&team, ["status"]);
+        assert!(out.status.success(), "status: {}", stderr(&out));
+        for secret in [API_KEY, DB_PASSWORD] {
+            assert_not_leaked(&out, secret);
+        }
+        stdout(&out)
+    };
+    let said = status();
+    assert!(
+        said.contains(&format!(
+            "refused: {}: is not allowed yet",
+            team.join(".env").display()
+        )),
+        "{said}"
+    );
+    allow(&env, &team, ".env");
+    let said = status();
+    assert!(
+        said.contains(&format!(
+            "not loaded: {} and {} would load",
+            team.join(".env.shared").display(),
+            team.join(".env").display()
+        )),
+        "{said}"
+    );
+}

@@ -19,7 +19,7 @@
 //!   exports next and the new state last, so an interrupted `eval` never records a state it
 //!   did not apply.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::env;
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -32,11 +32,11 @@ use crate::display::quote_for_display;
 use crate::error::{IoContext, Refusal, RefusalKind, Result};
 use crate::hook::diff::{self, Base, Mark, Plan};
 use crate::hook::emit;
+use crate::hook::project::{self, Project};
 use crate::hook::state::{self, Current, Files, Inputs, Key, Loaded, Original, Saved, State};
 use crate::load::discover;
-use crate::load::dotenv::Binding;
 use crate::load::guard::Identity;
-use crate::load::loader::{self, ArgSpace};
+use crate::load::loader;
 use crate::load::names;
 use crate::load::trust::{self, TrustStore};
 
@@ -52,7 +52,7 @@ pub fn run(args: &ShellArgs) -> Result<()> {
     if nearest.is_none() && raw.is_none() {
         return Ok(());
     }
-    let nearest_identity = nearest.as_deref().map(project_stats).unwrap_or_default();
+    let nearest_identity = nearest.as_deref().map(project::stats).unwrap_or_default();
     let key = Key::from_env();
     let (store_path, store, current) = {
         let header = raw
@@ -314,8 +314,10 @@ impl Update {
             let names = previous_names
                 .iter()
                 .map(|saved| (Mark::Removed, saved.name.as_str()));
-            let shown =
-                previous.map_or_else(|| quote_for_display(left), |p| shown(left, p.identity));
+            let shown = previous.map_or_else(
+                || quote_for_display(left),
+                |p| project::shown(left, p.identity),
+            );
             message.names(&format!("unloaded {shown}"), names);
             message.unloaded = Some(left.to_path_buf());
         }
@@ -323,7 +325,7 @@ impl Update {
             return false;
         };
         let entered = project.path.as_path();
-        let entered_shown = shown(entered, project.identity);
+        let entered_shown = project::shown(entered, project.identity);
         if previous_path != Some(entered) {
             let names = plan.entered.iter().map(|e| (e.mark, e.name));
             message.names(&format!("loaded {entered_shown}"), names);
@@ -388,99 +390,6 @@ impl Update {
 fn plan_for<'a>(previous: &'a [Saved], base: &Base<'a>, loaded: Option<&'a Project>) -> Plan<'a> {
     let target = loaded.map_or(&[][..], |checked| &checked.bindings[..]);
     diff::plan(previous, base, target, &|name| env::var_os(name))
-}
-
-/// A project's files loaded together, as one file is: `.env.shared` then `.env`, the personal
-/// value winning, each through the guard, the trust gate and the shell's name rules.
-struct Project {
-    /// The project's `.env` path, whether or not it exists: what the state records.
-    path: PathBuf,
-    /// Of each file as it was read: an edit during the load is noticed at the next prompt.
-    identity: Files,
-    bindings: Vec<Binding>,
-    /// The outer names the files' `${...}` looked up (see `Checked::referenced`).
-    referenced: Vec<String>,
-}
-
-impl Project {
-    /// All or nothing: a refusal of either file loads neither. A later file's `${NAME}` sees
-    /// what the earlier one set, as in `exec`. Decryption happens here, on the full path only.
-    fn load(
-        path: &Path,
-        outer: &dyn Fn(&str) -> Option<String>,
-        store: &TrustStore,
-    ) -> std::result::Result<Project, Refusal> {
-        let files = discover::project_files(path);
-        let mut identity = Files::default();
-        let mut bindings: Vec<Binding> = Vec::new();
-        let mut referenced = Vec::new();
-        let mut position: HashMap<String, usize> = HashMap::new();
-        for file in &files {
-            let seen = |name: &str| match position.get(name) {
-                Some(&at) => Some(bindings[at].value.clone()),
-                None => outer(name),
-            };
-            let checked = loader::load_into_shell(file, &seen, store)?;
-            if file.as_path() == path {
-                identity.personal = Some(checked.identity);
-            } else {
-                identity.shared = Some(checked.identity);
-            }
-            referenced.extend(checked.referenced);
-            for binding in checked.bindings {
-                match position.get(&binding.name) {
-                    Some(&at) => bindings[at] = binding,
-                    None => {
-                        position.insert(binding.name.clone(), bindings.len());
-                        bindings.push(binding);
-                    }
-                }
-            }
-        }
-        // Each file fits the room a program's environment has; together they may not.
-        if files.len() > 1
-            && let Some(refusal) =
-                loader::total_refusal(path, &bindings, outer, ArgSpace::current())
-        {
-            return Err(refusal);
-        }
-        Ok(Project {
-            path: path.to_path_buf(),
-            identity,
-            bindings,
-            referenced,
-        })
-    }
-}
-
-/// The stats of `path` (a project's `.env`) and of the `.env.shared` beside it: the whole
-/// per-prompt look at a project, no file opened.
-fn project_stats(path: &Path) -> Files {
-    let shared = path
-        .parent()
-        .map(|dir| dir.join(discover::SHARED_FILE_NAME));
-    Files {
-        personal: Identity::of_path(path),
-        shared: shared.as_deref().and_then(Identity::of_path),
-    }
-}
-
-/// How a message names a project: its `.env`, or the team's file, or both.
-fn shown(path: &Path, files: Files) -> String {
-    let shared = || {
-        path.parent()
-            .unwrap_or(Path::new("/"))
-            .join(discover::SHARED_FILE_NAME)
-    };
-    match (files.personal, files.shared) {
-        (_, None) => quote_for_display(path),
-        (None, Some(_)) => quote_for_display(&shared()),
-        (Some(_), Some(_)) => format!(
-            "{} and {}",
-            quote_for_display(&shared()),
-            quote_for_display(path)
-        ),
-    }
 }
 
 fn now() -> u64 {
