@@ -300,3 +300,36 @@ fn status_names_both_files_of_the_project_that_applies_here() {
         "{said}"
     );
 }
+
+#[test]
+fn check_reports_both_files_of_a_team_project_each_by_its_own_mode_rule() {
+    let env = TestEnv::new();
+    let recipient = make_identity(&env);
+    let team = team_dir(&env, "team", &recipient);
+    write_mode(&team.join(".env"), "EG_LOCAL=local\n", 0o600);
+    allow(&env, &team, ".env");
+    let check = || {
+        let out = env.run(&team, ["check"]);
+        for secret in [API_KEY, DB_PASSWORD] {
+            assert_not_leaked(&out, secret);
+        }
+        out
+    };
+    let out = check();
+    let said = stdout(&out);
+    assert!(out.status.success(), "check of a 0644 team file: {said}");
+    assert!(
+        said.contains(&format!("{}\n", team.join(".env.shared").display()))
+            && said.contains(&format!("{}\n", team.join(".env").display()))
+            && said.contains("project: would load"),
+        "{said}"
+    );
+    fs::set_permissions(team.join(".env.shared"), fs::Permissions::from_mode(0o666)).unwrap();
+    let out = check();
+    assert!(!out.status.success(), "a 0666 team file passed check");
+    assert!(
+        stdout(&out).contains("project: refused"),
+        "{}",
+        stdout(&out)
+    );
+}

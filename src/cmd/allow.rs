@@ -19,7 +19,7 @@ use crate::load::names;
 use crate::load::trust::{self, Changes, Fingerprints, Trust, TrustStore};
 
 pub fn run(args: &TargetArgs) -> Result<()> {
-    let paths = targets(args)?;
+    let paths = discover::named_or_project(args.file.as_deref(), args.path.as_deref())?;
     // Both of a project's files pass the checks before either is allowed: all or nothing.
     let checked = paths
         .iter()
@@ -30,22 +30,6 @@ pub fn run(args: &TargetArgs) -> Result<()> {
         allow_one(checked, &store)?;
     }
     Ok(())
-}
-
-/// What `allow` trusts: the named file, else for a directory (or here) the nearest project's
-/// files, so that a bare `envguard allow` in a team's project allows `.env.shared` and `.env`
-/// together, as the hook and `exec` load them.
-fn targets(args: &TargetArgs) -> Result<Vec<std::path::PathBuf>> {
-    let names_a_file = args.file.is_some()
-        || args.path.as_deref().is_some_and(|path| {
-            !path.is_dir() || path.file_name() == Some(discover::FILE_NAME.as_ref())
-        });
-    if names_a_file {
-        let path = discover::named_or_target(args.file.as_deref(), args.path.as_deref())?;
-        return Ok(vec![path]);
-    }
-    let project = discover::resolve_project(args.path.as_deref())?;
-    Ok(discover::project_files(&project))
 }
 
 fn allow_one(checked: &Checked, store: &TrustStore) -> Result<()> {

@@ -172,6 +172,19 @@ pub fn named_or_target(file: Option<&Path>, path: Option<&Path>) -> Result<PathB
     }
 }
 
+/// The files a command that reviews or approves (`check`, `allow`) works on: `file` or a
+/// `path` naming a file exactly as named; else, for a directory or here, every file of the
+/// nearest project ([`project_files`]), so that a team's `.env.shared` is never left out.
+pub fn named_or_project(file: Option<&Path>, path: Option<&Path>) -> Result<Vec<PathBuf>> {
+    let names_a_file = file.is_some()
+        || path
+            .is_some_and(|path| !path.is_dir() || path.file_name() == Some(OsStr::new(FILE_NAME)));
+    if names_a_file {
+        return Ok(vec![named_or_target(file, path)?]);
+    }
+    Ok(project_files(&resolve_project(path)?))
+}
+
 /// The refusal for a directory with no `.env` at or above it.
 pub fn not_found(dir: &Path) -> Error {
     Refusal::new(
