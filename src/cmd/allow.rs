@@ -1,4 +1,5 @@
-//! `envguard allow`: trust a `.env` as it is now. A file the guard or the parser refuses is
+//! `envguard allow`: trust a `.env` as it is now (bare, in a team's project: its
+//! `.env.shared` and its `.env`, both checked before either is trusted). A file the guard or the parser refuses is
 //! not trusted: allowing it would only defer the refusal to the next prompt.
 //!
 //! Allowing a file that changed since it was last allowed is a review, so `allow` first says
@@ -18,22 +19,35 @@ use crate::load::names;
 use crate::load::trust::{self, Changes, Fingerprints, Trust, TrustStore};
 
 pub fn run(args: &TargetArgs) -> Result<()> {
-    let path = discover::named_or_target(args.file.as_deref(), args.path.as_deref())?;
-    let checked = loader::check(&path, &from_process_env)?;
-    warn_about_names(&path, checked.bindings.iter().map(|b| b.name.as_str()));
-    let fingerprints = trust::fingerprints_of(&checked);
-    review(&checked, &TrustStore::open()?, &fingerprints);
-    trust::allow_with(&checked, fingerprints)?;
+    let paths = discover::named_or_project(args.file.as_deref(), args.path.as_deref())?;
+    // Both of a project's files pass the checks before either is allowed: all or nothing.
+    let checked = paths
+        .iter()
+        .map(|path| loader::check(path, &from_process_env))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let store = TrustStore::open()?;
+    for checked in &checked {
+        allow_one(checked, &store)?;
+    }
+    Ok(())
+}
+
+fn allow_one(checked: &Checked, store: &TrustStore) -> Result<()> {
+    let path = checked.path.as_path();
+    warn_about_names(path, checked.bindings.iter().map(|b| b.name.as_str()));
+    let fingerprints = trust::fingerprints_of(checked);
+    review(checked, store, &fingerprints);
+    trust::allow_with(checked, fingerprints)?;
     let names: Vec<&str> = checked.bindings.iter().map(|b| b.name.as_str()).collect();
     say!(
         "envguard: allowed {} ({} variables{}{}); any edit revokes this until `envguard allow {}`",
-        escape_for_display(&path),
+        escape_for_display(path),
         names.len(),
         if names.is_empty() { "" } else { ": " },
         names.join(", "),
-        quote_for_display(&path),
+        quote_for_display(path),
     );
-    warn_about_git(&path);
+    warn_about_git(path);
     Ok(())
 }
 

@@ -78,7 +78,7 @@ impl Report {
 
 pub fn run(args: &CheckArgs) -> Result<()> {
     let stdout = Path::new("standard output");
-    let path = match discover::named_or_target(args.file.as_deref(), args.path.as_deref()) {
+    let paths = match discover::named_or_project(args.file.as_deref(), args.path.as_deref()) {
         Err(Error::Refused(refusal)) if refusal.kind == RefusalKind::NotFound => {
             if !args.quiet {
                 writeln!(
@@ -93,13 +93,27 @@ pub fn run(args: &CheckArgs) -> Result<()> {
         }
         other => other?,
     };
-    let report = inspect(&path)?;
-    if !args.quiet {
-        report
-            .print(&path, &mut io::stdout().lock())
-            .context("write", stdout)?;
+    // A team's project is reported file by file, `.env.shared` first, as it loads; one
+    // refused file refuses the project.
+    let mut refused = false;
+    for path in &paths {
+        let report = inspect(path)?;
+        if !args.quiet {
+            report
+                .print(path, &mut io::stdout().lock())
+                .context("write", stdout)?;
+        }
+        refused |= report.refused();
     }
-    if report.refused() {
+    if paths.len() > 1 && !args.quiet {
+        let verdict = if refused {
+            "project: refused: neither file will load (they load together)"
+        } else {
+            "project: would load, the personal .env winning over .env.shared"
+        };
+        writeln!(io::stdout().lock(), "{verdict}").context("write", stdout)?;
+    }
+    if refused {
         Err(Error::Silent(1))
     } else {
         Ok(())
@@ -118,7 +132,12 @@ fn inspect(path: &Path) -> Result<Report> {
     report.pass("found");
     let limit = guard::max_size();
     let mut readable = true;
-    for verdict in opened.verdicts(path, limit) {
+    // A team's `.env.shared` is judged by the mode rule it loads under, not the private one.
+    let policy = match path.file_name() {
+        Some(name) if name == discover::SHARED_FILE_NAME => Policy::Shared,
+        _ => Policy::Load,
+    };
+    for verdict in opened.verdicts_under(path, limit, policy) {
         match verdict.outcome {
             Ok(passed) => report.pass(explain::passed(passed)),
             Err(failure) => {

@@ -4,16 +4,18 @@
 //! [`state::VAR`]) to what its working directory asks for: the nearest `.env`, through the one
 //! loader, or nothing. Because it runs before *every* prompt it has two paths:
 //!
-//! - the fast path, taken almost always: find the nearest `.env` by `lstat`ing up the
-//!   ancestors, `stat` it and the trust store (at the path the state recorded), and if the
-//!   state variable's header still describes exactly that (same path, same [`Identity`], same
+//! - the fast path, taken almost always: find the nearest project (a directory holding `.env`
+//!   or the team's `.env.shared`) by `lstat`ing up the ancestors, `stat` both of its files and
+//!   the trust store (at the path the state recorded), and if the state variable's header
+//!   still describes exactly that (same path, same [`Files`] identities, same
 //!   store, and the outer variables the values came from unchanged, by an HMAC of their values
 //!   in this process's environment), print nothing. No file is opened, parsed or hashed,
 //!   and the saved values in the state are not decoded. An edit changes the size,
 //!   mtime or ctime (nanoseconds) or the inode; `allow`/`deny` rewrite the store, which
 //!   changes its identity.
-//! - the full path, when anything differs: guard, read, parse and trust-check through
-//!   [`loader::load`], then plan ([`diff`]) and emit ([`emit`]) restores and unsets first,
+//! - the full path, when anything differs: guard, read, parse, decrypt and trust-check each
+//!   of the project's files through [`loader::load_into_shell`], `.env.shared` first so that
+//!   the personal `.env` wins, all or nothing across the two (as `exec` does), then plan ([`diff`]) and emit ([`emit`]) restores and unsets first,
 //!   exports next and the new state last, so an interrupted `eval` never records a state it
 //!   did not apply.
 
@@ -30,10 +32,11 @@ use crate::display::quote_for_display;
 use crate::error::{IoContext, Refusal, RefusalKind, Result};
 use crate::hook::diff::{self, Base, Mark, Plan};
 use crate::hook::emit;
-use crate::hook::state::{self, Current, Inputs, Key, Loaded, Original, Saved, State};
+use crate::hook::project::{self, Project};
+use crate::hook::state::{self, Current, Files, Inputs, Key, Loaded, Original, Saved, State};
 use crate::load::discover;
 use crate::load::guard::Identity;
-use crate::load::loader::{self, Checked};
+use crate::load::loader;
 use crate::load::names;
 use crate::load::trust::{self, TrustStore};
 
@@ -45,11 +48,11 @@ const LISTED_NAMES: usize = 40;
 
 pub fn run(args: &ShellArgs) -> Result<()> {
     let raw = env::var_os(state::VAR);
-    let nearest = discover::nearest(&discover::working_dir()?);
+    let nearest = discover::nearest_project(&discover::working_dir()?);
     if nearest.is_none() && raw.is_none() {
         return Ok(());
     }
-    let nearest_identity = nearest.as_deref().and_then(Identity::of_path);
+    let nearest_identity = nearest.as_deref().map(project::stats).unwrap_or_default();
     let key = Key::from_env();
     let (store_path, store, current) = {
         let header = raw
@@ -108,7 +111,7 @@ struct Update {
     raw: Option<OsString>,
     state: Option<State>,
     nearest: Option<PathBuf>,
-    nearest_identity: Option<Identity>,
+    nearest_identity: Files,
     store_path: PathBuf,
     /// The store's identity, taken before the store is read: if it changes meanwhile, the
     /// next prompt looks again.
@@ -199,9 +202,9 @@ impl Update {
             .context("write", Path::new("standard output"))
     }
 
-    /// The nearest file through the loader, or `None` when there is none or it is refused;
-    /// with the refusal to warn about, once per version of the file.
-    fn load(&self, base: &Base) -> Result<(Option<Checked>, Option<Refusal>)> {
+    /// The nearest project through the loader, or `None` when there is none or it is refused;
+    /// with the refusal to warn about, once per version of its files.
+    fn load(&self, base: &Base) -> Result<(Option<Project>, Option<Refusal>)> {
         let Some(path) = &self.nearest else {
             return Ok((None, None));
         };
@@ -216,7 +219,7 @@ impl Update {
             base.get(name).and_then(|value| value.into_string().ok())
         };
         let store = TrustStore::open_at(self.store_path.clone())?;
-        match loader::load_into_shell(path, &outer, &store) {
+        match Project::load(path, &outer, &store) {
             Ok(checked) => Ok((Some(checked), None)),
             Err(_) if self.warned_about(path) => Ok((None, None)),
             Err(refusal) => Ok((None, Some(refusal))),
@@ -227,7 +230,7 @@ impl Update {
     /// were computed from, as they will be once `out` is evaluated. A name the file sets is
     /// left out: its outer value is its saved original, which only changes with the state.
     /// The first such file in a shell makes the key, which `out` hands to the hook.
-    fn inputs(&self, out: &mut Vec<u8>, checked: &Checked, base: &Base) -> Inputs {
+    fn inputs(&self, out: &mut Vec<u8>, checked: &Project, base: &Base) -> Inputs {
         let sets: HashSet<&str> = checked.bindings.iter().map(|b| b.name.as_str()).collect();
         let outside: Vec<String> = checked
             .referenced
@@ -266,7 +269,7 @@ impl Update {
     fn state_too_large(
         &self,
         previous: Option<&Loaded>,
-        checked: &Checked,
+        checked: &Project,
         plan: &Plan,
         inputs: &Inputs,
     ) -> Option<Refusal> {
@@ -300,7 +303,7 @@ impl Update {
         message: &mut Message,
         previous: Option<&Loaded>,
         previous_names: &[Saved],
-        loaded: Option<&Checked>,
+        loaded: Option<&Project>,
         plan: &Plan,
     ) -> bool {
         let previous_path = previous.map(|loaded| loaded.path.as_path());
@@ -311,15 +314,21 @@ impl Update {
             let names = previous_names
                 .iter()
                 .map(|saved| (Mark::Removed, saved.name.as_str()));
-            message.names(&format!("unloaded {}", quote_for_display(left)), names);
+            let shown = previous.map_or_else(
+                || quote_for_display(left),
+                |p| project::shown(left, p.identity),
+            );
+            message.names(&format!("unloaded {shown}"), names);
             message.unloaded = Some(left.to_path_buf());
         }
-        let Some(entered) = new_path else {
+        let Some(project) = loaded else {
             return false;
         };
+        let entered = project.path.as_path();
+        let entered_shown = project::shown(entered, project.identity);
         if previous_path != Some(entered) {
             let names = plan.entered.iter().map(|e| (e.mark, e.name));
-            message.names(&format!("loaded {}", quote_for_display(entered)), names);
+            message.names(&format!("loaded {entered_shown}"), names);
             return false;
         }
         let added = plan
@@ -337,17 +346,14 @@ impl Update {
         if names.is_empty() {
             return true;
         }
-        message.names(
-            &format!("reloaded {}", quote_for_display(entered)),
-            names.into_iter(),
-        );
+        message.names(&format!("reloaded {entered_shown}"), names.into_iter());
         false
     }
 
     fn next_state(
         &self,
         previous: Option<&Loaded>,
-        loaded: Option<&Checked>,
+        loaded: Option<&Project>,
         plan: &Plan,
         inputs: Inputs,
         keep_since: bool,
@@ -381,7 +387,7 @@ impl Update {
 }
 
 /// What bringing the shell from `previous` to `loaded` (nothing, when `None`) takes.
-fn plan_for<'a>(previous: &'a [Saved], base: &Base<'a>, loaded: Option<&'a Checked>) -> Plan<'a> {
+fn plan_for<'a>(previous: &'a [Saved], base: &Base<'a>, loaded: Option<&'a Project>) -> Plan<'a> {
     let target = loaded.map_or(&[][..], |checked| &checked.bindings[..]);
     diff::plan(previous, base, target, &|name| env::var_os(name))
 }

@@ -1,5 +1,5 @@
-//! `envguard status`: what the shell hook has loaded in this shell, and why the `.env` that
-//! applies here is refused if it is.
+//! `envguard status`: what the shell hook has loaded in this shell, and why the project (its
+//! `.env.shared` and `.env`) that applies here is refused if it is.
 //!
 //! It reads the hook's state from its own environment (inherited from the shell), so it
 //! reports on the shell it was typed in. It shows paths, times and names, never a value.
@@ -9,12 +9,11 @@ use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use crate::display::quote_for_display;
 use crate::error::{IoContext, Result};
 use crate::hook::diff::Base;
+use crate::hook::project::{self, Project};
 use crate::hook::state::{self, Current, Loaded, State};
 use crate::load::discover;
-use crate::load::loader;
 use crate::load::trust::TrustStore;
 
 pub fn run() -> Result<()> {
@@ -33,8 +32,8 @@ pub fn run() -> Result<()> {
         None => report.push_str("loaded: nothing in this shell\n"),
     }
     let here = discover::working_dir()?;
-    match discover::nearest(&here) {
-        None => report.push_str("here: no .env in this directory or any parent\n"),
+    match discover::nearest_project(&here) {
+        None => report.push_str("here: no .env or .env.shared in this directory or any parent\n"),
         Some(nearest) if loaded.is_some_and(|loaded| loaded.path == nearest) => {}
         Some(nearest) => describe_nearest(&mut report, &nearest, state.as_ref())?,
     }
@@ -48,7 +47,7 @@ fn describe_loaded(report: &mut String, loaded: &Loaded) {
     let names = loaded.saved().unwrap_or_default();
     report.push_str(&format!(
         "loaded: {} (since {})\nnames: {}\n",
-        quote_for_display(&loaded.path),
+        project::shown(&loaded.path, loaded.identity),
         utc_time(loaded.since),
         names
             .iter()
@@ -68,13 +67,13 @@ fn describe_nearest(report: &mut String, nearest: &Path, state: Option<&State>) 
     let previous = loaded.and_then(Loaded::saved).unwrap_or_default();
     let base = Base::new(&previous);
     let outer = |name: &str| base.get(name).and_then(|value| value.into_string().ok());
-    let shown = quote_for_display(nearest);
+    let shown = project::shown(nearest, project::stats(nearest));
     // The store the hook consults in this shell, which a loaded file cannot have moved.
     let store = match state.and_then(|state| state.store_path.clone()) {
         Some(recorded) => TrustStore::open_at(recorded)?,
         None => TrustStore::open()?,
     };
-    match loader::load_into_shell(nearest, &outer, &store) {
+    match Project::load(nearest, &outer, &store) {
         Err(refusal) => {
             report.push_str(&format!("refused: {refusal}\n"));
         }

@@ -35,7 +35,9 @@
 //! 2;R;<store path>;<store>;<path>;<identity>                  the nearest file was refused
 //! ```
 //! `<store>`/`<identity>` are `dev.ino.size.mtime_ns.ctime_ns.mode.uid` or `-` when there was
-//! nothing to stat; `<inputs>` is `-` or `<fingerprint>,NAME,NAME2`; a saved name without `=`
+//! nothing to stat; `<path>` is the project's `.env` (which may not exist), and in a project
+//! with a team file `<identity>` is `<.env's>+<.env.shared's>`, so that the stat-only fast path
+//! watches both; `<inputs>` is `-` or `<fingerprint>,NAME,NAME2`; a saved name without `=`
 //! was absent before loading, one ending in `~` had the file's value. Version 1 (the same
 //! without the store path and the inputs) is still read, so upgrading envguard under open shells
 //! loses nothing.
@@ -82,14 +84,37 @@ pub enum Current {
     /// is not repeated at every prompt while the file and the store stay as they are.
     Refused {
         path: PathBuf,
-        identity: Option<Identity>,
+        identity: Files,
     },
+}
+
+/// The identities of a project's two files, the personal `.env` and the team's `.env.shared`
+/// beside it (`None` where there is no such file): the hook's "nothing changed" test covers
+/// both, so an edit, chmod, creation or removal of either reloads the project.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Files {
+    pub personal: Option<Identity>,
+    pub shared: Option<Identity>,
+}
+
+impl Files {
+    /// The personal file alone, as every project was before `.env.shared`.
+    pub fn personal(identity: Identity) -> Self {
+        Files {
+            personal: Some(identity),
+            shared: None,
+        }
+    }
+
+    fn is_none(&self) -> bool {
+        self.personal.is_none() && self.shared.is_none()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loaded {
     pub path: PathBuf,
-    pub identity: Identity,
+    pub identity: Files,
     /// When it was loaded, in seconds since the Unix epoch (for `status`).
     pub since: u64,
     pub inputs: Inputs,
@@ -260,7 +285,7 @@ fn hex(bytes: &[u8]) -> String {
 impl Loaded {
     pub fn new(
         path: PathBuf,
-        identity: Identity,
+        identity: Files,
         since: u64,
         inputs: Inputs,
         saved: &[Saved],
@@ -325,7 +350,7 @@ pub struct Header<'a> {
     store: Option<Identity>,
     /// Still escaped: compared in that form, decoded only on the full path.
     path: &'a [u8],
-    identity: Option<Identity>,
+    identity: Files,
     /// `-` for none (and in a version 1 state).
     inputs: &'a [u8],
     /// `<since>;<saved>` of a loaded file, absent for a refused one.
@@ -354,7 +379,7 @@ impl<'a> Header<'a> {
         let store_path = if current { Some(fields.next()?) } else { None };
         let store = decode_identity(fields.next()?)?;
         let path = fields.next()?;
-        let identity = decode_identity(fields.next()?)?;
+        let identity = decode_files(fields.next()?)?;
         if loaded && identity.is_none() {
             return None;
         }
@@ -390,7 +415,7 @@ impl<'a> Header<'a> {
     pub fn is_current(
         &self,
         nearest: &Path,
-        identity: Option<Identity>,
+        identity: Files,
         store: Option<Identity>,
         key: Option<&Key>,
         lookup: Lookup,
@@ -414,7 +439,7 @@ impl State {
             _ => None,
         };
         let current = match (header.loaded, header.rest, header.identity) {
-            (true, Some(rest), Some(identity)) => {
+            (true, Some(rest), identity) if !identity.is_none() => {
                 let rest = std::str::from_utf8(rest).ok()?;
                 let (since, saved) = rest.split_once(';')?;
                 Current::Loaded(Loaded {
@@ -438,7 +463,7 @@ impl State {
     pub fn encode(&self) -> String {
         let mut out = format!("{VERSION};");
         let (kind, path, identity) = match &self.current {
-            Current::Loaded(loaded) => ("L", &loaded.path, Some(loaded.identity)),
+            Current::Loaded(loaded) => ("L", &loaded.path, loaded.identity),
             Current::Refused { path, identity } => ("R", path, *identity),
         };
         out.push_str(kind);
@@ -451,7 +476,7 @@ impl State {
         out.push(';');
         push_escaped(&mut out, path.as_os_str().as_bytes());
         out.push(';');
-        push_identity(&mut out, identity);
+        push_files(&mut out, identity);
         if let Current::Loaded(loaded) = &self.current {
             out.push_str(&format!(
                 ";{};{};{}",
@@ -472,6 +497,31 @@ fn push_identity(out: &mut String, identity: Option<Identity>) {
             id.dev, id.ino, id.size, id.mtime_ns, id.ctime_ns, id.mode, id.uid
         )),
     }
+}
+
+/// `<personal>` as version 2 always wrote it, then `+<shared>` when the project has a team file.
+fn push_files(out: &mut String, files: Files) {
+    push_identity(out, files.personal);
+    if files.shared.is_some() {
+        out.push('+');
+        push_identity(out, files.shared);
+    }
+}
+
+/// `None` for a damaged field.
+fn decode_files(field: &[u8]) -> Option<Files> {
+    let (personal, shared) = match field.iter().position(|&byte| byte == b'+') {
+        Some(at) => (&field[..at], Some(&field[at + 1..])),
+        None => (field, None),
+    };
+    let shared = match shared {
+        Some(shared) => decode_identity(shared)?,
+        None => None,
+    };
+    Some(Files {
+        personal: decode_identity(personal)?,
+        shared,
+    })
 }
 
 /// `Some(None)` for `-`, `None` for a damaged field.
@@ -605,7 +655,7 @@ mod tests {
             store: Some(identity(7)),
             current: Current::Loaded(Loaded::new(
                 "/my dir;1/.env".into(),
-                identity(1),
+                Files::personal(identity(1)),
                 42,
                 inputs,
                 &saved,
@@ -628,7 +678,7 @@ mod tests {
             store: None,
             current: Current::Refused {
                 path: "/p/.env".into(),
-                identity: None,
+                identity: Files::default(),
             },
         };
         assert_eq!(State::decode(state.encode().as_bytes()), Some(state));
@@ -652,6 +702,43 @@ mod tests {
     }
 
     #[test]
+    fn a_team_files_identity_is_kept_beside_the_personal_ones() {
+        for files in [
+            Files {
+                personal: None,
+                shared: Some(identity(2)),
+            },
+            Files {
+                personal: Some(identity(1)),
+                shared: Some(identity(2)),
+            },
+        ] {
+            let state = State {
+                store_path: Some("/s/trust.json".into()),
+                store: None,
+                current: Current::Loaded(Loaded::new(
+                    "/p/.env".into(),
+                    files,
+                    0,
+                    Inputs::default(),
+                    &[],
+                )),
+            };
+            let encoded = state.encode();
+            assert_eq!(State::decode(encoded.as_bytes()), Some(state));
+            let header = Header::parse(encoded.as_bytes()).unwrap();
+            let p = Path::new("/p/.env");
+            assert!(header.is_current(p, files, None, None, &|_| None));
+            let without_team = Files {
+                shared: None,
+                ..files
+            };
+            assert!(!header.is_current(p, without_team, None, None, &|_| None));
+        }
+        assert_eq!(State::decode(b"2;L;/s;-;/p;-+-;-;0;A"), None);
+    }
+
+    #[test]
     fn a_version_1_state_is_still_read() {
         let loaded = State::decode(b"1;L;-;/p/.env;1.2.3.4.5.6.7;9;A=x,B").unwrap();
         assert_eq!(loaded.store_path, None);
@@ -664,7 +751,11 @@ mod tests {
         assert!(matches!(refused.current, Current::Refused { .. }));
         let header = Header::parse(b"1;R;-;/p/.env;-").unwrap();
         assert_eq!(header.store_path(), None);
-        assert!(header.is_current(Path::new("/p/.env"), None, None, None, &|_| None));
+        assert!(
+            header.is_current(Path::new("/p/.env"), Files::default(), None, None, &|_| {
+                None
+            })
+        );
     }
 
     #[test]
@@ -679,7 +770,7 @@ mod tests {
             store: Some(identity(7)),
             current: Current::Loaded(Loaded::new(
                 path.into(),
-                identity(1),
+                Files::personal(identity(1)),
                 0,
                 Inputs::default(),
                 &saved,
@@ -691,12 +782,17 @@ mod tests {
                 header.is_current(Path::new(path), id, store, None, &|_| None)
             })
         };
-        let (id, store) = (Some(identity(1)), Some(identity(7)));
+        let (id, store) = (Files::personal(identity(1)), Some(identity(7)));
         assert!(current(&raw, "/my dir;é/.env", id, store));
         assert!(!current(&raw, "/my dir;é/.en", id, store));
         assert!(!current(&raw, "/my dir;é/.envx", id, store));
         assert!(!current(&raw, "/my dir;e/.env", id, store));
-        assert!(!current(&raw, "/my dir;é/.env", Some(identity(2)), store));
+        assert!(!current(
+            &raw,
+            "/my dir;é/.env",
+            Files::personal(identity(2)),
+            store
+        ));
         assert!(!current(&raw, "/my dir;é/.env", id, None));
         // The saved values are not read: a damaged tail does not change the answer (the full
         // path finds it when it reads them).
@@ -712,11 +808,11 @@ mod tests {
             store: None,
             current: Current::Refused {
                 path: path.into(),
-                identity: None,
+                identity: Files::default(),
             },
         }
         .encode();
-        assert!(current(&refused, "/my dir;é/.env", None, None));
+        assert!(current(&refused, "/my dir;é/.env", Files::default(), None));
         assert!(!current(&refused, "/my dir;é/.env", id, None));
     }
 
@@ -731,12 +827,24 @@ mod tests {
         let raw = State {
             store_path: Some("/s".into()),
             store: None,
-            current: Current::Loaded(Loaded::new("/p/.env".into(), identity(1), 0, inputs, &[])),
+            current: Current::Loaded(Loaded::new(
+                "/p/.env".into(),
+                Files::personal(identity(1)),
+                0,
+                inputs,
+                &[],
+            )),
         }
         .encode();
         let header = Header::parse(raw.as_bytes()).unwrap();
         let is_current = |key: Option<&Key>, env: Lookup| {
-            header.is_current(Path::new("/p/.env"), Some(identity(1)), None, key, env)
+            header.is_current(
+                Path::new("/p/.env"),
+                Files::personal(identity(1)),
+                None,
+                key,
+                env,
+            )
         };
         assert!(is_current(Some(&key(3)), &before));
         // A variable the file does not refer to changes nothing.

@@ -15,9 +15,9 @@
 //! decided by the entry itself (`lstat`), so a link someone else planted counts as theirs.
 //!
 //! A team's project may hold a committed `.env.shared` (issue 13) beside, or instead of, the
-//! personal `.env`: for a program ([`nearest_project`], [`project_files`]) the project is the
-//! nearest directory holding either, and the team's file loads first so that the personal
-//! one wins. The prompt hook still follows [`nearest`], the `.env` alone.
+//! personal `.env`: for a program and for the prompt hook ([`nearest_project`],
+//! [`project_files`]) the project is the nearest directory holding either, and the team's file
+//! loads first so that the personal one wins. Commands that edit one file follow [`nearest`].
 
 use std::env;
 use std::ffi::OsStr;
@@ -170,6 +170,19 @@ pub fn named_or_target(file: Option<&Path>, path: Option<&Path>) -> Result<PathB
         Some(file) => absolute(file),
         None => resolve_target(path),
     }
+}
+
+/// The files a command that reviews or approves (`check`, `allow`) works on: `file` or a
+/// `path` naming a file exactly as named; else, for a directory or here, every file of the
+/// nearest project ([`project_files`]), so that a team's `.env.shared` is never left out.
+pub fn named_or_project(file: Option<&Path>, path: Option<&Path>) -> Result<Vec<PathBuf>> {
+    let names_a_file = file.is_some()
+        || path
+            .is_some_and(|path| !path.is_dir() || path.file_name() == Some(OsStr::new(FILE_NAME)));
+    if names_a_file {
+        return Ok(vec![named_or_target(file, path)?]);
+    }
+    Ok(project_files(&resolve_project(path)?))
 }
 
 /// The refusal for a directory with no `.env` at or above it.

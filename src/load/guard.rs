@@ -299,7 +299,7 @@ impl Opened {
 
     /// [`Opened::verdicts`], with the mode rule `policy` reads under: a `.env.shared`'s, or
     /// the private one of every other file.
-    fn verdicts_under(&self, path: &Path, limit: u64, policy: Policy) -> Vec<Verdict> {
+    pub fn verdicts_under(&self, path: &Path, limit: u64, policy: Policy) -> Vec<Verdict> {
         let mode = match policy {
             Policy::Shared => self.check_shared_mode(),
             _ => self.check_mode(),
