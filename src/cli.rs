@@ -267,6 +267,19 @@ pub enum ShareCommand {
     Add(ShareAddArgs),
     /// Stop encrypting to a teammate: re-encrypt every value without them (rotate what they saw).
     Remove(ShareRemoveArgs),
+    /// Encrypt the values of a plaintext .env into .env.shared (rotate any that were ever
+    /// committed in plaintext).
+    Import(ShareImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ShareImportArgs {
+    /// The plaintext .env to encrypt; it is left as it is.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The project directory. Default: the current directory.
+    #[arg(short = 'C', long = "dir", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

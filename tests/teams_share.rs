@@ -259,3 +259,48 @@ fn unset_shared_removes_only_that_line_and_keeps_the_file_allowed() {
     assert!(seen.contains_key("API_KEY"), "API_KEY no longer loads");
     assert!(!seen.contains_key("DB_PASSWORD"), "DB_PASSWORD still loads");
 }
+
+#[test]
+fn share_import_encrypts_a_plaintext_env_into_the_team_file_and_says_to_rotate() {
+    let alice = TestEnv::new();
+    let dir = alice.work().join("team");
+    fs::create_dir_all(&dir).unwrap();
+    ok(&alice, &dir, &["share", "init"]);
+    let plain = alice.work().join("plain.env");
+    let contents = format!("# old\nAPI_KEY={API_KEY}\nexport DB_PASSWORD=\"{DB_PASSWORD}\"\n");
+
+    common::write_mode(&plain, &contents, 0o666);
+    let out = run(&alice, &dir, &["share", "import", plain.to_str().unwrap()]);
+    assert!(
+        !out.status.success(),
+        "a file others can write was imported"
+    );
+    assert!(
+        fs::read(dir.join(".env.shared")).unwrap().is_empty(),
+        "a refused import wrote to .env.shared"
+    );
+
+    common::write_mode(&plain, &contents, 0o600);
+    let out = ok(&alice, &dir, &["share", "import", plain.to_str().unwrap()]);
+    let words = stderr(&out);
+    assert!(
+        words.contains("rotate each value: API_KEY, DB_PASSWORD"),
+        "{words}"
+    );
+    let shared = fs::read_to_string(dir.join(".env.shared")).unwrap();
+    assert!(
+        !shared.contains(API_KEY) && !shared.contains(DB_PASSWORD),
+        "a plaintext value reached .env.shared"
+    );
+    for (name, value) in [("API_KEY", API_KEY), ("DB_PASSWORD", DB_PASSWORD)] {
+        assert!(
+            age_opens(&dir, name, value, &identity_path(&alice)),
+            "age -d does not open {name}"
+        );
+    }
+    assert!(loads_both(&alice, &dir), "the imported values do not load");
+    assert!(
+        fs::read_to_string(&plain).unwrap() == contents,
+        "import changed its source"
+    );
+}

@@ -15,7 +15,7 @@ use std::str::FromStr;
 use base64::Engine;
 
 use crate::atomic;
-use crate::cli::{ShareAddArgs, ShareCommand, ShareInitArgs, ShareRemoveArgs};
+use crate::cli::{ShareAddArgs, ShareCommand, ShareImportArgs, ShareInitArgs, ShareRemoveArgs};
 use crate::display::{escape_for_display, quote_for_display};
 use crate::envfile::{self, Committed, Reallow, Update};
 use crate::error::{Error, IoContext, Refusal, RefusalKind, Result};
@@ -37,6 +37,7 @@ pub fn run(command: &ShareCommand) -> Result<()> {
         ShareCommand::Init(args) => init(args),
         ShareCommand::Add(args) => add(args),
         ShareCommand::Remove(args) => remove(args),
+        ShareCommand::Import(args) => import(args),
     }
 }
 
@@ -423,6 +424,76 @@ fn remove(args: &ShareRemoveArgs) -> Result<()> {
             names.join(", ")
         );
     }
+    Ok(())
+}
+
+/// `share import`: every value of a plaintext `.env`, sealed into `.env.shared` (a name
+/// already there takes the imported value). The source is read through the loader's guard
+/// (a file others could write is not imported) and left as it is: deleting a user's file is
+/// not this command's call, and whatever it held in git history stays readable whatever
+/// happens here, which is why the message says to rotate.
+fn import(args: &ShareImportArgs) -> Result<()> {
+    let source = discover::absolute(&args.file)?;
+    let bytes = guard::open(&source)?
+        .read(&source, guard::max_size(), Policy::Load)?
+        .guarded
+        .bytes;
+    let bindings = crate::load::dotenv::parse(&bytes, &|_| None)
+        .map_err(|e| loader::parse_refusal(&source, &e))?;
+    if let Some(binding) = bindings
+        .iter()
+        .find(|binding| binding.value.starts_with("encrypted:"))
+    {
+        return Err(Error::Usage(format!(
+            "{}: {} is dotenvx-encrypted, which envguard does not open (fix: `dotenvx decrypt -f {}`, then import again)",
+            escape_for_display(&source),
+            binding.name,
+            quote_for_display(&source)
+        )));
+    }
+    if bindings.is_empty() {
+        return Err(Error::Usage(format!(
+            "{} sets no variable; nothing to import",
+            escape_for_display(&source)
+        )));
+    }
+    let shared = super::set::shared_file(args.dir.as_deref())?;
+    let mut update = Update::begin(&shared)?;
+    let team = recipients(&shared)?;
+    for binding in &bindings {
+        envfile::check_name(&binding.name)?;
+        let sealed = team.seal(&binding.name, &binding.value)?;
+        if crate::load::dotenv::Limits::size_of(&binding.name, &sealed) > loader::MAX_VARIABLE_BYTES
+        {
+            return Err(Error::Usage(format!(
+                "{}'s ciphertext would be over the 128 KiB a program can receive; nothing was imported (fix: keep large data in a file of its own and import its path)",
+                binding.name
+            )));
+        }
+        update.set_unquoted(&binding.name, &sealed)?;
+    }
+    let committed = update.commit(Reallow::IfAllowedBefore)?;
+    let names: Vec<&str> = bindings
+        .iter()
+        .map(|binding| binding.name.as_str())
+        .collect();
+    say!(
+        "envguard: encrypted to the {} recipients of {}: {}",
+        team.labels.len(),
+        escape_for_display(&team.path),
+        team.labels.join(", ")
+    );
+    super::unset::report(
+        &shared,
+        &format!("imported {}", names.join(", ")),
+        &names,
+        committed,
+    )?;
+    say!(
+        "envguard: {} is left as it was: delete it once you have checked the import; if it was ever committed or sent in plaintext, rotate each value: {}",
+        escape_for_display(&source),
+        names.join(", ")
+    );
     Ok(())
 }
 
