@@ -263,6 +263,49 @@ pub enum ShareCommand {
     Me,
     /// Start sharing this project: .env.recipients with you in it and an empty .env.shared.
     Init(ShareInitArgs),
+    /// Let teammates read every value: add their recipients and re-encrypt to the new set.
+    Add(ShareAddArgs),
+    /// Stop encrypting to a teammate: re-encrypt every value without them (rotate what they saw).
+    Remove(ShareRemoveArgs),
+    /// Encrypt the values of a plaintext .env into .env.shared (rotate any that were ever
+    /// committed in plaintext).
+    Import(ShareImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ShareImportArgs {
+    /// The plaintext .env to encrypt; it is left as it is.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The project directory. Default: the current directory.
+    #[arg(short = 'C', long = "dir", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShareAddArgs {
+    /// `age1…`, `ssh-ed25519 …` (quoted), or a file of recipients, one per line.
+    #[arg(required = true, value_name = "RECIPIENT")]
+    pub recipients: Vec<String>,
+    /// Who they are, written in the comment above each: `# LABEL (added DATE)`.
+    #[arg(long, value_name = "NAME")]
+    pub label: Option<String>,
+    /// The project directory. Default: the current directory.
+    #[arg(short = 'C', long = "dir", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShareRemoveArgs {
+    /// The recipient as listed, or the label in the comment above it.
+    #[arg(value_name = "RECIPIENT-OR-LABEL")]
+    pub who: String,
+    /// Remove even when you could no longer decrypt the values afterwards.
+    #[arg(long)]
+    pub force: bool,
+    /// The project directory. Default: the current directory.
+    #[arg(short = 'C', long = "dir", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -276,6 +319,9 @@ pub struct UnsetArgs {
     /// Names of the variables to remove.
     #[arg(required = true, value_name = "NAME")]
     pub names: Vec<String>,
+    /// Remove them from the team's .env.shared.
+    #[arg(long, conflicts_with = "file")]
+    pub shared: bool,
     /// The project directory. Default: the current directory.
     #[arg(short = 'C', long = "dir", value_name = "DIR")]
     pub dir: Option<PathBuf>,

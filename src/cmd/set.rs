@@ -113,7 +113,7 @@ fn refuse_oversize(name: &str, value: &str) -> Result<()> {
 
 /// The `.env.shared` of the nearest project from DIR (or here); there must be one, since its
 /// recipients come from the `.env.recipients` beside it.
-fn shared_file(dir: Option<&Path>) -> Result<PathBuf> {
+pub(super) fn shared_file(dir: Option<&Path>) -> Result<PathBuf> {
     let start = match dir {
         Some(dir) => discover::absolute(dir)?,
         None => discover::working_dir()?,

@@ -15,9 +15,9 @@ use std::str::FromStr;
 use base64::Engine;
 
 use crate::atomic;
-use crate::cli::{ShareCommand, ShareInitArgs};
+use crate::cli::{ShareAddArgs, ShareCommand, ShareImportArgs, ShareInitArgs, ShareRemoveArgs};
 use crate::display::{escape_for_display, quote_for_display};
-use crate::envfile;
+use crate::envfile::{self, Committed, Reallow, Update};
 use crate::error::{Error, IoContext, Refusal, RefusalKind, Result};
 use crate::git;
 use crate::load::discover::{self, FILE_NAME, SHARED_FILE_NAME};
@@ -35,6 +35,18 @@ pub fn run(command: &ShareCommand) -> Result<()> {
     match command {
         ShareCommand::Me => me(),
         ShareCommand::Init(args) => init(args),
+        ShareCommand::Add(args) => add(args),
+        ShareCommand::Remove(args) => remove(args),
+        ShareCommand::Import(args) => import(args),
+    }
+}
+
+/// `age1…` or `ssh-ed25519 …`, as `age -R` reads them.
+pub(super) fn parse_recipient(line: &str) -> Option<Box<dyn age::Recipient + Send>> {
+    if line.starts_with("age1") {
+        Some(Box::new(age::x25519::Recipient::from_str(line).ok()?))
+    } else {
+        Some(Box::new(age::ssh::Recipient::from_str(line).ok()?))
     }
 }
 
@@ -154,7 +166,7 @@ fn user_label() -> String {
 }
 
 /// Today's date (UTC) as YYYY-MM-DD, from the days since 1970 (Howard Hinnant's algorithm).
-fn today() -> String {
+pub(super) fn today() -> String {
     let seconds = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs());
@@ -198,9 +210,16 @@ pub(super) fn recipients(shared: &Path) -> Result<Team> {
         }
     };
     let text = String::from_utf8(bytes).map_err(|_| parse_refusal(&path, 1))?;
+    parse_team(&path, &text)
+}
+
+/// The recipients listed in `text`, the contents of the recipients file at `path`.
+fn parse_team(path: &Path, text: &str) -> Result<Team> {
+    let path = path.to_path_buf();
     let mut team = Team {
         path: path.clone(),
         recipients: Vec::new(),
+        listed: Vec::new(),
         labels: Vec::new(),
     };
     let mut label = None;
@@ -214,17 +233,9 @@ pub(super) fn recipients(shared: &Path) -> Result<Team> {
         if line.is_empty() {
             continue;
         }
-        let recipient: Box<dyn age::Recipient + Send> = if line.starts_with("age1") {
-            Box::new(
-                age::x25519::Recipient::from_str(line)
-                    .map_err(|_| parse_refusal(&path, index + 1))?,
-            )
-        } else {
-            Box::new(
-                age::ssh::Recipient::from_str(line).map_err(|_| parse_refusal(&path, index + 1))?,
-            )
-        };
+        let recipient = parse_recipient(line).ok_or_else(|| parse_refusal(&path, index + 1))?;
         team.recipients.push(recipient);
+        team.listed.push(line.to_owned());
         team.labels.push(
             label
                 .take()
@@ -258,6 +269,8 @@ fn parse_refusal(path: &Path, line: usize) -> Error {
 pub(super) struct Team {
     pub path: PathBuf,
     recipients: Vec<Box<dyn age::Recipient + Send>>,
+    /// Each recipient as its line says.
+    listed: Vec<String>,
     /// What the comment above each recipient says (its start, where there is none).
     pub labels: Vec<String>,
 }
@@ -285,4 +298,314 @@ impl Team {
             base64::engine::general_purpose::STANDARD.encode(sealed)
         ))
     }
+}
+
+/// `share add`: the new recipients are appended to `.env.recipients`, each under its label,
+/// and every value is sealed again to the whole new set. Only someone who can open every
+/// value can do that, so the old values are decrypted first.
+fn add(args: &ShareAddArgs) -> Result<()> {
+    let shared = super::set::shared_file(args.dir.as_deref())?;
+    let mut wanted = Vec::new();
+    for arg in &args.recipients {
+        wanted.extend(recipients_named_by(arg)?);
+    }
+    let label = match &args.label {
+        Some(label) => {
+            let label: String = label.chars().filter(|c| !c.is_control()).collect();
+            Some(label.trim().to_owned())
+        }
+        None => None,
+    };
+    let mut update = Update::begin(&shared)?;
+    let team = recipients(&shared)?;
+    let mut text = read_recipients_text(&team.path)?;
+    let mut added = Vec::new();
+    for recipient in wanted {
+        if team.listed.contains(&recipient) || added.contains(&recipient) {
+            say!("envguard: {recipient} is already a recipient");
+            continue;
+        }
+        let label = label.clone().unwrap_or_else(|| default_label(&recipient));
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&format!("# {label} (added {})\n{recipient}\n", today()));
+        added.push(recipient);
+    }
+    if added.is_empty() {
+        return Ok(());
+    }
+    let new_team = parse_team(&team.path, &text)?;
+    let names = reseal(&mut update, &team, &new_team)?;
+    let committed = commit_both(update, &team.path, &text)?;
+    say!(
+        "envguard: added {} to {}; {} values re-encrypted to its {} recipients: {}",
+        added.len(),
+        escape_for_display(&team.path),
+        names.len(),
+        new_team.labels.len(),
+        new_team.labels.join(", ")
+    );
+    super::unset::report(&shared, "re-encrypted every value", &[], committed)?;
+    say!("envguard: commit and push .env.recipients and .env.shared; they then `envguard allow`");
+    Ok(())
+}
+
+/// `share remove`: the recipient (and the label comment above it) leaves `.env.recipients`
+/// and every value is sealed again without them. Re-encrypting cannot take back what they
+/// have already read, so the message lists every name to rotate.
+fn remove(args: &ShareRemoveArgs) -> Result<()> {
+    let shared = super::set::shared_file(args.dir.as_deref())?;
+    let mut update = Update::begin(&shared)?;
+    let team = recipients(&shared)?;
+    let who = args.who.trim();
+    let matches: Vec<usize> = (0..team.listed.len())
+        .filter(|&index| team.listed[index] == who || team.labels[index] == who)
+        .collect();
+    let index = match matches[..] {
+        [index] => index,
+        [] => {
+            return Err(Error::Usage(format!(
+                "{} is neither a recipient nor a label in {}; its recipients are: {}",
+                quote_for_display(Path::new(who)),
+                escape_for_display(&team.path),
+                team.labels.join(", ")
+            )));
+        }
+        _ => {
+            return Err(Error::Usage(format!(
+                "{} labels {} recipients in {} (fix: name the recipient itself, as listed)",
+                quote_for_display(Path::new(who)),
+                matches.len(),
+                escape_for_display(&team.path)
+            )));
+        }
+    };
+    if team.listed.len() == 1 {
+        return Err(Error::Usage(format!(
+            "{} is the last recipient of {}: nobody could read the values (fix: `envguard share add` someone else first)",
+            team.labels[index],
+            escape_for_display(&team.path)
+        )));
+    }
+    let text = without_recipient(&read_recipients_text(&team.path)?, &team.listed[index]);
+    let new_team = parse_team(&team.path, &text)?;
+    let locked_out = !can_open(&new_team)?;
+    if locked_out && !args.force {
+        return Err(Error::Usage(format!(
+            "after removing {} none of your age identities could decrypt .env.shared; nothing was changed (fix: add yourself first: `envguard share add \"$(envguard share me)\"`, or `--force`)",
+            team.labels[index]
+        )));
+    }
+    let names = reseal(&mut update, &team, &new_team)?;
+    let committed = commit_both(update, &team.path, &text)?;
+    say!(
+        "envguard: removed {} from {}; {} values re-encrypted to the {} remaining: {}",
+        team.labels[index],
+        escape_for_display(&team.path),
+        names.len(),
+        new_team.labels.len(),
+        new_team.labels.join(", ")
+    );
+    match committed {
+        // Forced: the user chose to be unable to load it; that is no failure.
+        Committed::Refused(_) if locked_out => say!(
+            "envguard: re-encrypted every value in {} without you (--force): you can no longer decrypt it",
+            escape_for_display(&shared)
+        ),
+        committed => {
+            super::unset::report(&shared, "re-encrypted every value", &[], committed)?;
+        }
+    }
+    if !names.is_empty() {
+        say!(
+            "envguard: {} has already seen every value (and git history keeps the old ciphertexts), so rotate each: {} (then `envguard set --shared NAME` with the new value)",
+            team.labels[index],
+            names.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// `share import`: every value of a plaintext `.env`, sealed into `.env.shared` (a name
+/// already there takes the imported value). The source is read through the loader's guard
+/// (a file others could write is not imported) and left as it is: deleting a user's file is
+/// not this command's call, and whatever it held in git history stays readable whatever
+/// happens here, which is why the message says to rotate.
+fn import(args: &ShareImportArgs) -> Result<()> {
+    let source = discover::absolute(&args.file)?;
+    let bytes = guard::open(&source)?
+        .read(&source, guard::max_size(), Policy::Load)?
+        .guarded
+        .bytes;
+    let bindings = crate::load::dotenv::parse(&bytes, &|_| None)
+        .map_err(|e| loader::parse_refusal(&source, &e))?;
+    if let Some(binding) = bindings
+        .iter()
+        .find(|binding| binding.value.starts_with("encrypted:"))
+    {
+        return Err(Error::Usage(format!(
+            "{}: {} is dotenvx-encrypted, which envguard does not open (fix: `dotenvx decrypt -f {}`, then import again)",
+            escape_for_display(&source),
+            binding.name,
+            quote_for_display(&source)
+        )));
+    }
+    if bindings.is_empty() {
+        return Err(Error::Usage(format!(
+            "{} sets no variable; nothing to import",
+            escape_for_display(&source)
+        )));
+    }
+    let shared = super::set::shared_file(args.dir.as_deref())?;
+    let mut update = Update::begin(&shared)?;
+    let team = recipients(&shared)?;
+    for binding in &bindings {
+        envfile::check_name(&binding.name)?;
+        let sealed = team.seal(&binding.name, &binding.value)?;
+        if crate::load::dotenv::Limits::size_of(&binding.name, &sealed) > loader::MAX_VARIABLE_BYTES
+        {
+            return Err(Error::Usage(format!(
+                "{}'s ciphertext would be over the 128 KiB a program can receive; nothing was imported (fix: keep large data in a file of its own and import its path)",
+                binding.name
+            )));
+        }
+        update.set_unquoted(&binding.name, &sealed)?;
+    }
+    let committed = update.commit(Reallow::IfAllowedBefore)?;
+    let names: Vec<&str> = bindings
+        .iter()
+        .map(|binding| binding.name.as_str())
+        .collect();
+    say!(
+        "envguard: encrypted to the {} recipients of {}: {}",
+        team.labels.len(),
+        escape_for_display(&team.path),
+        team.labels.join(", ")
+    );
+    super::unset::report(
+        &shared,
+        &format!("imported {}", names.join(", ")),
+        &names,
+        committed,
+    )?;
+    say!(
+        "envguard: {} is left as it was: delete it once you have checked the import; if it was ever committed or sent in plaintext, rotate each value: {}",
+        escape_for_display(&source),
+        names.join(", ")
+    );
+    Ok(())
+}
+
+/// Writes the new recipients list, then the re-sealed `.env.shared`, both under `update`'s
+/// lock (they share a directory), so that no `set --shared` seals to a list in between. If
+/// the second write fails the old list is put back: the two files never disagree on who reads.
+fn commit_both(update: Update, recipients: &Path, text: &str) -> Result<Committed> {
+    let old = fs::read(recipients).context("read", recipients)?;
+    atomic::write(recipients, text.as_bytes(), COMMITTED_MODE).context("write", recipients)?;
+    update.commit(Reallow::IfAllowedBefore).inspect_err(|_| {
+        let _ = atomic::write(recipients, &old, COMMITTED_MODE);
+    })
+}
+
+/// Seals every value of `update`'s `.env.shared` to `new_team` in place (each line keeps its
+/// place, every other byte is kept), after decrypting all of them: one that cannot be opened
+/// changes nothing. Returns the names.
+fn reseal(update: &mut Update, team: &Team, new_team: &Team) -> Result<Vec<String>> {
+    let shared = update.path.clone();
+    let bindings = crate::load::dotenv::parse(update.contents(), &|_| None)
+        .map_err(|e| loader::parse_refusal(&shared, &e))?;
+    let opened = crate::load::decrypt::decrypt(&shared, bindings).map_err(|refusal| {
+        Error::Failed(format!(
+            "{refusal}; only someone who can decrypt every value can change who reads them, and {} lists: {}",
+            escape_for_display(&team.path),
+            team.labels.join(", ")
+        ))
+    })?;
+    let mut names = Vec::with_capacity(opened.len());
+    for binding in opened {
+        let sealed = new_team.seal(&binding.name, &binding.value)?;
+        update.set_unquoted(&binding.name, &sealed)?;
+        names.push(binding.name);
+    }
+    Ok(names)
+}
+
+/// Whether the user's own identities open a value sealed to `team`.
+fn can_open(team: &Team) -> Result<bool> {
+    let identities = identity::all()?;
+    let sealed = team.seal("ENVGUARD_PROBE", "")?;
+    let encoded = sealed
+        .strip_prefix(crate::load::decrypt::PREFIX)
+        .unwrap_or_default();
+    let ciphertext = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|_| Error::Failed("cannot check your access".into()))?;
+    let decryptor = age::Decryptor::new_buffered(&ciphertext[..])
+        .map_err(|_| Error::Failed("cannot check your access".into()))?;
+    Ok(decryptor
+        .decrypt(identities.iter().map(|identity| identity.as_ref()))
+        .is_ok())
+}
+
+/// The recipients a `share add` argument names: itself when it is one, else each one listed
+/// in the file it names.
+fn recipients_named_by(arg: &str) -> Result<Vec<String>> {
+    let arg = arg.trim();
+    if arg.starts_with("age1") || arg.starts_with("ssh-") {
+        if parse_recipient(arg).is_none() {
+            return Err(Error::Usage(format!(
+                "{} is not an age recipient (age1… or ssh-ed25519 …; fix: paste the whole line `envguard share me` printed)",
+                escape_for_display(Path::new(arg))
+            )));
+        }
+        return Ok(vec![arg.to_owned()]);
+    }
+    let path = discover::absolute(Path::new(arg))?;
+    if fs::symlink_metadata(&path).is_err() {
+        return Err(Error::Usage(format!(
+            "{} is neither an age recipient (age1… or ssh-ed25519 …) nor a file of them",
+            escape_for_display(Path::new(arg))
+        )));
+    }
+    let bytes = guard::open(&path)?
+        .read(&path, guard::max_size(), Policy::Shared)?
+        .guarded
+        .bytes;
+    let text = String::from_utf8(bytes).map_err(|_| parse_refusal(&path, 1))?;
+    Ok(parse_team(&path, &text)?.listed)
+}
+
+fn read_recipients_text(path: &Path) -> Result<String> {
+    let bytes = fs::read(path).context("read", path)?;
+    String::from_utf8(bytes).map_err(|_| parse_refusal(path, 1))
+}
+
+/// `text` without the line `recipient` and the `# LABEL (added …)` comment right above it;
+/// every other byte kept.
+fn without_recipient(text: &str, recipient: &str) -> String {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut kept: Vec<&str> = Vec::with_capacity(lines.len());
+    for line in lines {
+        if line.trim() == recipient {
+            if kept.last().is_some_and(|above| {
+                above.trim_start().starts_with('#') && above.contains(" (added ")
+            }) {
+                kept.pop();
+            }
+            continue;
+        }
+        kept.push(line);
+    }
+    kept.concat()
+}
+
+/// An SSH key's comment (usually user@host), else the recipient's start.
+fn default_label(recipient: &str) -> String {
+    let comment = recipient.split_whitespace().nth(2);
+    comment
+        .map_or_else(|| recipient.chars().take(16).collect(), str::to_owned)
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect()
 }

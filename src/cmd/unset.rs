@@ -1,5 +1,6 @@
 //! `envguard unset NAME...`: remove variables, with the same guarantees as `set` (locked,
-//! atomic, every other byte kept, re-allowed).
+//! atomic, every other byte kept, re-allowed); `--shared` from the team's `.env.shared`, where
+//! removing a line needs no key at all.
 
 use std::path::Path;
 
@@ -22,7 +23,11 @@ pub fn run(args: &UnsetArgs) -> Result<()> {
             return Err(Error::Usage(format!("{name:?} is not a variable name")));
         }
     }
-    let path = super::set::env_file(args.file.as_deref(), args.dir.as_deref())?;
+    let path = if args.shared {
+        super::set::shared_file(args.dir.as_deref())?
+    } else {
+        super::set::env_file(args.file.as_deref(), args.dir.as_deref())?
+    };
     let mut update = Update::begin(&path)?;
     if !update.existed() {
         if args.file.is_some() {
