@@ -143,6 +143,10 @@ pub struct CheckArgs {
     /// Print nothing; only the exit code tells (0 loads, 1 refused, 2 error).
     #[arg(short, long)]
     pub quiet: bool,
+    /// Fetch each secret-manager reference (as a load would) and report whether it resolves;
+    /// values are never shown.
+    #[arg(long)]
+    pub resolve: bool,
 }
 
 #[derive(Debug, Args)]

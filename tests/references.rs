@@ -245,7 +245,11 @@ fn an_unallowed_file_starts_no_provider_cli() {
     assert!(stderr(&out).contains("is not allowed yet"));
     assert!(fakes.no_calls(), "a provider CLI ran for an unallowed file");
 
-    for args in [["check"].as_slice(), ["list"].as_slice()] {
+    for args in [
+        ["check"].as_slice(),
+        ["check", "--resolve"].as_slice(),
+        ["list"].as_slice(),
+    ] {
         let out = env
             .cmd(&dir, args)
             .env("PATH", fakes.path())
@@ -253,6 +257,16 @@ fn an_unallowed_file_starts_no_provider_cli() {
             .unwrap();
         assert_not_leaked(&out, SECRET);
     }
+    let check = common::stdout(
+        &env.cmd(&dir, ["check", "--resolve"])
+            .env("PATH", fakes.path())
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        check.contains("! references not fetched: the file is not allowed"),
+        "{check}"
+    );
     assert!(env.run(&dir, ["allow"]).status.success());
     let out = env
         .cmd(&dir, ["list"])
@@ -664,4 +678,42 @@ fn check_and_list_show_references_and_fetch_nothing() {
         "{list}"
     );
     assert!(fakes.no_calls(), "check or list fetched a reference");
+}
+
+#[test]
+fn check_resolve_fetches_each_reference_against_moto_and_shows_no_value() {
+    let env = TestEnv::new();
+    create_secret("refs/checked", SECRET);
+    let dir = env.allowed_project(
+        "p",
+        "GOOD=aws-sm://refs/checked\nGONE=aws-sm://refs/check-missing\n",
+    );
+    let out = env
+        .cmd(&dir, ["check", "--resolve"])
+        .envs(aws_env(moto_endpoint()))
+        .env("ENVGUARD_RESOLVE_TIMEOUT", "300")
+        .output()
+        .unwrap();
+    assert_not_leaked(&out, SECRET);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let check = common::stdout(&out);
+    assert!(
+        check.contains("✓ GOOD: reference `aws-sm://refs/checked` resolves (fetched with `aws`)"),
+        "{check}"
+    );
+    assert!(
+        check.contains("✗ line 2: GONE = `aws-sm://refs/check-missing` could not be resolved"),
+        "{check}"
+    );
+    assert!(check.contains("ResourceNotFoundException"), "{check}");
+    assert!(check.contains("fix: run `aws sso login`"), "{check}");
+    assert!(check.contains("refused: nothing will load"), "{check}");
+
+    // Without --resolve nothing is fetched, so the missing secret goes unnoticed.
+    let out = env
+        .cmd(&dir, ["check"])
+        .envs(aws_env(moto_endpoint()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stdout(&out));
 }

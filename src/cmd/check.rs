@@ -13,6 +13,7 @@ use crate::git;
 use crate::load::guard::{self, Policy};
 use crate::load::loader::{self, from_process_env};
 use crate::load::names;
+use crate::load::resolve::Finding;
 use crate::load::trust::TrustStore;
 use crate::load::{discover, explain};
 
@@ -97,7 +98,7 @@ pub fn run(args: &CheckArgs) -> Result<()> {
     // refused file refuses the project.
     let mut refused = false;
     for path in &paths {
-        let report = inspect(path)?;
+        let report = inspect(path, args.resolve)?;
         if !args.quiet {
             report
                 .print(path, &mut io::stdout().lock())
@@ -120,7 +121,7 @@ pub fn run(args: &CheckArgs) -> Result<()> {
     }
 }
 
-fn inspect(path: &Path) -> Result<Report> {
+fn inspect(path: &Path, resolve: bool) -> Result<Report> {
     let mut report = Report { lines: Vec::new() };
     let opened = match guard::open(path) {
         Ok(opened) => opened,
@@ -183,18 +184,28 @@ fn inspect(path: &Path) -> Result<Report> {
             if let Some(line) = crate::mask::filter::unmasked_summary(variables) {
                 report.pass(line);
             }
-            for (line, fix) in crate::load::resolve::survey(&checked.bindings) {
-                match fix {
-                    None => report.pass(line),
-                    Some(fix) => report.warn(line, fix),
+            let store = TrustStore::open()?;
+            let untrusted =
+                loader::trust_refusal(&checked, store.trust(&checked.canonical, &checked.digest));
+            // An unallowed file never starts a provider CLI, with --resolve or without.
+            if let Some(refusal) = untrusted.as_ref().filter(|_| resolve) {
+                report.warn(
+                    "references not fetched: the file is not allowed",
+                    &refusal.fix,
+                );
+            }
+            let fetch = resolve && untrusted.is_none();
+            for finding in crate::load::resolve::survey(path, &checked.bindings, fetch) {
+                match finding {
+                    Finding::Ready(line) => report.pass(line),
+                    Finding::Warning(line, fix) => report.warn(line, fix),
+                    Finding::Refused(refusal) => report.fail(&refusal),
                 }
             }
             for (warning, fix) in super::example::drift(path, &checked.bindings) {
                 report.warn(warning, fix);
             }
-            let store = TrustStore::open()?;
-            match loader::trust_refusal(&checked, store.trust(&checked.canonical, &checked.digest))
-            {
+            match untrusted {
                 None => report.pass("allowed"),
                 Some(refusal) => report.fail(&refusal),
             }

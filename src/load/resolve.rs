@@ -70,38 +70,12 @@ pub fn resolve(path: &Path, mut bindings: Vec<Binding>) -> Result<Vec<Binding>, 
     if fetches.is_empty() {
         return Ok(bindings);
     }
-    let mut results = Vec::with_capacity(fetches.len());
-    for batch in fetches.chunks(MAX_CONCURRENT) {
-        let deadline = Instant::now() + timeout();
-        thread::scope(|scope| {
-            let running: Vec<_> = batch
-                .iter()
-                .map(|(index, fetch)| (*index, fetch, scope.spawn(move || run(fetch, deadline))))
-                .collect();
-            for (index, fetch, handle) in running {
-                let outcome = handle
-                    .join()
-                    .unwrap_or_else(|_| Err(Failure::Refused("the fetch failed".to_owned())));
-                results.push((index, fetch, outcome));
-            }
-        });
-    }
-    let mut values = Vec::with_capacity(results.len());
-    for (index, fetch, outcome) in results {
+    let mut values = Vec::with_capacity(fetches.len());
+    for (index, fetch, outcome) in fetch_all(&fetches) {
         match outcome {
             Ok(value) => values.push((index, value)),
             Err(failure) => {
-                let (problem, fix) = match failure {
-                    Failure::NotInstalled => (
-                        format!("`{}` is not installed", fetch.program),
-                        fetch.install,
-                    ),
-                    Failure::TimedOut => (
-                        format!("`{}` did not answer in time", fetch.program),
-                        "check that the service is reachable, or raise ENVGUARD_RESOLVE_TIMEOUT (seconds)",
-                    ),
-                    Failure::Refused(problem) => (problem, fetch.sign_in),
-                };
+                let (problem, fix) = failure.explain(fetch);
                 return Err(refusal(path, &bindings[index], problem, fix));
             }
         }
@@ -123,37 +97,91 @@ pub fn list_hint(value: &str) -> Option<String> {
     ))
 }
 
-/// What `check` says about each reference, without fetching: its provider CLI and whether it
-/// is installed (`None` fix), or what is wrong and how to fix it.
-pub fn survey(bindings: &[Binding]) -> Vec<(String, Option<String>)> {
-    bindings
-        .iter()
-        .filter_map(|binding| {
-            let fetch = fetch_for(&binding.value)?;
-            let reference = escape_text_for_display(&binding.value);
-            let name = &binding.name;
-            Some(match fetch {
-                Err(problem) => (
-                    format!("{name}: reference `{reference}` {problem}"),
-                    Some("fix the reference in the file".to_owned()),
+/// One line of `check` about a reference.
+pub enum Finding {
+    Ready(String),
+    /// What is wrong, and its fix.
+    Warning(String, String),
+    /// A fetch that failed: the load would be refused with exactly this.
+    Refused(Refusal),
+}
+
+/// What `check` says about each reference of the file at `path`: its provider CLI and whether
+/// it is installed, or with `fetch` (`check --resolve`) whether each reference resolves, fetched
+/// as a load would fetch them (concurrently, each with its timeout). A fetched value is dropped
+/// as soon as it is known to exist: only the outcome is reported.
+pub fn survey(path: &Path, bindings: &[Binding], fetch: bool) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut fetches = Vec::new();
+    for (index, binding) in bindings.iter().enumerate() {
+        let Some(parsed) = fetch_for(&binding.value) else {
+            continue;
+        };
+        let reference = escape_text_for_display(&binding.value);
+        let name = &binding.name;
+        let finding = match parsed {
+            Err(problem) => Finding::Warning(
+                format!("{name}: reference `{reference}` {problem}"),
+                "fix the reference in the file".to_owned(),
+            ),
+            Ok(parsed) if fetch => {
+                fetches.push((index, parsed));
+                continue;
+            }
+            Ok(parsed) if installed(parsed.program) => Finding::Ready(format!(
+                "{name}: reference `{reference}`, fetched with `{}` (installed)",
+                parsed.program
+            )),
+            Ok(parsed) => Finding::Warning(
+                format!(
+                    "{name}: reference `{reference}` needs `{}`, which is not installed",
+                    parsed.program
                 ),
-                Ok(fetch) if installed(fetch.program) => (
-                    format!(
-                        "{name}: reference `{reference}`, fetched with `{}` (installed)",
-                        fetch.program
-                    ),
-                    None,
-                ),
-                Ok(fetch) => (
-                    format!(
-                        "{name}: reference `{reference}` needs `{}`, which is not installed",
-                        fetch.program
-                    ),
-                    Some(fetch.install.to_owned()),
-                ),
-            })
-        })
-        .collect()
+                parsed.install.to_owned(),
+            ),
+        };
+        findings.push((index, finding));
+    }
+    for (index, parsed, outcome) in fetch_all(&fetches) {
+        let binding = &bindings[index];
+        let finding = match outcome {
+            Ok(_value) => Finding::Ready(format!(
+                "{}: reference `{}` resolves (fetched with `{}`)",
+                binding.name,
+                escape_text_for_display(&binding.value),
+                parsed.program
+            )),
+            Err(failure) => {
+                let (problem, fix) = failure.explain(parsed);
+                Finding::Refused(refusal(path, binding, problem, fix))
+            }
+        };
+        findings.push((index, finding));
+    }
+    findings.sort_by_key(|(index, _)| *index);
+    findings.into_iter().map(|(_, finding)| finding).collect()
+}
+
+/// Runs every fetch, up to [`MAX_CONCURRENT`] at once, each batch under one deadline; the
+/// outcomes come back in the order of `fetches`.
+fn fetch_all(fetches: &[(usize, Fetch)]) -> Vec<(usize, &Fetch, Result<String, Failure>)> {
+    let mut results = Vec::with_capacity(fetches.len());
+    for batch in fetches.chunks(MAX_CONCURRENT) {
+        let deadline = Instant::now() + timeout();
+        thread::scope(|scope| {
+            let running: Vec<_> = batch
+                .iter()
+                .map(|(index, fetch)| (*index, fetch, scope.spawn(move || run(fetch, deadline))))
+                .collect();
+            for (index, fetch, handle) in running {
+                let outcome = handle
+                    .join()
+                    .unwrap_or_else(|_| Err(Failure::Refused("the fetch failed".to_owned())));
+                results.push((index, fetch, outcome));
+            }
+        });
+    }
+    results
 }
 
 /// Whether `program` is an executable file in a `PATH` directory, as spawning would find it.
@@ -172,6 +200,23 @@ enum Failure {
     NotInstalled,
     TimedOut,
     Refused(String),
+}
+
+impl Failure {
+    /// The problem in words, and its fix.
+    fn explain(self, fetch: &Fetch) -> (String, &'static str) {
+        match self {
+            Failure::NotInstalled => (
+                format!("`{}` is not installed", fetch.program),
+                fetch.install,
+            ),
+            Failure::TimedOut => (
+                format!("`{}` did not answer in time", fetch.program),
+                "check that the service is reachable, or raise ENVGUARD_RESOLVE_TIMEOUT (seconds)",
+            ),
+            Failure::Refused(problem) => (problem, fetch.sign_in),
+        }
+    }
 }
 
 fn refusal(path: &Path, binding: &Binding, problem: String, fix: &str) -> Refusal {
