@@ -247,17 +247,19 @@ pub struct ArgSpace {
 const POINTER_BYTES: usize = std::mem::size_of::<usize>();
 
 impl ArgSpace {
-    /// `sysconf(_SC_ARG_MAX)`, which follows this process's stack limit (inherited by the
-    /// programs it starts), held to the kernel's bounds: glibc reports a quarter of any
-    /// limit, unlimited included, where the kernel stops at 6 MiB.
+    /// ARG_MAX as the kernel computes it for the programs this process starts (`exec`'s
+    /// `bprm_stack_limits`): a quarter of the stack limit they inherit, held to 128 KiB at the
+    /// least and 6 MiB at the most. Computed from `getrlimit`, not `sysconf(_SC_ARG_MAX)`:
+    /// musl, which the shipped static binary links, reports a fixed 128 KiB whatever the
+    /// limit, and glibc a quarter of any limit, unlimited included.
     pub fn current() -> Self {
-        let reported = nix::unistd::sysconf(nix::unistd::SysconfVar::ARG_MAX)
+        use nix::sys::resource::{Resource, getrlimit};
+        let quarter = getrlimit(Resource::RLIMIT_STACK)
             .ok()
-            .flatten()
-            .and_then(|n| usize::try_from(n).ok())
+            .and_then(|(soft, _)| usize::try_from(soft / 4).ok())
             .unwrap_or(usize::MAX);
         ArgSpace {
-            arg_max: reported.clamp(128 * 1024, Limits::KERNEL.total),
+            arg_max: quarter.clamp(128 * 1024, Limits::KERNEL.total),
         }
     }
 
