@@ -14,7 +14,9 @@ source "$(dirname "$0")/common.sh"
 mkdir -p "$scratch/project/src/deep" "$scratch/big"
 for i in $(seq 1 10000); do printf 'BIG_%05d=value-%05d\n' "$i" "$i"; done >"$scratch/big/.env"
 chmod 600 "$scratch/big/.env"
-"$envguard" allow "$scratch/big" 2>/dev/null
+# Its own trust store: allowing it records 10,000 name fingerprints, which every load reads, and
+# the 20-variable rows measure an ordinary store.
+XDG_DATA_HOME="$scratch/big-data" "$envguard" allow "$scratch/big" 2>/dev/null
 
 # The prompt happens in a subdirectory of the project, as it usually does.
 work="$scratch/project/src/deep"
@@ -27,7 +29,7 @@ bench 300 "$scratch/first.json" \
     -n floor /bin/true \
     -n envguard-first "$envguard export bash" \
     -n direnv-first "$direnv export bash"
-(cd "$scratch/big" && PWD="$scratch/big" bench 30 "$scratch/big.json" -n envguard-10k "$envguard export bash")
+(cd "$scratch/big" && PWD="$scratch/big" XDG_DATA_HOME="$scratch/big-data" bench 30 "$scratch/big.json" -n envguard-10k "$envguard export bash")
 
 # No change: the state each tool left after loading is in the environment.
 eval "$("$envguard" export bash 2>/dev/null)"
