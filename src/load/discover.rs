@@ -134,33 +134,32 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// Resolves a command's optional PATH argument to the `.env` it means: a directory means the
 /// nearest `.env` from there, anything else is taken as the file itself.
 pub fn resolve_target(path: Option<&Path>) -> Result<PathBuf> {
-    let start = match path {
-        None => working_dir()?,
-        Some(path) => {
-            let absolute = absolute(path)?;
-            if !absolute.is_dir() || absolute.file_name() == Some(OsStr::new(FILE_NAME)) {
-                return Ok(absolute);
-            }
-            absolute
-        }
-    };
-    nearest(&start).ok_or_else(|| not_found(&start))
+    match file_or_start(path)? {
+        Ok(file) => Ok(file),
+        Err(start) => nearest(&start).ok_or_else(|| not_found(&start)),
+    }
 }
 
 /// [`resolve_target`] for a program's view: a directory means the nearest project
 /// ([`nearest_project`]), whose `.env` path may not exist when it holds only `.env.shared`.
 pub fn resolve_project(path: Option<&Path>) -> Result<PathBuf> {
-    let start = match path {
-        None => working_dir()?,
-        Some(path) => {
-            let absolute = absolute(path)?;
-            if !absolute.is_dir() || absolute.file_name() == Some(OsStr::new(FILE_NAME)) {
-                return Ok(absolute);
-            }
-            absolute
-        }
+    match file_or_start(path)? {
+        Ok(file) => Ok(file),
+        Err(start) => nearest_project(&start).ok_or_else(|| not_found(&start)),
+    }
+}
+
+/// What a command's optional PATH argument names: the file itself (`Ok`), or the directory to
+/// search up from (`Err`: the working directory when there is no argument).
+fn file_or_start(path: Option<&Path>) -> Result<std::result::Result<PathBuf, PathBuf>> {
+    let Some(path) = path else {
+        return Ok(Err(working_dir()?));
     };
-    nearest_project(&start).ok_or_else(|| not_found(&start))
+    let absolute = absolute(path)?;
+    if !absolute.is_dir() || absolute.file_name() == Some(OsStr::new(FILE_NAME)) {
+        return Ok(Ok(absolute));
+    }
+    Ok(Err(absolute))
 }
 
 /// The `.env` a command works on: `file` exactly as named (`-f .env.production`), else
