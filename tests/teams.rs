@@ -85,21 +85,6 @@ fn identity_path(env: &TestEnv) -> PathBuf {
     env.root.path().join("config/envguard/identity.txt")
 }
 
-/// `NAME=age:<base64>` as the issue documents making it with the CLI:
-/// `printf 'NAME=%s' "$v" | age -R .env.recipients | base64 -w0`.
-fn cli_line(name: &str, value: &str, recipients: &Path) -> String {
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(r#"printf '%s=%s' "$NAME" "$VALUE" | age -R "$RECIPIENTS" | base64 -w0"#)
-        .env("NAME", name)
-        .env("VALUE", value)
-        .env("RECIPIENTS", recipients)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "age -R: {}", stderr(&out));
-    format!("{name}=age:{}\n", stdout(&out))
-}
-
 /// A project under `mate`'s work dir whose `.env.recipients` lists `readers` and whose
 /// `.env.shared` holds API_KEY and DB_PASSWORD encrypted to them by the `age` CLI.
 fn team_project(mate: &Mate, readers: &[&Mate], mode: u32) -> PathBuf {
@@ -113,8 +98,8 @@ fn team_project(mate: &Mate, readers: &[&Mate], mode: u32) -> PathBuf {
     write_mode(&recipients, &list, 0o644);
     let shared = format!(
         "# the team's variables\n{}\n{}",
-        cli_line("API_KEY", API_KEY, &recipients),
-        cli_line("DB_PASSWORD", DB_PASSWORD, &recipients)
+        common::age_cli_line("API_KEY", API_KEY, &recipients),
+        common::age_cli_line("DB_PASSWORD", DB_PASSWORD, &recipients)
     );
     write_mode(&dir.join(".env.shared"), &shared, mode);
     dir
@@ -187,7 +172,7 @@ fn a_ciphertext_pasted_under_another_name_is_refused() {
     let me = Mate::new();
     let dir = team_project(&me, &[&me], 0o644);
     let recipients = dir.join(".env.recipients");
-    let api = cli_line("API_KEY", API_KEY, &recipients);
+    let api = common::age_cli_line("API_KEY", API_KEY, &recipients);
     let swapped = api.replacen("API_KEY=", "DB_PASSWORD=", 1);
     write_mode(&dir.join(".env.shared"), &swapped, 0o644);
     let out = me.run(&dir, &["allow", ".env.shared"]);
@@ -385,7 +370,7 @@ fn an_unencrypted_ssh_ed25519_key_is_an_identity() {
     let dir = me.env.work().join("team");
     fs::create_dir_all(&dir).unwrap();
     fs::copy(ssh.join("id_ed25519.pub"), dir.join(".env.recipients")).unwrap();
-    let line = cli_line("API_KEY", API_KEY, &dir.join(".env.recipients"));
+    let line = common::age_cli_line("API_KEY", API_KEY, &dir.join(".env.recipients"));
     write_mode(&dir.join(".env.shared"), &line, 0o644);
     me.allow_shared(&dir);
     let seen = me.exec_env(&dir).map_err(|out| stderr(&out)).unwrap();
@@ -410,14 +395,7 @@ fn set_shared(env: &TestEnv, dir: &Path, name: &str, value: &str) -> Output {
 
 /// The `age -d` plaintext of `name`'s line in `dir`'s `.env.shared`, with `identity`.
 fn age_decrypt(dir: &Path, name: &str, identity: &Path) -> Vec<u8> {
-    let out = Command::new("bash")
-        .args(["-o", "pipefail", "-c"])
-        .arg(r#"grep "^$NAME=" .env.shared | cut -d: -f2- | base64 -d | age -d -i "$IDENTITY""#)
-        .current_dir(dir)
-        .env("NAME", name)
-        .env("IDENTITY", identity)
-        .output()
-        .unwrap();
+    let out = common::age_cli_decrypt(dir, name, identity);
     assert!(out.status.success(), "age -d failed: {}", stderr(&out));
     out.stdout
 }

@@ -51,20 +51,6 @@ fn make_identity(env: &TestEnv) -> String {
     stdout(&public).trim().to_owned()
 }
 
-/// `NAME=age:<base64>` made with the CLI, as the README documents.
-fn cli_line(name: &str, value: &str, recipients: &Path) -> String {
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(r#"printf '%s=%s' "$NAME" "$VALUE" | age -R "$RECIPIENTS" | base64 -w0"#)
-        .env("NAME", name)
-        .env("VALUE", value)
-        .env("RECIPIENTS", recipients)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "age -R: {}", stderr(&out));
-    format!("{name}=age:{}\n", stdout(&out))
-}
-
 /// A directory `name` under the work dir whose `.env.shared` holds API_KEY and DB_PASSWORD
 /// encrypted to `recipient`, allowed.
 fn team_dir(env: &TestEnv, name: &str, recipient: &str) -> PathBuf {
@@ -74,8 +60,8 @@ fn team_dir(env: &TestEnv, name: &str, recipient: &str) -> PathBuf {
     write_mode(&recipients, &format!("# me\n{recipient}\n"), 0o644);
     let shared = format!(
         "# the team's variables\n{}{}",
-        cli_line("API_KEY", API_KEY, &recipients),
-        cli_line("DB_PASSWORD", DB_PASSWORD, &recipients)
+        common::age_cli_line("API_KEY", API_KEY, &recipients),
+        common::age_cli_line("DB_PASSWORD", DB_PASSWORD, &recipients)
     );
     write_mode(&dir.join(".env.shared"), &shared, 0o644);
     allow(env, &dir, ".env.shared");
@@ -158,7 +144,7 @@ fn scenario(kind: ShellKind) {
     // An edit of the team's file revokes trust for the whole project until it is allowed.
     let recipients = team.join(".env.recipients");
     let mut contents = fs::read_to_string(&shared).unwrap();
-    contents.push_str(&cli_line("EG_EXTRA", EXTRA, &recipients));
+    contents.push_str(&common::age_cli_line("EG_EXTRA", EXTRA, &recipients));
     fs::write(&shared, &contents).unwrap();
     let shown = message(name, &sh.run("true"));
     assert!(
@@ -236,7 +222,7 @@ fn a_bare_allow_in_a_team_project_allows_both_files_or_neither() {
     let recipients = team.join(".env.recipients");
     let shared = team.join(".env.shared");
     let mut contents = fs::read_to_string(&shared).unwrap();
-    contents.push_str(&cli_line("EG_EXTRA", EXTRA, &recipients));
+    contents.push_str(&common::age_cli_line("EG_EXTRA", EXTRA, &recipients));
     fs::write(&shared, &contents).unwrap();
     write_mode(&team.join(".env"), "EG_LOCAL=local\n", 0o600);
 

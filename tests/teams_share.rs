@@ -9,7 +9,7 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::{TestEnv, assert_not_leaked, parse_env0, stderr, stdout};
 
@@ -58,14 +58,7 @@ fn alices_project(alice: &TestEnv) -> PathBuf {
 
 /// Whether `age -d` with `identity` opens `name`'s line to exactly `NAME=value`.
 fn age_opens(dir: &Path, name: &str, value: &str, identity: &Path) -> bool {
-    let out = Command::new("bash")
-        .args(["-o", "pipefail", "-c"])
-        .arg(r#"grep "^$NAME=" .env.shared | cut -d: -f2- | base64 -d | age -d -i "$IDENTITY""#)
-        .current_dir(dir)
-        .env("NAME", name)
-        .env("IDENTITY", identity)
-        .output()
-        .unwrap();
+    let out = common::age_cli_decrypt(dir, name, identity);
     out.status.success() && out.stdout == format!("{name}={value}").as_bytes()
 }
 

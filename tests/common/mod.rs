@@ -317,3 +317,30 @@ impl TestEnv {
         out
     }
 }
+
+/// `NAME=age:<base64>` made with the real age CLI, as the README documents:
+/// `printf 'NAME=%s' "$v" | age -R .env.recipients | base64 -w0`.
+pub fn age_cli_line(name: &str, value: &str, recipients: &Path) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(r#"printf '%s=%s' "$NAME" "$VALUE" | age -R "$RECIPIENTS" | base64 -w0"#)
+        .env("NAME", name)
+        .env("VALUE", value)
+        .env("RECIPIENTS", recipients)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "age -R: {}", stderr(&out));
+    format!("{name}=age:{}\n", stdout(&out))
+}
+
+/// `age -d` with `identity` of `name`'s line in `dir`'s `.env.shared`, as the README documents.
+pub fn age_cli_decrypt(dir: &Path, name: &str, identity: &Path) -> Output {
+    Command::new("bash")
+        .args(["-o", "pipefail", "-c"])
+        .arg(r#"grep "^$NAME=" .env.shared | cut -d: -f2- | base64 -d | age -d -i "$IDENTITY""#)
+        .current_dir(dir)
+        .env("NAME", name)
+        .env("IDENTITY", identity)
+        .output()
+        .unwrap()
+}
