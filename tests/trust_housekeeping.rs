@@ -121,19 +121,25 @@ fn allow_of_a_changed_file_names_what_changed_never_a_value() {
         assert_not_leaked(&out, value);
     }
 
-    // The store holds keyed fingerprints: no value, and no plain hash of one.
-    let store = fs::read_to_string(env.data_dir().join("envguard/trust.json")).unwrap();
+    // The store holds keyed fingerprints, in a file of their own that loads never read: no
+    // value, and no plain hash of one.
+    let store_dir = env.data_dir().join("envguard");
+    let digests = fs::read_to_string(store_dir.join("trust.json")).unwrap();
+    let fingerprints = fs::read_to_string(store_dir.join("fingerprints.json")).unwrap();
     for value in [API_KEY, NEW_KEY, "fresh", "kept"] {
         let plain = sha256_hex(value.as_bytes());
-        assert!(!store.contains(value), "a value is in the trust store");
-        assert!(
-            !store.contains(&plain),
-            "a plain hash of a value is in the store"
-        );
+        for store in [&digests, &fingerprints] {
+            assert!(!store.contains(value), "a value is in the trust store");
+            assert!(
+                !store.contains(&plain),
+                "a plain hash of a value is in the store"
+            );
+        }
     }
-    assert!(store.contains("\"fingerprints\""));
-    let keys = env.data_dir().join("envguard/fingerprint-keys");
+    assert!(!digests.contains("API_KEY") && fingerprints.contains("\"API_KEY\""));
+    let keys = store_dir.join("fingerprint-keys");
     let mode = |path: &Path| fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&store_dir.join("fingerprints.json")), 0o600);
     assert_eq!(mode(&keys), 0o700);
     assert_eq!(mode(&keys.join("trust")), 0o600);
 
@@ -153,6 +159,20 @@ fn allow_of_a_changed_file_names_what_changed_never_a_value() {
     .unwrap();
     let said = stderr(&ok(env.run(&dir, ["allow"])));
     assert!(said.contains("last allowed: +EXTRA\n"), "{said}");
+}
+
+#[test]
+fn allow_of_a_large_file_lists_forty_names_and_counts_the_rest() {
+    let env = TestEnv::new();
+    let contents: String = (0..500).map(|i| format!("VAR_{i:03}=v{i}\n")).collect();
+    let dir = env.project("p", &contents, 0o600);
+    let said = stderr(&ok(env.run(&dir, ["allow"])));
+    assert!(
+        said.contains("(500 variables: VAR_000, VAR_001, "),
+        "{said}"
+    );
+    assert!(said.contains("VAR_039 (and 460 more)"), "{said}");
+    assert!(!said.contains("VAR_040"), "{said}");
 }
 
 #[test]

@@ -17,14 +17,17 @@
 //! absolute path can spell. An older store's lossy key for a non-UTF-8 path so matches
 //! nothing any more: that file needs one new `allow`, and two such paths no longer collide.
 //!
-//! Next to each digest the store keeps a keyed fingerprint of every allowed value (by name),
+//! Beside the digests the store keeps a keyed fingerprint of every allowed value (by name),
 //! so that `allow` of a changed file can say which names were added, removed or given a new
 //! value without the store ever holding a value or a plain hash one could test guesses
-//! against (the key lives in its own file: [`Fingerprinter::for_trust_store`]). They are an
-//! optional field of format 1 rather than a format 2: a store without them (older, or written
-//! by an older envguard, which drops the field it does not know) still decides every load the
-//! same way; only the review then says it cannot tell what changed. A format 2 would make an
-//! older envguard discard the whole store as unreadable.
+//! against (the key lives in its own file: [`Fingerprinter::for_trust_store`]). They are kept
+//! in a file of their own, `fingerprints.json`, read only when the store is changed: every
+//! load reads `trust.json`, and a 10,000-name file's fingerprints took most of the time of
+//! its load to parse there. Each entry carries the digest it was made for, so a crash between
+//! writing the two files leaves fingerprints that are ignored, never wrong. Stores written
+//! before the split kept them as an optional field of `trust.json`; the first change carries
+//! them over. A store without fingerprints still decides every load the same way; only the
+//! review then says it cannot tell what changed.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -49,6 +52,7 @@ use crate::load::loader::Checked;
 use crate::scan::fingerprint::Fingerprinter;
 
 const FILE_NAME: &str = "trust.json";
+const FINGERPRINTS_FILE_NAME: &str = "fingerprints.json";
 const FORMAT_VERSION: u32 = 1;
 
 /// SHA-256 of a file's bytes, as lowercase hex.
@@ -84,10 +88,29 @@ struct Contents {
     version: u32,
     /// Canonical path of the `.env` → digest of the contents that were allowed.
     allowed: BTreeMap<String, String>,
-    /// Canonical path → name → keyed fingerprint of the value allowed for it; absent for a
-    /// file allowed before fingerprints were kept.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+}
+
+/// The fingerprints field of a `trust.json` written before they had a file of their own.
+#[derive(Debug, Default, Deserialize)]
+struct LegacyFingerprints {
+    #[serde(default)]
     fingerprints: BTreeMap<String, Fingerprints>,
+}
+
+/// `fingerprints.json`: canonical path → the fingerprints recorded when it was allowed.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct FingerprintsFile {
+    version: u32,
+    files: BTreeMap<String, Recorded>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Recorded {
+    /// The digest these fingerprints were made with; they describe no other contents.
+    /// Absent for fingerprints carried over from a `trust.json`, which were written with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    digest: Option<String>,
+    names: Fingerprints,
 }
 
 /// Name → keyed fingerprint of its value, for one file.
@@ -106,6 +129,8 @@ pub enum Trust {
 pub struct TrustStore {
     path: PathBuf,
     contents: Contents,
+    /// Read on first use: only `allow`'s review and changes to the store need them.
+    fingerprints: std::cell::OnceCell<BTreeMap<String, Recorded>>,
     /// Set when the file existed but could not be understood.
     corrupt: bool,
 }
@@ -121,30 +146,29 @@ impl TrustStore {
         let text = match read_private(&path)? {
             Some(text) => text,
             None => {
-                return Ok(TrustStore {
-                    path,
-                    contents: Contents::default(),
-                    corrupt: false,
-                });
+                return Ok(TrustStore::with(path, Contents::default(), false));
             }
         };
         match serde_json::from_slice::<Contents>(&text) {
-            Ok(contents) if contents.version == FORMAT_VERSION => Ok(TrustStore {
-                path,
-                contents,
-                corrupt: false,
-            }),
+            Ok(contents) if contents.version == FORMAT_VERSION => {
+                Ok(TrustStore::with(path, contents, false))
+            }
             _ => {
                 say!(
                     "envguard: the trust store {} is unreadable; nothing is allowed until you run `envguard allow` again",
                     escape_for_display(&path)
                 );
-                Ok(TrustStore {
-                    path,
-                    contents: Contents::default(),
-                    corrupt: true,
-                })
+                Ok(TrustStore::with(path, Contents::default(), true))
             }
+        }
+    }
+
+    fn with(path: PathBuf, contents: Contents, corrupt: bool) -> Self {
+        TrustStore {
+            path,
+            contents,
+            fingerprints: std::cell::OnceCell::new(),
+            corrupt,
         }
     }
 
@@ -176,9 +200,14 @@ impl TrustStore {
     /// be made (without them, the next review of a change cannot say what changed).
     pub fn allow(&mut self, canonical: &Path, digest: String, fingerprints: Option<Fingerprints>) {
         let key = key(canonical).into_owned();
-        match fingerprints {
-            Some(fingerprints) => self.contents.fingerprints.insert(key.clone(), fingerprints),
-            None => self.contents.fingerprints.remove(&key),
+        let recorded = fingerprints.map(|names| Recorded {
+            digest: Some(digest.clone()),
+            names,
+        });
+        let all = self.fingerprints_mut();
+        match recorded {
+            Some(recorded) => all.insert(key.clone(), recorded),
+            None => all.remove(&key),
         };
         self.contents.allowed.insert(key, digest);
     }
@@ -191,7 +220,7 @@ impl TrustStore {
     /// Removes trust; false when the file was not trusted.
     pub fn deny(&mut self, canonical: &Path) -> bool {
         let key = key(canonical);
-        self.contents.fingerprints.remove(key.as_ref());
+        self.fingerprints_mut().remove(key.as_ref());
         self.contents.allowed.remove(key.as_ref()).is_some()
     }
 
@@ -206,7 +235,56 @@ impl TrustStore {
 
     /// The fingerprints recorded when `canonical` was last allowed, if any were.
     pub fn fingerprints(&self, canonical: &Path) -> Option<&Fingerprints> {
-        self.contents.fingerprints.get(key(canonical).as_ref())
+        let key = key(canonical);
+        let recorded = self.all_fingerprints().get(key.as_ref())?;
+        let allowed = self.contents.allowed.get(key.as_ref())?;
+        match &recorded.digest {
+            Some(digest) if digest != allowed => None,
+            _ => Some(&recorded.names),
+        }
+    }
+
+    fn all_fingerprints(&self) -> &BTreeMap<String, Recorded> {
+        self.fingerprints.get_or_init(|| self.read_fingerprints())
+    }
+
+    fn fingerprints_mut(&mut self) -> &mut BTreeMap<String, Recorded> {
+        self.all_fingerprints();
+        self.fingerprints
+            .get_mut()
+            .expect("fingerprints were just read")
+    }
+
+    /// Those of `fingerprints.json`, and any an older `trust.json` still holds. A missing or
+    /// unreadable file reads as none: they only ever serve the review's wording.
+    fn read_fingerprints(&self) -> BTreeMap<String, Recorded> {
+        let readable = |path: &Path| read_private(path).ok().flatten();
+        let mut all: BTreeMap<String, Recorded> = readable(&self.path)
+            .and_then(|text| serde_json::from_slice::<LegacyFingerprints>(&text).ok())
+            .unwrap_or_default()
+            .fingerprints
+            .into_iter()
+            .map(|(key, names)| {
+                (
+                    key,
+                    Recorded {
+                        digest: None,
+                        names,
+                    },
+                )
+            })
+            .collect();
+        if let Some(file) = readable(&self.fingerprints_path())
+            .and_then(|text| serde_json::from_slice::<FingerprintsFile>(&text).ok())
+            .filter(|file| file.version == FORMAT_VERSION)
+        {
+            all.extend(file.files);
+        }
+        all
+    }
+
+    fn fingerprints_path(&self) -> PathBuf {
+        self.path.with_file_name(FINGERPRINTS_FILE_NAME)
     }
 
     fn save(&mut self) -> Result<()> {
@@ -215,11 +293,24 @@ impl TrustStore {
             fs::rename(&self.path, &aside).context("move aside", &self.path)?;
             self.corrupt = false;
         }
+        // Fingerprints first: a crash between the two writes leaves fingerprints for a digest
+        // not yet trusted, which [`Self::fingerprints`] ignores.
+        let fingerprints = FingerprintsFile {
+            version: FORMAT_VERSION,
+            files: std::mem::take(self.fingerprints_mut()),
+        };
+        let written = write_json(&self.fingerprints_path(), &fingerprints);
+        *self.fingerprints_mut() = fingerprints.files;
+        written?;
         self.contents.version = FORMAT_VERSION;
-        let mut text = serde_json::to_vec_pretty(&self.contents).expect("trust store serialises");
-        text.push(b'\n');
-        atomic::write(&self.path, &text, 0o600).context("write", &self.path)
+        write_json(&self.path, &self.contents)
     }
+}
+
+fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
+    let mut text = serde_json::to_vec_pretty(value).expect("trust store serialises");
+    text.push(b'\n');
+    atomic::write(path, &text, 0o600).context("write", path)
 }
 
 /// The store's key for a canonical path: exact, whatever bytes the path holds.
@@ -570,22 +661,56 @@ mod tests {
     }
 
     #[test]
-    fn fingerprints_are_an_optional_field_of_format_1() {
+    fn fingerprints_live_beside_the_digests_and_loads_never_read_them() {
         let dir = private_dir();
         let path = dir.path().join(FILE_NAME);
-        // A store written before fingerprints were kept still reads, and trusts the same.
-        fs::write(&path, "{\"version\":1,\"allowed\":{\"/p/.env\":\"d\"}}").unwrap();
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
         let mut store = TrustStore::open_at(path.clone()).unwrap();
-        assert_eq!(store.trust(Path::new("/p/.env"), "d"), Trust::Allowed);
-        assert!(store.fingerprints(Path::new("/p/.env")).is_none());
         let recorded = Fingerprints::from([("A".to_string(), "f".to_string())]);
         store.allow(Path::new("/p/.env"), "e".into(), Some(recorded.clone()));
         store.save().unwrap();
         let text = fs::read_to_string(&path).unwrap();
-        assert!(text.contains("\"version\": 1"));
+        assert!(text.contains("\"version\": 1") && !text.contains("fingerprints"));
+        let store = TrustStore::open_at(path).unwrap();
+        assert_eq!(store.trust(Path::new("/p/.env"), "e"), Trust::Allowed);
+        assert!(
+            store.fingerprints.get().is_none(),
+            "a load read the fingerprints"
+        );
+        assert_eq!(store.fingerprints(Path::new("/p/.env")), Some(&recorded));
+    }
+
+    #[test]
+    fn fingerprints_an_older_store_kept_inside_trust_json_are_carried_over() {
+        let dir = private_dir();
+        let path = dir.path().join(FILE_NAME);
+        let older =
+            r#"{"version":1,"allowed":{"/p/.env":"d"},"fingerprints":{"/p/.env":{"A":"f"}}}"#;
+        fs::write(&path, older).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        let recorded = Fingerprints::from([("A".to_string(), "f".to_string())]);
+        let mut store = TrustStore::open_at(path.clone()).unwrap();
+        assert_eq!(store.trust(Path::new("/p/.env"), "d"), Trust::Allowed);
+        assert_eq!(store.fingerprints(Path::new("/p/.env")), Some(&recorded));
+        store.allow(Path::new("/q/.env"), "x".into(), None);
+        store.save().unwrap();
+        assert!(!fs::read_to_string(&path).unwrap().contains("fingerprints"));
         let store = TrustStore::open_at(path).unwrap();
         assert_eq!(store.fingerprints(Path::new("/p/.env")), Some(&recorded));
+    }
+
+    #[test]
+    fn fingerprints_made_for_other_contents_are_ignored() {
+        // As a crash between writing fingerprints.json and trust.json leaves them.
+        let dir = private_dir();
+        let path = dir.path().join(FILE_NAME);
+        let mut store = TrustStore::open_at(path.clone()).unwrap();
+        store.allow(Path::new("/p/.env"), "d".into(), Some(Fingerprints::new()));
+        store.save().unwrap();
+        let mut text = fs::read_to_string(&path).unwrap();
+        text = text.replace("\"d\"", "\"older\"");
+        fs::write(&path, text).unwrap();
+        let store = TrustStore::open_at(path).unwrap();
+        assert!(store.fingerprints(Path::new("/p/.env")).is_none());
     }
 
     #[test]
