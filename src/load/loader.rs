@@ -130,7 +130,21 @@ fn check_rules(
     outer: &dyn Fn(&str) -> Option<String>,
     space: ArgSpace,
 ) -> Result<(), Refusal> {
-    check_bindings(path, bindings, Destination::Program)?;
+    check_names(path, bindings, Destination::Program)?;
+    check_sizes(path, bindings, outer, space)
+}
+
+/// The size rules alone: all that resolving references, which changes values but never names,
+/// can newly break.
+fn check_sizes(
+    path: &Path,
+    bindings: &[Binding],
+    outer: &dyn Fn(&str) -> Option<String>,
+    space: ArgSpace,
+) -> Result<(), Refusal> {
+    bindings
+        .iter()
+        .try_for_each(|binding| check_size(path, binding))?;
     total_refusal(path, bindings, outer, space).map_or(Ok(()), Err)
 }
 
@@ -163,11 +177,11 @@ fn load_into(
 ) -> Result<Checked, Refusal> {
     let checked = check(path, outer)?;
     if destination != Destination::Program {
-        check_bindings(path, &checked.bindings, destination)?;
+        check_names(path, &checked.bindings, destination)?;
     }
     let mut checked = trusted(checked, store)?;
     checked.bindings = resolve::resolve(path, checked.bindings)?;
-    check_rules(path, &checked.bindings, outer, ArgSpace::current())?;
+    check_sizes(path, &checked.bindings, outer, ArgSpace::current())?;
     Ok(checked)
 }
 
@@ -323,27 +337,27 @@ pub fn total_refusal(
         .then(|| space.refusal(path, None, Some((file, present))))
 }
 
-/// The rules on bindings beyond the grammar: no name that `destination` refuses (one that would
-/// take over a shell or envguard), and no variable too long for any program to receive.
-fn check_bindings(
-    path: &Path,
-    bindings: &[Binding],
-    destination: Destination,
-) -> Result<(), Refusal> {
+/// No variable too long for any program to receive.
+fn check_size(path: &Path, binding: &Binding) -> Result<(), Refusal> {
+    let size = binding.name.len() + 1 + binding.value.len() + 1;
+    if size <= MAX_VARIABLE_BYTES {
+        return Ok(());
+    }
+    Err(Refusal::new(
+        path,
+        RefusalKind::Size,
+        format!(
+            "{} is {size} bytes with its name; no program can receive a variable over 128 KiB, so every command would fail",
+            binding.name
+        ),
+        LARGE_DATA_FIX,
+    )
+    .at_line(binding.line))
+}
+
+/// No name that `destination` refuses: one that would take over a shell or envguard.
+fn check_names(path: &Path, bindings: &[Binding], destination: Destination) -> Result<(), Refusal> {
     for binding in bindings {
-        let size = binding.name.len() + 1 + binding.value.len() + 1;
-        if size > MAX_VARIABLE_BYTES {
-            return Err(Refusal::new(
-                path,
-                RefusalKind::Size,
-                format!(
-                    "{} is {size} bytes with its name; no program can receive a variable over 128 KiB, so every command would fail",
-                    binding.name
-                ),
-                "keep large data in a file of its own and put its path in the .env",
-            )
-            .at_line(binding.line));
-        }
         if let Some(why) = names::refusal(&binding.name, destination) {
             let (whom, elsewhere) = match destination {
                 Destination::ShellHook if !names::is_reserved(&binding.name) => {
