@@ -12,6 +12,19 @@ use std::path::Path;
 use crate::cli::ShellKind;
 use crate::hook::quote::quote;
 
+/// At most this many names are listed in a message; a 10,000-variable file gets a count.
+pub const LISTED_NAMES: usize = 40;
+
+/// `A, B, C`, or the first [`LISTED_NAMES`] of them and how many more, so that a message
+/// about a 10,000-variable file stays one line a person can read.
+pub fn name_list(names: &[&str]) -> String {
+    let mut list = names[..names.len().min(LISTED_NAMES)].join(", ");
+    if names.len() > LISTED_NAMES {
+        list.push_str(&format!(" (and {} more)", names.len() - LISTED_NAMES));
+    }
+    list
+}
+
 /// A path as it should appear in a command the user may paste into a POSIX shell: bare when
 /// that is unambiguous, single-quoted otherwise, and ANSI-C quoted (`$'a\nb'`, understood by
 /// bash and zsh) when it holds a byte that must not reach the terminal raw.
@@ -115,5 +128,14 @@ mod tests {
         );
         assert_eq!(quote_for_display(&path(b"/t/a\\b c")), r"'/t/a\b c'");
         assert_eq!(quote_for_display(Path::new("=ls")), "'=ls'");
+    }
+
+    #[test]
+    fn a_long_name_list_is_cut_with_a_count() {
+        assert_eq!(name_list(&["A", "B"]), "A, B");
+        let many: Vec<String> = (0..45).map(|i| format!("N{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let listed = name_list(&many);
+        assert!(listed.starts_with("N0, N1, ") && listed.ends_with("N39 (and 5 more)"));
     }
 }

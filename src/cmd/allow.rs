@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use crate::cli::TargetArgs;
-use crate::display::{escape_for_display, quote_for_display};
+use crate::display::{escape_for_display, name_list, quote_for_display};
 use crate::error::Result;
 use crate::git;
 use crate::load::discover;
@@ -44,7 +44,7 @@ fn allow_one(checked: &Checked, store: &TrustStore) -> Result<()> {
         escape_for_display(path),
         names.len(),
         if names.is_empty() { "" } else { ": " },
-        names.join(", "),
+        name_list(&names),
         quote_for_display(path),
     );
     warn_about_git(path);
