@@ -204,8 +204,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn rendered_spec_is_marked_and_starts_through_envguard() {
+    /// The spec `render` writes for a project `/w/p` whose venv is `/v`.
+    fn rendered(mask: bool) -> serde_json::Value {
         let python = Python {
             executable: "/v/bin/python".into(),
             prefix: "/v".into(),
@@ -221,10 +221,15 @@ mod tests {
             project: Path::new("/w/p"),
             env_file: Path::new("/w/p/.env"),
             python: &python,
-            mask: false,
+            mask,
         })
         .unwrap();
-        let spec: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[test]
+    fn rendered_spec_is_marked_and_starts_through_envguard() {
+        let spec = rendered(false);
         let argv: Vec<&str> = spec["argv"]
             .as_array()
             .unwrap()
@@ -255,25 +260,7 @@ mod tests {
 
     #[test]
     fn a_masking_spec_runs_the_mask_launcher() {
-        let python = Python {
-            executable: "/v/bin/python".into(),
-            prefix: "/v".into(),
-            base_prefix: "/usr".into(),
-            user_base: None,
-            has_safe_path_flag: true,
-            has_ipykernel: true,
-        };
-        let bytes = render(&Spec {
-            name: "p",
-            display_name: "P",
-            envguard: Path::new("/bin/envguard"),
-            project: Path::new("/w/p"),
-            env_file: Path::new("/w/p/.env"),
-            python: &python,
-            mask: true,
-        })
-        .unwrap();
-        let spec: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let spec = rendered(true);
         let argv = spec["argv"].as_array().unwrap();
         assert_eq!(argv[8], "-P");
         assert_eq!(argv[9], "-c");
