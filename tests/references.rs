@@ -1065,3 +1065,76 @@ fn status_reports_references_without_fetching_them() {
         "{said}"
     );
 }
+
+#[test]
+fn exec_at_a_prompt_lets_a_cli_ask_on_the_terminal_and_the_hook_never_does() {
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    // Signed out: it asks on the terminal when it has one, as `op` asks for a password.
+    fakes.add(
+        "op",
+        &format!(
+            "if [ -t 0 ]; then printf 'op-asks-sign-in: ' >&2; read -r answer; \
+             [ \"$answer\" = yes ] && printf '%s' '{SECRET}' && exit 0; fi\n\
+             echo '[ERROR] You are not currently signed in.' >&2; exit 1"
+        ),
+    );
+    let dir = env.allowed_project("p", "TOKEN=op://v/i/f\n");
+    let mut sh = Session::start_with(
+        &env,
+        ShellKind::Bash,
+        &env.work(),
+        &format!("export PATH={}:\"$PATH\"", fakes.bin.display()),
+    );
+    sh.hide(SECRET);
+    let entered = sh.cd(&dir);
+    assert!(
+        !entered.contains("op-asks-sign-in"),
+        "the hook let a CLI prompt"
+    );
+    assert!(entered.contains("run `op signin`"), "{entered}");
+    assert!(!sh.dump().contains_key("TOKEN"));
+
+    sh.type_line("envguard exec -- sh -c 'echo \"token-bytes=${#TOKEN}\"'");
+    sh.wait_for("op-asks-sign-in: ");
+    sh.type_line("yes");
+    sh.wait_for(&format!("token-bytes={}", SECRET.len()));
+    sh.wait_prompt();
+}
+
+#[test]
+fn a_cli_reading_a_terminal_it_was_not_given_is_refused_at_once_not_at_the_timeout() {
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    fakes.add(
+        "vault",
+        "read -r answer </dev/tty || { echo 'vault: cannot read the terminal' >&2; exit 2; }; printf x",
+    );
+    let dir = env.allowed_project("p", "TOKEN=vault://secret/app#token\n");
+    let mut sh = Session::start_with(
+        &env,
+        ShellKind::Bash,
+        &env.work(),
+        &format!("export PATH={}:\"$PATH\"", fakes.bin.display()),
+    );
+    let started = std::time::Instant::now();
+    // The hook's shell ignores SIGTTIN, so the read fails rather than stops.
+    let entered = sh.cd(&dir);
+    assert!(
+        entered.contains("`vault` failed: vault: cannot read the terminal"),
+        "{entered}"
+    );
+    assert!(entered.contains("run `vault login`"), "{entered}");
+    assert!(!sh.dump().contains_key("TOKEN"));
+    // `exec` whose output is not the terminal withholds it; a foreground job's CLI that
+    // reads the terminal from its own group is stopped by the kernel, and refused then.
+    let said = sh.run("envguard exec -- true >/dev/null");
+    assert!(
+        said.contains("`vault` wants to ask something on the terminal, which it cannot have here"),
+        "{said}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "a run waited for the resolve timeout"
+    );
+}

@@ -39,7 +39,7 @@ use crate::display::escape_text_for_display;
 use crate::error::{Refusal, RefusalKind};
 use crate::load::dotenv::Binding;
 use providers::{Fetch, Malformed, fetch_for, literal};
-use run::Failure;
+use run::{Failure, Terminal};
 
 pub use config::path as user_schemes_path;
 
@@ -92,7 +92,12 @@ pub fn resolve(path: &Path, mut bindings: Vec<Binding>) -> Result<Vec<Binding>, 
         return Ok(bindings);
     }
     let mut values = Vec::with_capacity(fetches.len());
+    let offered = terminal_for_login();
     for (index, fetch, outcome) in fetch_all(&fetches) {
+        let outcome = match outcome {
+            Err(Failure::Refused(_)) if offered => again_with_terminal(fetch),
+            outcome => outcome,
+        };
         match outcome {
             Ok(value) => values.push((index, value)),
             Err(failure) => {
@@ -105,6 +110,33 @@ pub fn resolve(path: &Path, mut bindings: Vec<Binding>) -> Result<Vec<Binding>, 
         bindings[index].value = value;
     }
     Ok(bindings)
+}
+
+/// Whether a CLI that said no may be asked again with the terminal, to let it ask for a
+/// login: only when envguard's standard input, output and error are all a terminal, as for
+/// `exec` typed at a prompt. The shell hook's output is a pipe (its command substitution) and
+/// a kernel has no terminal, so there a CLI never prompts and the refusal names the command
+/// to run instead.
+fn terminal_for_login() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal()
+        && std::io::stdout().is_terminal()
+        && std::io::stderr().is_terminal()
+}
+
+/// `fetch` run once more, on its own, with the user's terminal; one at a time, in file order,
+/// since prompts of several CLIs at once could not be told apart.
+fn again_with_terminal(fetch: &Fetch) -> Result<String, Failure> {
+    let deadline = Instant::now() + timeout();
+    let stdout = run::run(
+        &fetch.program,
+        &fetch.args,
+        None,
+        deadline,
+        Terminal::Shared,
+    )
+    .map_err(|failed| Failure::of(&fetch.program, failed))?;
+    providers::value_of(&fetch.output, stdout).map_err(Failure::Refused)
 }
 
 /// How `list` shows a value that is a reference: the reference itself (it holds no secret) and
@@ -216,7 +248,7 @@ pub fn probe(bindings: &[Binding]) -> Vec<Probe> {
             .iter()
             .map(|(program, args, _)| {
                 let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-                scope.spawn(move || run::run(program, &args, None, deadline))
+                scope.spawn(move || run::run(program, &args, None, deadline, Terminal::Withheld))
             })
             .collect();
         programs
@@ -276,7 +308,8 @@ fn run_jobs(
                 .iter()
                 .map(|job| {
                     let handle = scope.spawn(move || {
-                        run::run(&job.program, &job.args, job.stdin.as_deref(), deadline)
+                        let stdin = job.stdin.as_deref();
+                        run::run(&job.program, &job.args, stdin, deadline, Terminal::Withheld)
                     });
                     (job, handle)
                 })
