@@ -19,11 +19,16 @@
 //! as read, so an unallowed file never starts a provider CLI, and a refused name is still
 //! reported before "not allowed yet" because the name rules also run before the gate.
 //!
-//! Each reference is one child process, started directly (no shell) with the reference as one
-//! argument ([`providers`]), up to [`MAX_CONCURRENT`] at once on threads, each killed at its
-//! deadline (`ENVGUARD_RESOLVE_TIMEOUT` seconds, default 30) so a hung CLI or an unreachable
-//! service refuses the load instead of hanging the shell. Values live only in the returned bindings:
-//! nothing here writes them anywhere.
+//! References are fetched by the provider's own CLI, started directly (no shell), each part
+//! of a reference one argument ([`providers`]); several references of one provider share one
+//! process where its CLI can serve them together ([`batch`]: one
+//! `batch-get-secret-value` per region, one `op inject`), because a CLI's start-up, not the
+//! network, is most of the cost. Up to [`MAX_CONCURRENT`] processes run at once on threads,
+//! each killed at its deadline (`ENVGUARD_RESOLVE_TIMEOUT` seconds, default 30) so a hung CLI
+//! or an unreachable service refuses the load instead of hanging the shell ([`run`]). A user
+//! may add schemes of their own in a config file only they can write ([`config`]); a value
+//! `literal:SCHEME://…` is the text after the prefix, never fetched. Values live only in the
+//! returned bindings: nothing here writes them anywhere.
 
 mod batch;
 mod config;
