@@ -323,3 +323,77 @@ fn random_marker() -> Option<String> {
         .ok()?;
     Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::resolve::providers::fetch_for;
+
+    fn fetches(values: &[&str]) -> Vec<Fetch> {
+        values
+            .iter()
+            .map(|v| fetch_for(v).unwrap().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn one_aws_call_per_region_and_the_rest_alone() {
+        let owned = fetches(&[
+            "aws-sm://a",
+            "aws-sm://b#f",
+            "aws-sm://a#g",
+            "aws-sm://c?region=eu-west-1",
+            "aws-sm://d?version-stage=AWSPREVIOUS",
+            "op://v/i/f",
+        ]);
+        let all: Vec<&Fetch> = owned.iter().collect();
+        let jobs = plan(&all, &[0, 1, 2, 3, 4, 5]);
+        let members: Vec<&[usize]> = jobs.iter().map(|job| job.members.as_slice()).collect();
+        assert_eq!(members, [&[4][..], &[0, 1, 2], &[3], &[5]]);
+        assert_eq!(
+            jobs[1].args[2],
+            r#"--cli-input-json={"SecretIdList":["a","b"]}"#
+        );
+    }
+
+    #[test]
+    fn an_inject_answer_splits_at_its_markers_whatever_the_values_hold() {
+        let owned = fetches(&["op://v/a/f", "op://v/b/f"]);
+        let all: Vec<&Fetch> = owned.iter().collect();
+        let job = op_job(&all, vec![0, 1], "m".repeat(32));
+        let template = String::from_utf8(job.stdin.clone().unwrap()).unwrap();
+        assert!(template.contains("{{ op://v/a/f }}"), "{template}");
+        let marker = "m".repeat(32);
+        let answer = format!("{marker}-0:one\n-1:{{{{ x }}}}{marker}-1:two{marker}-end");
+        let values: Vec<_> = split_op(&job, &marker, answer.into_bytes())
+            .into_iter()
+            .map(|(_, outcome)| outcome.unwrap().ok().unwrap())
+            .collect();
+        assert_eq!(values, ["one\n-1:{{ x }}", "two"]);
+        let broken = split_op(&job, &marker, b"op did something else".to_vec());
+        assert!(
+            broken
+                .iter()
+                .all(|(_, outcome)| matches!(outcome, Some(Err(_))))
+        );
+    }
+
+    #[test]
+    fn a_binary_aws_secret_is_its_text_when_it_has_one() {
+        let secret = AwsSecret {
+            name: None,
+            arn: None,
+            secret_string: None,
+            secret_binary: Some("dmFsdWU=".to_owned()),
+        };
+        assert_eq!(
+            aws_value(&secret, &Output::TrailingNewline).ok().unwrap(),
+            "value"
+        );
+        let binary = AwsSecret {
+            secret_binary: Some("/w==".to_owned()),
+            ..secret
+        };
+        assert!(aws_value(&binary, &Output::Exact).is_err());
+    }
+}
