@@ -93,6 +93,12 @@ fn is(vars: &HashMap<String, Vec<u8>>, name: &str, expected: &str) -> bool {
     vars.get(name).map(Vec::as_slice) == Some(expected.as_bytes())
 }
 
+/// A stand-in AWS CLI's body printing the JSON answer of `get-secret-value` for a secret
+/// whose `SecretString` is `json_string` (a JSON string literal, quotes included).
+fn aws_answer(json_string: &str) -> String {
+    format!("printf '%s\\n' '{{\"Name\":\"s\",\"SecretString\":{json_string}}}'")
+}
+
 fn printing(value: &str) -> String {
     format!("printf '%s' '{value}'")
 }
@@ -102,7 +108,7 @@ fn each_scheme_runs_its_documented_argv_and_loads_the_value() {
     let env = TestEnv::new();
     let fakes = FakeClis::new(&env);
     fakes
-        .add("aws", &format!("printf '%s\\n' '{SECRET}'"))
+        .add("aws", &aws_answer(&format!("\"{SECRET}\"")))
         .add("op", &printing(SECRET))
         .add("vault", &printing(SECRET))
         .add("gcloud", &printing(SECRET))
@@ -131,8 +137,7 @@ fn each_scheme_runs_its_documented_argv_and_loads_the_value() {
             "secretsmanager",
             "get-secret-value",
             "--secret-id=prod/db",
-            "--query=SecretString",
-            "--output=text",
+            "--output=json",
             "--region=eu-west-1",
             "--version-stage=AWSPREVIOUS"
         ]]
@@ -176,9 +181,14 @@ fn each_scheme_runs_its_documented_argv_and_loads_the_value() {
 fn a_json_secret_gives_the_named_field() {
     let env = TestEnv::new();
     let fakes = FakeClis::new(&env);
+    // One secret holding a JSON object, whether asked for alone or in a batch.
+    let secret = format!(r#""{{\"user\":\"app\",\"password\":\"{SECRET}\"}}""#);
     fakes.add(
         "aws",
-        &format!("printf '%s\\n' '{{\"user\":\"app\",\"password\":\"{SECRET}\"}}'"),
+        &format!(
+            "if [ \"$2\" = batch-get-secret-value ]; then printf '%s\\n' '{{\"SecretValues\":[{{\"Name\":\"db\",\"SecretString\":{secret}}}],\"Errors\":[]}}'; exit; fi\n{}",
+            aws_answer(&secret)
+        ),
     );
     let dir = env.allowed_project("p", "PW=aws-sm://db#password\nUSER=aws-sm://db#user\n");
     let (out, vars) = exec_env(&env, &dir, &fakes);
@@ -199,7 +209,7 @@ fn hostile_references_stay_one_argument() {
     let env = TestEnv::new();
     let fakes = FakeClis::new(&env);
     fakes
-        .add("aws", "echo x")
+        .add("aws", &aws_answer("\"x\""))
         .add("op", "printf x")
         .add("pass", "echo x");
     let marker = env.root.path().join("marker");
@@ -352,7 +362,7 @@ fn more_references_than_run_at_once_all_resolve() {
         "aws",
         "if [ \"$2\" = batch-get-secret-value ]; then echo 'usage: aws [options]' >&2; \
          echo 'aws: error: argument operation: Invalid choice, valid choices are:' >&2; exit 2; fi\n\
-         printf '%s-%s\\n' 'value' \"${3#--secret-id=}\"",
+         printf '{\"SecretString\":\"value-%s\"}\\n' \"${3#--secret-id=}\"",
     );
     let contents: String = (0..70).map(|i| format!("V{i}=aws-sm://s{i}\n")).collect();
     let dir = env.allowed_project("p", &contents);
@@ -514,13 +524,19 @@ fn aws_env(endpoint: &str) -> Vec<(String, String)> {
 }
 
 fn create_secret(name: &str, value: &str) {
+    create_secret_as(name, "--secret-string", value);
+}
+
+/// A secret made with the AWS CLI's `option` (`--secret-string`, or `--secret-binary` with a
+/// `fileb://` path).
+fn create_secret_as(name: &str, option: &str, value: &str) {
     let out = Command::new(venv_bin().join("aws"))
         .args([
             "secretsmanager",
             "create-secret",
             "--name",
             name,
-            "--secret-string",
+            option,
             value,
         ])
         .env_clear()
@@ -790,6 +806,34 @@ fn aws_references_of_one_region_are_one_batch_call_against_moto() {
             "--output=json"
         ]],
         "one process for the region's references, each id once"
+    );
+}
+
+#[test]
+fn a_binary_secret_that_is_text_loads_alone_or_in_a_batch() {
+    let env = TestEnv::new();
+    let blob = env.root.path().join("blob");
+    fs::write(&blob, SECRET).unwrap();
+    create_secret_as(
+        "refs/binary",
+        "--secret-binary",
+        &format!("fileb://{}", blob.display()),
+    );
+    create_secret("refs/beside-binary", "other");
+    // Alone: `get-secret-value` (the CLI's text output would have been `None`).
+    let dir = env.allowed_project("p", "BIN=aws-sm://refs/binary\n");
+    let out = exec_aws(&env, &dir, moto_endpoint());
+    assert!(out.status.success(), "exec failed: {}", stderr(&out));
+    assert!(is(&parse_env0(&out.stdout), "BIN", SECRET), "BIN alone");
+    let dir = env.allowed_project(
+        "q",
+        "BIN=aws-sm://refs/binary\nO=aws-sm://refs/beside-binary\n",
+    );
+    let out = exec_aws(&env, &dir, moto_endpoint());
+    assert!(out.status.success(), "exec failed: {}", stderr(&out));
+    assert!(
+        is(&parse_env0(&out.stdout), "BIN", SECRET),
+        "BIN in a batch"
     );
 }
 

@@ -13,10 +13,9 @@
 
 use std::io::Read;
 
-use base64::Engine;
 use serde::Deserialize;
 
-use super::providers::{Batch, Fetch, Output, json_field, value_of};
+use super::providers::{AwsSecret, Batch, Fetch, Output, aws_value, value_of};
 use super::run::{Failed, Failure, first_line};
 
 /// `batch-get-secret-value` takes at most this many ids.
@@ -187,16 +186,6 @@ struct AwsAnswer {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct AwsSecret {
-    name: Option<String>,
-    #[serde(rename = "ARN")]
-    arn: Option<String>,
-    secret_string: Option<String>,
-    secret_binary: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
 struct AwsError {
     secret_id: String,
     error_code: Option<String>,
@@ -234,30 +223,14 @@ fn split_aws(job: &Job, fetches: &[&Fetch], stdout: &[u8]) -> Vec<Outcome> {
                 .secret_values
                 .iter()
                 .find(|s| s.name.as_deref() == Some(id) || s.arn.as_deref() == Some(id));
-            (
-                member,
-                secret.map(|secret| aws_value(secret, &fetch.output)),
-            )
+            let field = match &fetch.output {
+                Output::AwsSecret(field) => field.as_deref(),
+                _ => None,
+            };
+            let value = |secret| aws_value(secret, field).map_err(Failure::Refused);
+            (member, secret.map(value))
         })
         .collect()
-}
-
-/// The value of one batch answer: the secret's text exactly (JSON has no trailing newline to
-/// drop), or a field of it; a binary secret when it is UTF-8 text.
-fn aws_value(secret: &AwsSecret, output: &Output) -> Result<String, Failure> {
-    let text = match (&secret.secret_string, &secret.secret_binary) {
-        (Some(text), _) => text.clone(),
-        (None, Some(binary)) => base64::engine::general_purpose::STANDARD
-            .decode(binary)
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .ok_or_else(|| Failure::Refused("the secret is binary, not UTF-8 text".to_owned()))?,
-        (None, None) => return Err(Failure::Refused("the secret has no value".to_owned())),
-    };
-    match output {
-        Output::JsonField(field) => json_field(&text, field).map_err(Failure::Refused),
-        _ => Ok(text),
-    }
 }
 
 /// A template of every member's reference, each enclosed as `op inject` documents
@@ -376,24 +349,5 @@ mod tests {
                 .iter()
                 .all(|(_, outcome)| matches!(outcome, Some(Err(_))))
         );
-    }
-
-    #[test]
-    fn a_binary_aws_secret_is_its_text_when_it_has_one() {
-        let secret = AwsSecret {
-            name: None,
-            arn: None,
-            secret_string: None,
-            secret_binary: Some("dmFsdWU=".to_owned()),
-        };
-        assert_eq!(
-            aws_value(&secret, &Output::TrailingNewline).ok().unwrap(),
-            "value"
-        );
-        let binary = AwsSecret {
-            secret_binary: Some("/w==".to_owned()),
-            ..secret
-        };
-        assert!(aws_value(&binary, &Output::Exact).is_err());
     }
 }

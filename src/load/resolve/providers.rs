@@ -6,6 +6,9 @@
 //! output forms are the ones each vendor documents; the fixes are the commands that vendor
 //! tells its users to run.
 
+use base64::Engine;
+use serde::Deserialize;
+
 /// A reference split into the program to run and what to do with its output.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Fetch {
@@ -63,8 +66,9 @@ pub enum Output {
     TrailingNewline,
     /// The first line (`pass`: the password, by its convention, before any notes).
     FirstLine,
-    /// The member `field` of the JSON object the CLI prints (after its newline).
-    JsonField(String),
+    /// A Secrets Manager secret as the API returns it (`SecretString` or base64
+    /// `SecretBinary`), or with `#field` the member of the JSON object the secret holds.
+    AwsSecret(Option<String>),
 }
 
 /// The fetch for `value` if it is a reference (`SCHEME://…` with a built-in scheme or one of
@@ -123,8 +127,9 @@ fn aws(rest: &str) -> Result<Fetch, String> {
         "secretsmanager".to_owned(),
         "get-secret-value".to_owned(),
         format!("--secret-id={id}"),
-        "--query=SecretString".to_owned(),
-        "--output=text".to_owned(),
+        // The whole answer, not `--query=SecretString --output=text`, which prints `None`
+        // for a binary secret: a value no one could tell from a secret that is `None`.
+        "--output=json".to_owned(),
     ];
     let mut region = None;
     let mut current = true;
@@ -147,10 +152,7 @@ fn aws(rest: &str) -> Result<Fetch, String> {
     Ok(Fetch {
         program: "aws".to_owned(),
         args,
-        output: match field {
-            Some(field) => Output::JsonField(field.to_owned()),
-            None => Output::TrailingNewline,
-        },
+        output: Output::AwsSecret(field.map(str::to_owned)),
         install: "install the AWS CLI",
         sign_in: "run `aws sso login` (or `aws configure`), and check the secret's name and region",
         batch: current.then(|| Batch::AwsCurrent {
@@ -300,12 +302,46 @@ pub fn value_of(output: &Output, stdout: Vec<u8>) -> Result<String, String> {
         Output::Exact => Ok(text),
         Output::TrailingNewline => Ok(strip_newline(text)),
         Output::FirstLine => Ok(text.lines().next().unwrap_or("").to_owned()),
-        Output::JsonField(field) => json_field(&text, field),
+        Output::AwsSecret(field) => {
+            let secret: AwsSecret = serde_json::from_str(&text).map_err(|_| {
+                "`aws` answered with something that is not the JSON of a secret".to_owned()
+            })?;
+            aws_value(&secret, field.as_deref())
+        }
+    }
+}
+
+/// A secret in the answer of `get-secret-value` or `batch-get-secret-value`.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AwsSecret {
+    pub name: Option<String>,
+    #[serde(rename = "ARN")]
+    pub arn: Option<String>,
+    pub secret_string: Option<String>,
+    pub secret_binary: Option<String>,
+}
+
+/// The value of a secret: its text exactly (the JSON answer has no newline to drop), or the
+/// member `field` of the JSON object it holds; a binary secret when it is UTF-8 text.
+pub fn aws_value(secret: &AwsSecret, field: Option<&str>) -> Result<String, String> {
+    let text = match (&secret.secret_string, &secret.secret_binary) {
+        (Some(text), _) => text.clone(),
+        (None, Some(binary)) => base64::engine::general_purpose::STANDARD
+            .decode(binary)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .ok_or_else(|| "the secret is binary, not UTF-8 text".to_owned())?,
+        (None, None) => return Err("the secret has no value".to_owned()),
+    };
+    match field {
+        Some(field) => json_field(&text, field),
+        None => Ok(text),
     }
 }
 
 /// The member `field` of the JSON object `secret`, as `#field` picks it.
-pub fn json_field(secret: &str, field: &str) -> Result<String, String> {
+fn json_field(secret: &str, field: &str) -> Result<String, String> {
     let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(secret)
         .map_err(|_| "the secret is not a JSON object, so it has no field".to_owned())?;
     match object.get(field) {
@@ -340,13 +376,12 @@ mod tests {
                 "secretsmanager",
                 "get-secret-value",
                 "--secret-id=--debug",
-                "--query=SecretString",
-                "--output=text",
+                "--output=json",
                 "--region=eu-west-1",
                 "--version-stage=AWSPREVIOUS"
             ]
         );
-        assert_eq!(fetch.output, Output::JsonField("f".to_owned()));
+        assert_eq!(fetch.output, Output::AwsSecret(Some("f".to_owned())));
     }
 
     #[test]
@@ -365,9 +400,17 @@ mod tests {
 
     #[test]
     fn json_field_and_newlines() {
-        let field = Output::JsonField("k".to_owned());
-        assert_eq!(value_of(&field, br#"{"k":"v"}"#.to_vec()).unwrap(), "v");
+        let field = Output::AwsSecret(Some("k".to_owned()));
+        let answer = br#"{"Name":"n","SecretString":"{\"k\":\"v\"}"}"#;
+        assert_eq!(value_of(&field, answer.to_vec()).unwrap(), "v");
         assert!(value_of(&field, b"not json\n".to_vec()).is_err());
+        let binary = br#"{"SecretBinary":"dmFsdWU="}"#;
+        assert_eq!(
+            value_of(&Output::AwsSecret(None), binary.to_vec()).unwrap(),
+            "value"
+        );
+        let not_text = br#"{"SecretBinary":"/w=="}"#;
+        assert!(value_of(&Output::AwsSecret(None), not_text.to_vec()).is_err());
         assert_eq!(
             value_of(&Output::TrailingNewline, b"v\n".to_vec()).unwrap(),
             "v"
