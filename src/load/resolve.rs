@@ -46,8 +46,6 @@ use crate::load::dotenv::Binding;
 use providers::{Fetch, Malformed, fetch_for, literal};
 use run::{Failure, Terminal};
 
-pub use config::path as user_schemes_path;
-
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How many CLIs run at once: enough for a file's references to cost one round trip, bounded

@@ -83,7 +83,7 @@ fn user_schemes() -> &'static Result<Schemes, Malformed> {
 }
 
 /// `$XDG_CONFIG_HOME/envguard/providers.toml` (`~/.config/…` without it).
-pub fn path() -> Option<PathBuf> {
+fn path() -> Option<PathBuf> {
     std::env::var_os("XDG_CONFIG_HOME")
         .map(PathBuf::from)
         .filter(|dir| dir.is_absolute())
