@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `envguard exec -- true` with 10 `aws-sm://` references, against one AWS CLI call and against
 # the same 10 fetched one after another (what a naive wrapper script does), in one hyperfine run.
-# The endpoint is a real local Secrets Manager (moto in server mode on loopback, started here),
-# so what is measured is the CLI's own cost, not a network's. The AWS CLI and moto come from the
+# envguard fetches the 10 with one `batch-get-secret-value` (one CLI start); the naive wrapper
+# pays ten starts. The endpoint is a real local Secrets Manager (moto in server mode on
+# loopback, started here), so what is measured is the CLI's own cost, not a network's. The AWS CLI and moto come from the
 # test venv (scripts/test makes it; made here from tests/requirements.txt when missing).
 #
 #   benches/refs.sh            # prints a table of medians and ratios

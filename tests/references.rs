@@ -93,6 +93,12 @@ fn is(vars: &HashMap<String, Vec<u8>>, name: &str, expected: &str) -> bool {
     vars.get(name).map(Vec::as_slice) == Some(expected.as_bytes())
 }
 
+/// A stand-in AWS CLI's body printing the JSON answer of `get-secret-value` for a secret
+/// whose `SecretString` is `json_string` (a JSON string literal, quotes included).
+fn aws_answer(json_string: &str) -> String {
+    format!("printf '%s\\n' '{{\"Name\":\"s\",\"SecretString\":{json_string}}}'")
+}
+
 fn printing(value: &str) -> String {
     format!("printf '%s' '{value}'")
 }
@@ -102,7 +108,7 @@ fn each_scheme_runs_its_documented_argv_and_loads_the_value() {
     let env = TestEnv::new();
     let fakes = FakeClis::new(&env);
     fakes
-        .add("aws", &format!("printf '%s\\n' '{SECRET}'"))
+        .add("aws", &aws_answer(&format!("\"{SECRET}\"")))
         .add("op", &printing(SECRET))
         .add("vault", &printing(SECRET))
         .add("gcloud", &printing(SECRET))
@@ -131,8 +137,7 @@ fn each_scheme_runs_its_documented_argv_and_loads_the_value() {
             "secretsmanager",
             "get-secret-value",
             "--secret-id=prod/db",
-            "--query=SecretString",
-            "--output=text",
+            "--output=json",
             "--region=eu-west-1",
             "--version-stage=AWSPREVIOUS"
         ]]
@@ -176,9 +181,14 @@ fn each_scheme_runs_its_documented_argv_and_loads_the_value() {
 fn a_json_secret_gives_the_named_field() {
     let env = TestEnv::new();
     let fakes = FakeClis::new(&env);
+    // One secret holding a JSON object, whether asked for alone or in a batch.
+    let secret = format!(r#""{{\"user\":\"app\",\"password\":\"{SECRET}\"}}""#);
     fakes.add(
         "aws",
-        &format!("printf '%s\\n' '{{\"user\":\"app\",\"password\":\"{SECRET}\"}}'"),
+        &format!(
+            "if [ \"$2\" = batch-get-secret-value ]; then printf '%s\\n' '{{\"SecretValues\":[{{\"Name\":\"db\",\"SecretString\":{secret}}}],\"Errors\":[]}}'; exit; fi\n{}",
+            aws_answer(&secret)
+        ),
     );
     let dir = env.allowed_project("p", "PW=aws-sm://db#password\nUSER=aws-sm://db#user\n");
     let (out, vars) = exec_env(&env, &dir, &fakes);
@@ -199,7 +209,7 @@ fn hostile_references_stay_one_argument() {
     let env = TestEnv::new();
     let fakes = FakeClis::new(&env);
     fakes
-        .add("aws", "echo x")
+        .add("aws", &aws_answer("\"x\""))
         .add("op", "printf x")
         .add("pass", "echo x");
     let marker = env.root.path().join("marker");
@@ -346,7 +356,14 @@ fn a_cli_that_never_answers_is_stopped_at_the_timeout() {
 fn more_references_than_run_at_once_all_resolve() {
     let env = TestEnv::new();
     let fakes = FakeClis::new(&env);
-    fakes.add("aws", "printf '%s-%s\\n' 'value' \"${3#--secret-id=}\"");
+    // An AWS CLI from before batch-get-secret-value, as argparse answers an unknown command:
+    // every reference is then fetched on its own.
+    fakes.add(
+        "aws",
+        "if [ \"$2\" = batch-get-secret-value ]; then echo 'usage: aws [options]' >&2; \
+         echo 'aws: error: argument operation: Invalid choice, valid choices are:' >&2; exit 2; fi\n\
+         printf '{\"SecretString\":\"value-%s\"}\\n' \"${3#--secret-id=}\"",
+    );
     let contents: String = (0..70).map(|i| format!("V{i}=aws-sm://s{i}\n")).collect();
     let dir = env.allowed_project("p", &contents);
     let (out, vars) = exec_env(&env, &dir, &fakes);
@@ -354,7 +371,12 @@ fn more_references_than_run_at_once_all_resolve() {
     for i in 0..70 {
         assert!(is(&vars, &format!("V{i}"), &format!("value-s{i}")), "V{i}");
     }
-    assert_eq!(fakes.calls("aws").len(), 70);
+    let calls = fakes.calls("aws");
+    let batches = calls
+        .iter()
+        .filter(|argv| argv[1] == "batch-get-secret-value");
+    assert_eq!(batches.count(), 4, "70 ids are 4 batches of at most 20");
+    assert_eq!(calls.len(), 74);
 }
 
 /// A password store of the real `pass` and `gpg`, with a throw-away key and GnuPG home.
@@ -502,13 +524,19 @@ fn aws_env(endpoint: &str) -> Vec<(String, String)> {
 }
 
 fn create_secret(name: &str, value: &str) {
+    create_secret_as(name, "--secret-string", value);
+}
+
+/// A secret made with the AWS CLI's `option` (`--secret-string`, or `--secret-binary` with a
+/// `fileb://` path).
+fn create_secret_as(name: &str, option: &str, value: &str) {
     let out = Command::new(venv_bin().join("aws"))
         .args([
             "secretsmanager",
             "create-secret",
             "--name",
             name,
-            "--secret-string",
+            option,
             value,
         ])
         .env_clear()
@@ -668,16 +696,28 @@ fn check_and_list_show_references_and_fetch_nothing() {
         check.contains("fix: install the 1Password CLI (`op`)"),
         "{check}"
     );
+    // Malformed is decided once: check refuses what the load refuses.
     assert!(
-        check.contains("V: reference `vault://x` is incomplete (expected `vault://PATH#FIELD`)"),
+        check.contains(
+            "✗ line 3: V = `vault://x` could not be resolved: is incomplete (expected `vault://PATH#FIELD`)"
+        ),
         "{check}"
     );
+    assert!(check.contains("refused: nothing will load"), "{check}");
+    let (exec, _) = exec_env(&env, &dir, &fakes);
+    assert!(stderr(&exec).contains(":3: V = `vault://x` could not be resolved: is incomplete"));
+    // The installed CLI was asked who is signed in, and for nothing else.
+    assert!(
+        check.contains("✓ `aws` is answering (signed in)"),
+        "{check}"
+    );
+    assert_eq!(fakes.calls("aws"), [["sts", "get-caller-identity"]]);
     let list = run(&["list"]);
     assert!(
         list.contains("DB  aws-sm://prod/db#password → **** (fetched with `aws` on load)"),
         "{list}"
     );
-    assert!(fakes.no_calls(), "check or list fetched a reference");
+    assert_eq!(fakes.calls("aws").len(), 1, "list ran a provider CLI");
 }
 
 #[test]
@@ -716,4 +756,429 @@ fn check_resolve_fetches_each_reference_against_moto_and_shows_no_value() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", common::stdout(&out));
+}
+
+/// A stand-in AWS CLI that records its argv and runs the real one from the test venv.
+fn recorded_real_aws(fakes: &FakeClis) {
+    fakes.add(
+        "aws",
+        &format!("exec '{}' \"$@\"", venv_bin().join("aws").display()),
+    );
+}
+
+#[test]
+fn aws_references_of_one_region_are_one_batch_call_against_moto() {
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    recorded_real_aws(&fakes);
+    create_secret("batch/plain", SECRET);
+    create_secret(
+        "batch/json",
+        &format!("{{\"user\":\"app\",\"password\":\"{SECRET}\"}}"),
+    );
+    create_secret("batch/newline", &format!("{SECRET}\n"));
+    let dir = env.allowed_project(
+        "p",
+        "PLAIN=aws-sm://batch/plain\nPW=aws-sm://batch/json#password\nUSER=aws-sm://batch/json#user\nNL=aws-sm://batch/newline\n",
+    );
+    let out = env
+        .cmd(&dir, ["exec", "--", "env", "-0"])
+        .envs(aws_env(moto_endpoint()))
+        .env("PATH", format!("{}:{}", fakes.bin.display(), fakes.path()))
+        .env("ENVGUARD_RESOLVE_TIMEOUT", "300")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "exec failed: {}", stderr(&out));
+    let vars = parse_env0(&out.stdout);
+    assert!(is(&vars, "PLAIN", SECRET), "PLAIN");
+    assert!(is(&vars, "PW", SECRET), "PW");
+    assert!(is(&vars, "USER", "app"), "USER");
+    assert!(
+        is(&vars, "NL", &format!("{SECRET}\n")),
+        "a batch answer is the secret exactly, its own newline kept"
+    );
+    assert_eq!(
+        fakes.calls("aws"),
+        [[
+            "secretsmanager",
+            "batch-get-secret-value",
+            r#"--cli-input-json={"SecretIdList":["batch/plain","batch/json","batch/newline"]}"#,
+            "--output=json"
+        ]],
+        "one process for the region's references, each id once"
+    );
+}
+
+#[test]
+fn a_binary_secret_that_is_text_loads_alone_or_in_a_batch() {
+    let env = TestEnv::new();
+    let blob = env.root.path().join("blob");
+    fs::write(&blob, SECRET).unwrap();
+    create_secret_as(
+        "refs/binary",
+        "--secret-binary",
+        &format!("fileb://{}", blob.display()),
+    );
+    create_secret("refs/beside-binary", "other");
+    // Alone: `get-secret-value` (the CLI's text output would have been `None`).
+    let dir = env.allowed_project("p", "BIN=aws-sm://refs/binary\n");
+    let out = exec_aws(&env, &dir, moto_endpoint());
+    assert!(out.status.success(), "exec failed: {}", stderr(&out));
+    assert!(is(&parse_env0(&out.stdout), "BIN", SECRET), "BIN alone");
+    let dir = env.allowed_project(
+        "q",
+        "BIN=aws-sm://refs/binary\nO=aws-sm://refs/beside-binary\n",
+    );
+    let out = exec_aws(&env, &dir, moto_endpoint());
+    assert!(out.status.success(), "exec failed: {}", stderr(&out));
+    assert!(
+        is(&parse_env0(&out.stdout), "BIN", SECRET),
+        "BIN in a batch"
+    );
+}
+
+#[test]
+fn a_missing_secret_in_a_batch_refuses_the_load_naming_its_line() {
+    let env = TestEnv::new();
+    create_secret("batch/present", SECRET);
+    let dir = env.allowed_project(
+        "p",
+        "GOOD=aws-sm://batch/present\nOPT=aws-sm://--debug\nAFTER=aws-sm://batch/present\n",
+    );
+    let out = exec_aws(&env, &dir, moto_endpoint());
+    assert_eq!(out.status.code(), Some(1));
+    assert_not_leaked(&out, SECRET);
+    let message = stderr(&out);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(
+        message.contains(":2: OPT = `aws-sm://--debug` could not be resolved: `aws` failed: ResourceNotFoundException"),
+        "the hostile id stays an id inside the batch: {message}"
+    );
+    assert!(message.contains("aws sso login"), "{message}");
+}
+
+/// A stand-in `op` that implements `op inject` as documented (each `{{ op://… }}` in the
+/// template on standard input replaced by its secret) and `op read`, each secret being
+/// `SECRET:` and the reference, with a second line.
+fn op_with_inject(fakes: &FakeClis) {
+    fakes.add(
+        "op",
+        &format!(
+            "case \"$1\" in\n\
+             inject) exec python3 -c 'import re, sys; sys.stdout.write(re.sub(r\"\\{{\\{{ *(op://[A-Za-z0-9_./-]+) *\\}}\\}}\", lambda m: \"{SECRET}:\" + m.group(1) + \"\\nline 2\", sys.stdin.read()))';;\n\
+             read) printf '%s:%s\\nline 2' '{SECRET}' \"$4\";;\n\
+             *) exit 1;;\n\
+             esac"
+        ),
+    );
+}
+
+#[test]
+fn op_references_are_one_op_inject_fed_on_standard_input() {
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    op_with_inject(&fakes);
+    let dir = env.allowed_project(
+        "p",
+        "A=op://Private/Db/password\nB=op://Work/Api/credential\nSPACED=\"op://Work/AWS/Access Keys/id\"\nC=op://Private/Db/password\n",
+    );
+    let (out, vars) = exec_env(&env, &dir, &fakes);
+    assert!(out.status.success(), "exec failed: {}", stderr(&out));
+    let secret = |reference: &str| format!("{SECRET}:{reference}\nline 2");
+    assert!(is(&vars, "A", &secret("op://Private/Db/password")), "A");
+    assert!(is(&vars, "B", &secret("op://Work/Api/credential")), "B");
+    assert!(is(&vars, "C", &secret("op://Private/Db/password")), "C");
+    assert!(
+        is(&vars, "SPACED", &secret("op://Work/AWS/Access Keys/id")),
+        "SPACED"
+    );
+    // The references went on standard input, never argv; the one the template syntax cannot
+    // hold (a space) was read on its own.
+    assert_eq!(
+        fakes.calls("op"),
+        [
+            vec!["inject"],
+            vec!["read", "--no-newline", "--", "op://Work/AWS/Access Keys/id"]
+        ]
+    );
+}
+
+#[test]
+fn an_op_without_inject_or_a_failed_inject_reads_each_reference() {
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    fakes.add(
+        "op",
+        "case \"$1\" in\n\
+         inject) echo '[ERROR] unknown command \"inject\" for \"op\"' >&2; exit 1;;\n\
+         read) [ \"$4\" = op://v/gone/f ] && { echo '[ERROR] \"gone\" isn'\"'\"'t an item in the \"v\" vault' >&2; exit 1; }; printf 'x';;\n\
+         esac",
+    );
+    let dir = env.allowed_project("p", "A=op://v/i/f\nB=op://v/j/f\n");
+    let (out, vars) = exec_env(&env, &dir, &fakes);
+    assert!(out.status.success(), "exec failed: {}", stderr(&out));
+    assert!(is(&vars, "A", "x") && is(&vars, "B", "x"));
+    assert_eq!(fakes.calls("op").len(), 3, "inject, then one read each");
+
+    // A failed inject names no reference: reading each one says which.
+    fs::write(dir.join(".env"), "A=op://v/i/f\nB=op://v/gone/f\n").unwrap();
+    assert!(env.run(&dir, ["allow"]).status.success());
+    let (out, _) = exec_env(&env, &dir, &fakes);
+    assert_eq!(out.status.code(), Some(1));
+    let message = stderr(&out);
+    assert!(
+        message.contains(":2: B = `op://v/gone/f` could not be resolved: `op` failed: [ERROR] \"gone\" isn't an item"),
+        "{message}"
+    );
+    assert!(message.contains("op signin"), "{message}");
+}
+
+/// `providers.toml` in the test's config dir, with `mode`.
+fn providers_toml(env: &TestEnv, contents: &str, mode: u32) {
+    let dir = env.root.path().join("config").join("envguard");
+    fs::create_dir_all(&dir).unwrap();
+    write_mode(&dir.join("providers.toml"), contents, mode);
+}
+
+#[test]
+fn a_user_scheme_runs_the_program_providers_toml_names() {
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    // A real program in the role of `bw`: it answers for one item, as `bw get password` does.
+    fakes.add(
+        "vaultish",
+        &format!("[ \"$3\" = 'item one;$(x)' ] && printf '%s\\n' '{SECRET}'"),
+    );
+    providers_toml(
+        &env,
+        "# my password manager\n[schemes.bw]\nargv = [\"vaultish\", \"get\", \"password\", \"{ref}\"]\n",
+        0o644,
+    );
+    let dir = env.allowed_project("p", "PW='bw://item one;$(x)'\nURL=https://example.com\n");
+    let (out, vars) = exec_env(&env, &dir, &fakes);
+    assert!(out.status.success(), "exec failed: {}", stderr(&out));
+    assert!(is(&vars, "PW", SECRET), "PW was not the program's answer");
+    assert!(is(&vars, "URL", "https://example.com"));
+    assert_eq!(
+        fakes.calls("vaultish"),
+        [["get", "password", "item one;$(x)"]]
+    );
+    let list = common::stdout(
+        &env.cmd(&dir, ["list"])
+            .env("PATH", fakes.path())
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        list.contains("bw://item one;$(x) → **** (fetched with `vaultish` on load)"),
+        "{list}"
+    );
+
+    // A reference that would be an option is refused before anything runs.
+    fs::write(dir.join(".env"), "PW=bw://--session=stolen\n").unwrap();
+    assert!(env.run(&dir, ["allow"]).status.success());
+    let (out, _) = exec_env(&env, &dir, &fakes);
+    assert!(stderr(&out).contains("starts with `-`, which its program would read as an option"));
+    assert_eq!(fakes.calls("vaultish").len(), 1);
+}
+
+#[test]
+fn a_providers_toml_others_can_write_or_that_redefines_a_built_in_is_refused() {
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    fakes.add("vaultish", &printing(SECRET));
+    let dir = env.allowed_project("p", "PW=bw://item\n");
+    providers_toml(
+        &env,
+        "[schemes.bw]\nargv = [\"vaultish\", \"{ref}\"]\n",
+        0o666,
+    );
+    let (out, _) = exec_env(&env, &dir, &fakes);
+    assert_eq!(out.status.code(), Some(1));
+    let message = stderr(&out);
+    assert!(
+        message.contains("your providers.toml has mode 0666 and is writable by others"),
+        "{message}"
+    );
+    assert!(message.contains("chmod 644"), "{message}");
+
+    providers_toml(
+        &env,
+        "[schemes.op]\nargv = [\"vaultish\", \"{ref}\"]\n",
+        0o644,
+    );
+    let (out, _) = exec_env(&env, &dir, &fakes);
+    let message = stderr(&out);
+    assert!(
+        message.contains("providers.toml:1: `op` is a built-in scheme, which cannot be redefined"),
+        "{message}"
+    );
+    assert!(message.contains("correct line 1 of"), "{message}");
+    assert!(fakes.no_calls(), "a refused config ran its program");
+}
+
+#[test]
+fn literal_escapes_a_value_that_looks_like_a_reference() {
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    fakes.add("op", &printing(SECRET));
+    let dir = env.allowed_project(
+        "p",
+        "URL=literal:op://not-a-ref\nTWICE=literal:literal:op://x\nPLAIN=literal:plain\n",
+    );
+    let (out, vars) = exec_env(&env, &dir, &fakes);
+    assert!(out.status.success(), "exec failed: {}", stderr(&out));
+    assert!(is(&vars, "URL", "op://not-a-ref"));
+    assert!(is(&vars, "TWICE", "literal:op://x"));
+    assert!(
+        is(&vars, "PLAIN", "literal:plain"),
+        "other values are untouched"
+    );
+    assert!(fakes.no_calls(), "an escaped value was fetched");
+    let check = common::stdout(
+        &env.cmd(&dir, ["check"])
+            .env("PATH", fakes.path())
+            .output()
+            .unwrap(),
+    );
+    assert!(!check.contains("reference"), "{check}");
+}
+
+#[test]
+fn check_asks_each_cli_whether_it_answers_and_shows_only_its_first_error_line() {
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    fakes.add(
+        "op",
+        "echo '[ERROR] 2026/12/02 account is not signed in' >&2; echo 'more' >&2; exit 1",
+    );
+    recorded_real_aws(&fakes);
+    let dir = env.allowed_project("p", "A=op://v/i/f\nB=op://v/j/f\nC=aws-sm://x\n");
+    let out = env
+        .cmd(&dir, ["check"])
+        .envs(aws_env(moto_endpoint()))
+        .env("PATH", format!("{}:{}", fakes.bin.display(), fakes.path()))
+        .env("ENVGUARD_RESOLVE_TIMEOUT", "300")
+        .output()
+        .unwrap();
+    let check = common::stdout(&out);
+    assert!(
+        check.contains("! `op` is not answering: `op whoami`: `op` failed: [ERROR] 2026/12/02 account is not signed in"),
+        "{check}"
+    );
+    assert!(!check.contains("more"), "{check}");
+    assert!(check.contains("fix: run `op signin`"), "{check}");
+    assert!(
+        check.contains("✓ `aws` is answering (signed in)"),
+        "{check}"
+    );
+    assert_eq!(
+        fakes.calls("op"),
+        [["whoami"]],
+        "one probe per CLI, no fetch"
+    );
+    assert_eq!(fakes.calls("aws"), [["sts", "get-caller-identity"]]);
+}
+
+#[test]
+fn status_reports_references_without_fetching_them() {
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    fakes.add("op", &printing(SECRET));
+    let dir = env.allowed_project("p", "A=op://v/i/f\nB=op://v/j/f\nC=plain\n");
+    let status = |dir: &Path| {
+        let out = env
+            .cmd(dir, ["status"])
+            .env("PATH", fakes.path())
+            .output()
+            .unwrap();
+        assert_not_leaked(&out, SECRET);
+        common::stdout(&out)
+    };
+    let said = status(&dir);
+    assert!(
+        said.contains("would load if its 2 references resolve (not fetched by status"),
+        "{said}"
+    );
+    assert!(fakes.no_calls(), "status ran a provider CLI");
+
+    let dir = env.allowed_project("q", "A=aws-sm://\n");
+    let said = status(&dir);
+    assert!(
+        said.contains("refused:") && said.contains("names no secret"),
+        "{said}"
+    );
+}
+
+#[test]
+fn exec_at_a_prompt_lets_a_cli_ask_on_the_terminal_and_the_hook_never_does() {
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    // Signed out: it asks on the terminal when it has one, as `op` asks for a password.
+    fakes.add(
+        "op",
+        &format!(
+            "if [ -t 0 ]; then printf 'op-asks-sign-in: ' >&2; read -r answer; \
+             [ \"$answer\" = yes ] && printf '%s' '{SECRET}' && exit 0; fi\n\
+             echo '[ERROR] You are not currently signed in.' >&2; exit 1"
+        ),
+    );
+    let dir = env.allowed_project("p", "TOKEN=op://v/i/f\n");
+    let mut sh = Session::start_with(
+        &env,
+        ShellKind::Bash,
+        &env.work(),
+        &format!("export PATH={}:\"$PATH\"", fakes.bin.display()),
+    );
+    sh.hide(SECRET);
+    let entered = sh.cd(&dir);
+    assert!(
+        !entered.contains("op-asks-sign-in"),
+        "the hook let a CLI prompt"
+    );
+    assert!(entered.contains("run `op signin`"), "{entered}");
+    assert!(!sh.dump().contains_key("TOKEN"));
+
+    sh.type_line("envguard exec -- sh -c 'echo \"token-bytes=${#TOKEN}\"'");
+    sh.wait_for("op-asks-sign-in: ");
+    sh.type_line("yes");
+    sh.wait_for(&format!("token-bytes={}", SECRET.len()));
+    sh.wait_prompt();
+}
+
+#[test]
+fn a_cli_reading_a_terminal_it_was_not_given_is_refused_at_once_not_at_the_timeout() {
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    fakes.add(
+        "vault",
+        "read -r answer </dev/tty || { echo 'vault: cannot read the terminal' >&2; exit 2; }; printf x",
+    );
+    let dir = env.allowed_project("p", "TOKEN=vault://secret/app#token\n");
+    let mut sh = Session::start_with(
+        &env,
+        ShellKind::Bash,
+        &env.work(),
+        &format!("export PATH={}:\"$PATH\"", fakes.bin.display()),
+    );
+    let started = std::time::Instant::now();
+    // The hook's shell ignores SIGTTIN, so the read fails rather than stops.
+    let entered = sh.cd(&dir);
+    assert!(
+        entered.contains("`vault` failed: vault: cannot read the terminal"),
+        "{entered}"
+    );
+    assert!(entered.contains("run `vault login`"), "{entered}");
+    assert!(!sh.dump().contains_key("TOKEN"));
+    // `exec` whose output is not the terminal withholds it; a foreground job's CLI that
+    // reads the terminal from its own group is stopped by the kernel, and refused then.
+    let said = sh.run("envguard exec -- true >/dev/null");
+    assert!(
+        said.contains("`vault` wants to ask something on the terminal, which it cannot have here"),
+        "{said}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "a run waited for the resolve timeout"
+    );
 }

@@ -13,9 +13,10 @@ use crate::git;
 use crate::load::guard::{self, Policy};
 use crate::load::loader::{self, from_process_env};
 use crate::load::names;
-use crate::load::resolve::Finding;
 use crate::load::trust::TrustStore;
 use crate::load::{discover, explain};
+
+mod references;
 
 /// One reported line: passed, failed (refuses the file) or a warning (does not).
 enum Mark {
@@ -187,21 +188,13 @@ fn inspect(path: &Path, resolve: bool) -> Result<Report> {
             let store = TrustStore::open()?;
             let untrusted =
                 loader::trust_refusal(&checked, store.trust(&checked.canonical, &checked.digest));
-            // An unallowed file never starts a provider CLI, with --resolve or without.
-            if let Some(refusal) = untrusted.as_ref().filter(|_| resolve) {
-                report.warn(
-                    "references not fetched: the file is not allowed",
-                    &refusal.fix,
-                );
-            }
-            let fetch = resolve && untrusted.is_none();
-            for finding in crate::load::resolve::survey(path, &checked.bindings, fetch) {
-                match finding {
-                    Finding::Ready(line) => report.pass(line),
-                    Finding::Warning(line, fix) => report.warn(line, fix),
-                    Finding::Refused(refusal) => report.fail(&refusal),
-                }
-            }
+            references::report(
+                path,
+                &checked.bindings,
+                untrusted.as_ref(),
+                resolve,
+                &mut report,
+            );
             for (warning, fix) in super::example::drift(path, &checked.bindings) {
                 report.warn(warning, fix);
             }

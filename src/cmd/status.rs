@@ -2,7 +2,8 @@
 //! `.env.shared` and `.env`) that applies here is refused if it is.
 //!
 //! It reads the hook's state from its own environment (inherited from the shell), so it
-//! reports on the shell it was typed in. It shows paths, times and names, never a value.
+//! reports on the shell it was typed in. It shows paths, times and names, never a value, and
+//! fetches no secret-manager reference: it says what the hook would fetch.
 
 use std::env;
 use std::io::{self, Write};
@@ -13,8 +14,8 @@ use crate::error::{IoContext, Result};
 use crate::hook::diff::Base;
 use crate::hook::project::{self, Project};
 use crate::hook::state::{self, Current, Loaded, State};
-use crate::load::discover;
 use crate::load::trust::TrustStore;
+use crate::load::{discover, resolve};
 
 pub fn run() -> Result<()> {
     let raw = env::var_os(state::VAR);
@@ -73,17 +74,38 @@ fn describe_nearest(report: &mut String, nearest: &Path, state: Option<&State>) 
         Some(recorded) => TrustStore::open_at(recorded)?,
         None => TrustStore::open()?,
     };
-    match Project::load(nearest, &outer, &store) {
+    // Every check the hook makes but the fetches: `status` must not start a provider CLI
+    // (a login prompt, a round trip) each time it is typed.
+    match resolve::without_fetching(|| Project::load(nearest, &outer, &store)) {
         Err(refusal) => {
             report.push_str(&format!("refused: {refusal}\n"));
         }
-        Ok(_) if hooked => report.push_str(&format!("pending: {shown} loads at the next prompt\n")),
-        Ok(_) => report.push_str(&format!(
-            "not loaded: {shown} would load, but the shell hook is not active in this shell \
-             (add `eval \"$(envguard hook bash)\"` to ~/.bashrc, or see `envguard hook --help`)\n"
+        Ok(project) if hooked => report.push_str(&format!(
+            "pending: {shown} loads at the next prompt{}\n",
+            unfetched(&project)
+        )),
+        Ok(project) => report.push_str(&format!(
+            "not loaded: {shown} would load{}, but the shell hook is not active in this shell \
+             (add `eval \"$(envguard hook bash)\"` to ~/.bashrc, or see `envguard hook --help`)\n",
+            unfetched(&project)
         )),
     }
     Ok(())
+}
+
+/// What the project's references leave open, since `status` does not fetch them.
+fn unfetched(project: &Project) -> String {
+    let count = project
+        .bindings
+        .iter()
+        .filter(|binding| resolve::is_reference(&binding.value))
+        .count();
+    let what = match count {
+        0 => return String::new(),
+        1 => "its reference resolves".to_owned(),
+        n => format!("its {n} references resolve"),
+    };
+    format!(" if {what} (not fetched by status; `envguard check --resolve` tries them)")
 }
 
 /// `2026-11-23 09:12:26 UTC`, without a date crate: days since the epoch to a civil date

@@ -19,25 +19,32 @@
 //! as read, so an unallowed file never starts a provider CLI, and a refused name is still
 //! reported before "not allowed yet" because the name rules also run before the gate.
 //!
-//! Each reference is one child process, started directly (no shell) with the reference as one
-//! argument ([`providers`]), up to [`MAX_CONCURRENT`] at once on threads, each killed at its
-//! deadline (`ENVGUARD_RESOLVE_TIMEOUT` seconds, default 30) so a hung CLI or an unreachable
-//! service refuses the load instead of hanging the shell. Values live only in the returned bindings:
-//! nothing here writes them anywhere.
+//! References are fetched by the provider's own CLI, started directly (no shell), each part
+//! of a reference one argument ([`providers`]); several references of one provider share one
+//! process where its CLI can serve them together ([`batch`]: one
+//! `batch-get-secret-value` per region, one `op inject`), because a CLI's start-up, not the
+//! network, is most of the cost. Up to [`MAX_CONCURRENT`] processes run at once on threads,
+//! each killed at its deadline (`ENVGUARD_RESOLVE_TIMEOUT` seconds, default 30) so a hung CLI
+//! or an unreachable service refuses the load instead of hanging the shell ([`run`]). A user
+//! may add schemes of their own in a config file only they can write ([`config`]); a value
+//! `literal:SCHEME://…` is the text after the prefix, never fetched. Values live only in the
+//! returned bindings: nothing here writes them anywhere.
 
+mod batch;
+mod config;
 mod providers;
+mod run;
 
-use std::io::Read;
-use std::os::unix::process::CommandExt;
+use std::cell::Cell;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::display::escape_text_for_display;
 use crate::error::{Refusal, RefusalKind};
 use crate::load::dotenv::Binding;
-use providers::{Fetch, fetch_for, value_of};
+use providers::{Fetch, Malformed, fetch_for, literal};
+use run::{Failure, Terminal};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -45,37 +52,59 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// so that a file of thousands of references cannot exhaust processes or memory.
 const MAX_CONCURRENT: usize = 32;
 
-/// The most a CLI may print for one value; the size rules that follow are stricter, this only
-/// bounds memory while reading.
-const MAX_OUTPUT: u64 = 4 << 20;
+thread_local! {
+    static DEFERRED: Cell<bool> = const { Cell::new(false) };
+}
 
-/// The bindings of the file at `path` with every reference resolved, or the refusal for the
-/// first one (in file order) that could not be.
+/// Runs `load` with references checked but not fetched: for `status`, which reports whether
+/// the hook would load a project without starting a provider CLI (a login prompt, a network
+/// round trip) every time it is typed. The bindings `load` sees keep references as written,
+/// so they must go nowhere but into that report.
+pub fn without_fetching<T>(load: impl FnOnce() -> T) -> T {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            DEFERRED.with(|deferred| deferred.set(self.0));
+        }
+    }
+    let _restore = Restore(DEFERRED.with(|deferred| deferred.replace(true)));
+    load()
+}
+
+/// Whether `value` is a reference (well formed or not): what `status` counts as not fetched.
+pub fn is_reference(value: &str) -> bool {
+    fetch_for(value).is_some()
+}
+
+/// The bindings of the file at `path` with every reference resolved and every `literal:`
+/// escape removed, or the refusal for the first reference (in file order) that could not be.
 pub fn resolve(path: &Path, mut bindings: Vec<Binding>) -> Result<Vec<Binding>, Refusal> {
     let mut fetches = Vec::new();
-    for (index, binding) in bindings.iter().enumerate() {
+    for (index, binding) in bindings.iter_mut().enumerate() {
+        if let Some(text) = literal(&binding.value) {
+            binding.value = text.to_owned();
+            continue;
+        }
         match fetch_for(&binding.value) {
             None => {}
             Some(Ok(fetch)) => fetches.push((index, fetch)),
-            Some(Err(problem)) => {
-                return Err(refusal(
-                    path,
-                    binding,
-                    problem,
-                    "fix the reference in the file",
-                ));
-            }
+            Some(Err(malformed)) => return Err(malformed_refusal(path, binding, malformed)),
         }
     }
-    if fetches.is_empty() {
+    if fetches.is_empty() || DEFERRED.with(Cell::get) {
         return Ok(bindings);
     }
     let mut values = Vec::with_capacity(fetches.len());
+    let offered = terminal_for_login();
     for (index, fetch, outcome) in fetch_all(&fetches) {
+        let outcome = match outcome {
+            Err(Failure::Refused(_)) if offered => again_with_terminal(fetch),
+            outcome => outcome,
+        };
         match outcome {
             Ok(value) => values.push((index, value)),
             Err(failure) => {
-                let (problem, fix) = failure.explain(fetch);
+                let (problem, fix) = explain(failure, fetch);
                 return Err(refusal(path, &bindings[index], problem, fix));
             }
         }
@@ -84,6 +113,33 @@ pub fn resolve(path: &Path, mut bindings: Vec<Binding>) -> Result<Vec<Binding>, 
         bindings[index].value = value;
     }
     Ok(bindings)
+}
+
+/// Whether a CLI that said no may be asked again with the terminal, to let it ask for a
+/// login: only when envguard's standard input, output and error are all a terminal, as for
+/// `exec` typed at a prompt. The shell hook's output is a pipe (its command substitution) and
+/// a kernel has no terminal, so there a CLI never prompts and the refusal names the command
+/// to run instead.
+fn terminal_for_login() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal()
+        && std::io::stdout().is_terminal()
+        && std::io::stderr().is_terminal()
+}
+
+/// `fetch` run once more, on its own, with the user's terminal; one at a time, in file order,
+/// since prompts of several CLIs at once could not be told apart.
+fn again_with_terminal(fetch: &Fetch) -> Result<String, Failure> {
+    let deadline = Instant::now() + timeout();
+    let stdout = run::run(
+        &fetch.program,
+        &fetch.args,
+        None,
+        deadline,
+        Terminal::Shared,
+    )
+    .map_err(|failed| Failure::of(&fetch.program, failed))?;
+    providers::value_of(&fetch.output, stdout).map_err(Failure::Refused)
 }
 
 /// How `list` shows a value that is a reference: the reference itself (it holds no secret) and
@@ -102,33 +158,34 @@ pub enum Finding {
     Ready(String),
     /// What is wrong, and its fix.
     Warning(String, String),
-    /// A fetch that failed: the load would be refused with exactly this.
+    /// The load would be refused with exactly this.
     Refused(Refusal),
 }
 
 /// What `check` says about each reference of the file at `path`: its provider CLI and whether
 /// it is installed, or with `fetch` (`check --resolve`) whether each reference resolves, fetched
-/// as a load would fetch them (concurrently, each with its timeout). A fetched value is dropped
-/// as soon as it is known to exist: only the outcome is reported.
+/// as a load would fetch them (batched, concurrently, each with its timeout). A fetched value is
+/// dropped as soon as it is known to exist: only the outcome is reported. A malformed
+/// reference is refused here exactly as the load refuses it.
 pub fn survey(path: &Path, bindings: &[Binding], fetch: bool) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut fetches = Vec::new();
     for (index, binding) in bindings.iter().enumerate() {
+        if literal(&binding.value).is_some() {
+            continue;
+        }
         let Some(parsed) = fetch_for(&binding.value) else {
             continue;
         };
         let reference = escape_text_for_display(&binding.value);
         let name = &binding.name;
         let finding = match parsed {
-            Err(problem) => Finding::Warning(
-                format!("{name}: reference `{reference}` {problem}"),
-                "fix the reference in the file".to_owned(),
-            ),
+            Err(malformed) => Finding::Refused(malformed_refusal(path, binding, malformed)),
             Ok(parsed) if fetch => {
                 fetches.push((index, parsed));
                 continue;
             }
-            Ok(parsed) if installed(parsed.program) => Finding::Ready(format!(
+            Ok(parsed) if installed(&parsed.program) => Finding::Ready(format!(
                 "{name}: reference `{reference}`, fetched with `{}` (installed)",
                 parsed.program
             )),
@@ -152,7 +209,7 @@ pub fn survey(path: &Path, bindings: &[Binding], fetch: bool) -> Vec<Finding> {
                 parsed.program
             )),
             Err(failure) => {
-                let (problem, fix) = failure.explain(parsed);
+                let (problem, fix) = explain(failure, parsed);
                 Finding::Refused(refusal(path, binding, problem, fix))
             }
         };
@@ -162,26 +219,119 @@ pub fn survey(path: &Path, bindings: &[Binding], fetch: bool) -> Vec<Finding> {
     findings.into_iter().map(|(_, finding)| finding).collect()
 }
 
-/// Runs every fetch, up to [`MAX_CONCURRENT`] at once, each batch under one deadline; the
-/// outcomes come back in the order of `fetches`.
+/// Whether one provider CLI answered its "who am I".
+pub struct Probe {
+    pub program: String,
+    /// `Err` holds what went wrong and its fix.
+    pub answered: Result<(), (String, String)>,
+}
+
+/// Whether each provider CLI the references of `bindings` need answers its documented
+/// "who am I" (`aws sts get-caller-identity`, `op whoami`, …), in file order. Nothing it
+/// prints is kept but a first error line.
+pub fn probe(bindings: &[Binding]) -> Vec<Probe> {
+    let mut programs: Vec<(String, &'static [&'static str], &'static str)> = Vec::new();
+    for binding in bindings {
+        let Some(Ok(fetch)) = fetch_for(&binding.value) else {
+            continue;
+        };
+        // One not installed is already reported so, by `survey`.
+        if programs.iter().any(|(known, _, _)| *known == fetch.program)
+            || !installed(&fetch.program)
+        {
+            continue;
+        }
+        if let Some(args) = providers::whoami(&fetch.program) {
+            programs.push((fetch.program, args, fetch.sign_in));
+        }
+    }
+    let deadline = Instant::now() + timeout();
+    thread::scope(|scope| {
+        let running: Vec<_> = programs
+            .iter()
+            .map(|(program, args, _)| {
+                let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+                scope.spawn(move || run::run(program, &args, None, deadline, Terminal::Withheld))
+            })
+            .collect();
+        programs
+            .iter()
+            .zip(running)
+            .map(|((program, args, sign_in), handle)| {
+                let answered = match handle.join() {
+                    Ok(Ok(_ignored_output)) => Ok(()),
+                    Ok(Err(failed)) => {
+                        let failure = Failure::of(program, failed);
+                        let (problem, fix) = explain_program(failure, program, "", sign_in);
+                        let command = format!("`{program} {}`", args.join(" "));
+                        Err((format!("{command}: {problem}"), fix.to_owned()))
+                    }
+                    Err(_) => Err(("the probe failed".to_owned(), (*sign_in).to_owned())),
+                };
+                Probe {
+                    program: program.clone(),
+                    answered,
+                }
+            })
+            .collect()
+    })
+}
+
+/// Runs every fetch, batched where the provider allows, up to [`MAX_CONCURRENT`] processes at
+/// once, each round under one deadline; the outcomes come back in the order of `fetches`.
 fn fetch_all(fetches: &[(usize, Fetch)]) -> Vec<(usize, &Fetch, Result<String, Failure>)> {
-    let mut results = Vec::with_capacity(fetches.len());
-    for batch in fetches.chunks(MAX_CONCURRENT) {
+    let only: Vec<&Fetch> = fetches.iter().map(|(_, fetch)| fetch).collect();
+    let mut outcomes: Vec<Option<Result<String, Failure>>> = vec![None; fetches.len()];
+    let everyone: Vec<usize> = (0..fetches.len()).collect();
+    let retry = run_jobs(&only, batch::plan(&only, &everyone), &mut outcomes);
+    // What a batch could not account for, fetched one by one; a single fetch always answers.
+    run_jobs(&only, batch::singles(&only, &retry), &mut outcomes);
+    fetches
+        .iter()
+        .zip(outcomes)
+        .map(|((index, fetch), outcome)| {
+            let outcome =
+                outcome.unwrap_or_else(|| Err(Failure::Refused("the fetch failed".to_owned())));
+            (*index, fetch, outcome)
+        })
+        .collect()
+}
+
+/// Runs `jobs`, recording each member's outcome; returns the members to fetch on their own.
+fn run_jobs(
+    fetches: &[&Fetch],
+    jobs: Vec<batch::Job>,
+    outcomes: &mut [Option<Result<String, Failure>>],
+) -> Vec<usize> {
+    let mut retry = Vec::new();
+    for round in jobs.chunks(MAX_CONCURRENT) {
         let deadline = Instant::now() + timeout();
         thread::scope(|scope| {
-            let running: Vec<_> = batch
+            let running: Vec<_> = round
                 .iter()
-                .map(|(index, fetch)| (*index, fetch, scope.spawn(move || run(fetch, deadline))))
+                .map(|job| {
+                    let handle = scope.spawn(move || {
+                        let stdin = job.stdin.as_deref();
+                        run::run(&job.program, &job.args, stdin, deadline, Terminal::Withheld)
+                    });
+                    (job, handle)
+                })
                 .collect();
-            for (index, fetch, handle) in running {
-                let outcome = handle
-                    .join()
-                    .unwrap_or_else(|_| Err(Failure::Refused("the fetch failed".to_owned())));
-                results.push((index, fetch, outcome));
+            for (job, handle) in running {
+                let ran = handle.join().unwrap_or(Err(run::Failed::CouldNotStart(
+                    "its thread failed".to_owned(),
+                )));
+                for (member, outcome) in batch::split(job, fetches, ran) {
+                    match outcome {
+                        Some(outcome) => outcomes[member] = Some(outcome),
+                        None => retry.push(member),
+                    }
+                }
             }
         });
     }
-    results
+    retry.sort_unstable();
+    retry
 }
 
 /// Whether `program` is an executable file in a `PATH` directory, as spawning would find it.
@@ -195,28 +345,29 @@ fn installed(program: &str) -> bool {
     })
 }
 
-/// Why one fetch gave no value, in words safe to show (never the CLI's output).
-enum Failure {
-    NotInstalled,
-    TimedOut,
-    Refused(String),
+/// A failed fetch's problem in words, and its fix.
+fn explain(failure: Failure, fetch: &Fetch) -> (String, &'static str) {
+    explain_program(failure, &fetch.program, fetch.install, fetch.sign_in)
 }
 
-impl Failure {
-    /// The problem in words, and its fix.
-    fn explain(self, fetch: &Fetch) -> (String, &'static str) {
-        match self {
-            Failure::NotInstalled => (
-                format!("`{}` is not installed", fetch.program),
-                fetch.install,
-            ),
-            Failure::TimedOut => (
-                format!("`{}` did not answer in time", fetch.program),
-                "check that the service is reachable, or raise ENVGUARD_RESOLVE_TIMEOUT (seconds)",
-            ),
-            Failure::Refused(problem) => (problem, fetch.sign_in),
-        }
+fn explain_program(
+    failure: Failure,
+    program: &str,
+    install: &'static str,
+    sign_in: &'static str,
+) -> (String, &'static str) {
+    match failure {
+        Failure::NotInstalled => (format!("`{program}` is not installed"), install),
+        Failure::TimedOut => (
+            format!("`{program}` did not answer in time"),
+            "check that the service is reachable, or raise ENVGUARD_RESOLVE_TIMEOUT (seconds)",
+        ),
+        Failure::Refused(problem) => (problem, sign_in),
     }
+}
+
+fn malformed_refusal(path: &Path, binding: &Binding, malformed: Malformed) -> Refusal {
+    refusal(path, binding, malformed.problem, &malformed.fix)
 }
 
 fn refusal(path: &Path, binding: &Binding, problem: String, fix: &str) -> Refusal {
@@ -236,83 +387,4 @@ fn timeout() -> Duration {
         .map_or(DEFAULT_TIMEOUT, |seconds| {
             Duration::from_secs_f64(seconds.min(86_400.0))
         })
-}
-
-/// Runs one fetch to its value, killing the CLI at `deadline`.
-fn run(fetch: &Fetch, deadline: Instant) -> Result<String, Failure> {
-    let mut child = Command::new(fetch.program)
-        .args(&fetch.args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Failure::NotInstalled,
-            _ => Failure::Refused(format!("`{}` could not start: {e}", fetch.program)),
-        })?;
-    let stdout = reader(child.stdout.take());
-    let stderr = reader(child.stderr.take());
-    let status = wait_until(&mut child, deadline);
-    let stdout = stdout.join().unwrap_or_default();
-    let stderr = stderr.join().unwrap_or_default();
-    let Some(status) = status else {
-        return Err(Failure::TimedOut);
-    };
-    if !status.success() {
-        return Err(Failure::Refused(format!(
-            "`{}` failed: {}",
-            fetch.program,
-            first_line(&stderr)
-        )));
-    }
-    if stdout.len() as u64 > MAX_OUTPUT {
-        return Err(Failure::Refused("the secret is too large".to_owned()));
-    }
-    value_of(&fetch.output, stdout).map_err(Failure::Refused)
-}
-
-fn reader(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<Vec<u8>> {
-    thread::spawn(move || {
-        let mut bytes = Vec::new();
-        if let Some(pipe) = pipe {
-            let _ = pipe.take(MAX_OUTPUT + 1).read_to_end(&mut bytes);
-        }
-        bytes
-    })
-}
-
-/// The child's exit status, or `None` (the child killed) when `deadline` passed first.
-fn wait_until(child: &mut Child, deadline: Instant) -> Option<std::process::ExitStatus> {
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Some(status),
-            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),
-            _ => {
-                // The whole group: a CLI is often a wrapper script whose real program would
-                // otherwise keep the pipes open.
-                if let Ok(pid) = i32::try_from(child.id()) {
-                    let _ = nix::sys::signal::killpg(
-                        nix::unistd::Pid::from_raw(pid),
-                        nix::sys::signal::Signal::SIGKILL,
-                    );
-                }
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
-        }
-    }
-}
-
-/// The CLI's own first error line, escaped and bounded.
-fn first_line(stderr: &[u8]) -> String {
-    let text = String::from_utf8_lossy(stderr);
-    let line = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("no error message");
-    let line: String = line.chars().take(300).collect();
-    escape_text_for_display(&line)
 }
