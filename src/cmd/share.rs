@@ -29,7 +29,7 @@ use crate::load::loader::{self, from_process_env};
 pub const RECIPIENTS_FILE_NAME: &str = ".env.recipients";
 
 /// Committed files hold no secret: readable by the team, writable by the user.
-const COMMITTED_MODE: u32 = 0o644;
+const COMMITTED_MODE: u32 = envfile::SHARED_MODE;
 
 pub fn run(command: &ShareCommand) -> Result<()> {
     match command {
@@ -502,9 +502,13 @@ fn import(args: &ShareImportArgs) -> Result<()> {
 /// the second write fails the old list is put back: the two files never disagree on who reads.
 fn commit_both(update: Update, recipients: &Path, text: &str) -> Result<Committed> {
     let old = fs::read(recipients).context("read", recipients)?;
-    atomic::write(recipients, text.as_bytes(), COMMITTED_MODE).context("write", recipients)?;
+    // A checkout's mode (0644, or 0664 under a private group's umask) stays as git made it.
+    let mode = fs::metadata(recipients).map_or(COMMITTED_MODE, |meta| {
+        std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777
+    });
+    atomic::write(recipients, text.as_bytes(), mode).context("write", recipients)?;
     update.commit(Reallow::IfAllowedBefore).inspect_err(|_| {
-        let _ = atomic::write(recipients, &old, COMMITTED_MODE);
+        let _ = atomic::write(recipients, &old, mode);
     })
 }
 
