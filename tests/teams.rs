@@ -476,6 +476,11 @@ fn a_teammate_listed_in_the_recipients_opens_what_envguard_set_for_the_team() {
     let recipients = dir.join(".env.recipients");
     let listed = fs::read_to_string(&recipients).unwrap();
     fs::write(&recipients, format!("{listed}# bob\n{bob_recipient}\n")).unwrap();
+    // A list changed by hand is reviewed and allowed before anything is encrypted to it.
+    let out = set_shared(&alice, &dir, "API_KEY", API_KEY);
+    assert!(!out.status.success(), "encrypted to an unreviewed list");
+    let out = alice.run(&dir, ["allow"]);
+    assert!(out.status.success(), "allow: {}", stderr(&out));
     let out = set_shared(&alice, &dir, "API_KEY", API_KEY);
     assert!(out.status.success(), "set --shared: {}", stderr(&out));
     assert!(

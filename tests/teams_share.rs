@@ -147,8 +147,9 @@ fn share_add_by_someone_who_cannot_decrypt_changes_nothing_and_says_who_can() {
         .collect();
     let out = run(&outsider, &dir, &["share", "add", &theirs]);
     assert!(!out.status.success(), "an outsider added themselves");
+    // The outsider never allowed the list (they cannot: `allow` needs them to open the
+    // values), so the recipients' trust gate refuses first; either refusal says who can.
     let words = stderr(&out);
-    assert!(words.contains("you are not a recipient"), "{words}");
     assert!(words.contains("lists: "), "does not say who can: {words}");
     let after: Vec<Vec<u8>> = [".env.shared", ".env.recipients"]
         .iter()
@@ -549,4 +550,77 @@ fn writers_of_the_team_files_keep_the_modes_git_gave_them() {
         ok(&alice, &dir, &["share", "remove", "bob"]);
         assert_eq!(mode_of(".env.recipients"), mode, "share remove");
     }
+}
+
+#[test]
+fn a_pulled_recipient_gets_nothing_encrypted_to_it_until_the_list_is_allowed_again() {
+    let (alice, stranger) = (TestEnv::new(), TestEnv::new());
+    let dir = alices_project(&alice);
+    alice.git_ok(&dir, &["init", "-q"]);
+    alice.git_ok(&dir, &["add", ".env.shared", ".env.recipients"]);
+    alice.git_ok(&dir, &["commit", "-qm", "team"]);
+    // Someone with push access lists a key of their own; alice pulls it with the rest.
+    let clone = alice.work().join("clone");
+    let (from, to) = (dir.to_str().unwrap(), clone.to_str().unwrap());
+    alice.git_ok(&alice.work(), &["clone", "-q", from, to]);
+    let listed = fs::read_to_string(clone.join(".env.recipients")).unwrap();
+    let theirs = share_me(&stranger);
+    fs::write(
+        clone.join(".env.recipients"),
+        format!("{listed}# new hire\n{theirs}\n"),
+    )
+    .unwrap();
+    alice.git_ok(&clone, &["commit", "-qam", "add the new hire"]);
+    alice.git_ok(&dir, &["pull", "-q", to, "HEAD"]);
+
+    let shared = dir.join(".env.shared");
+    let before = fs::read(&shared).unwrap();
+    let bob = share_me(&TestEnv::new());
+    let writers: [&dyn Fn() -> Output; 3] = [
+        &|| alice.run_with_input(&dir, ["set", "--shared", "API_KEY"], b"new-value"),
+        &|| run(&alice, &dir, &["share", "add", &bob]),
+        &|| edit_shared(&alice, &dir, &scripted_editor(&alice, "true")),
+    ];
+    for write in writers {
+        let out = write();
+        assert!(
+            !out.status.success(),
+            "encrypted to a pulled, unreviewed list"
+        );
+        let words = stderr(&out);
+        assert!(
+            words.contains("git log -p") && words.contains("`envguard allow`"),
+            "{words}"
+        );
+        assert!(
+            fs::read(&shared).unwrap() == before,
+            "a refused writer changed .env.shared"
+        );
+    }
+    assert!(
+        editor_log(&alice).is_empty(),
+        "the editor opened on a refused list"
+    );
+    // Loading needs no recipients at all.
+    assert!(
+        loads_both(&alice, &dir),
+        "the unchanged values stopped loading"
+    );
+    let aside = alice.work().join("recipients.aside");
+    fs::rename(dir.join(".env.recipients"), &aside).unwrap();
+    assert!(loads_both(&alice, &dir), "loading needed .env.recipients");
+    fs::rename(&aside, dir.join(".env.recipients")).unwrap();
+
+    let out = ok(&alice, &dir, &["allow"]);
+    assert!(
+        stderr(&out).contains("(2 recipients: "),
+        "allow does not show who reads: {}",
+        stderr(&out)
+    );
+    let out = alice.run_with_input(&dir, ["set", "--shared", "API_KEY"], b"new-value");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        age_opens(&dir, "API_KEY", "new-value", &identity_path(&stranger)),
+        "the allowed list's new recipient cannot open the value"
+    );
 }

@@ -1,5 +1,6 @@
 //! `envguard allow`: trust a `.env` as it is now (bare, in a team's project: its
-//! `.env.shared` and its `.env`, both checked before either is trusted). A file the guard or the parser refuses is
+//! `.env.shared` and its `.env`, both checked before either is trusted, and the
+//! `.env.recipients` that `set --shared` encrypts to). A file the guard or the parser refuses is
 //! not trusted: allowing it would only defer the refusal to the next prompt.
 //!
 //! Allowing a file that changed since it was last allowed is a review, so `allow` first says
@@ -27,6 +28,7 @@ pub fn run(args: &TargetArgs) -> Result<()> {
         .collect::<std::result::Result<Vec<_>, _>>()?;
     let store = TrustStore::open()?;
     for checked in &checked {
+        super::share::allow_recipients(&checked.path)?;
         allow_one(checked, &store)?;
     }
     Ok(())
