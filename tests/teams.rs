@@ -642,3 +642,47 @@ const NOTEBOOK: &str = r#"{
  }],
  "metadata": {}, "nbformat": 4, "nbformat_minor": 5
 }"#;
+
+#[test]
+fn get_and_scan_read_the_team_file_as_exec_loads_it() {
+    let (me, outsider) = (Mate::new(), Mate::new());
+    let dir = team_project(&me, &[&me], 0o644);
+    me.allow_shared(&dir);
+    let out = me.env.run(&dir, ["get", "API_KEY"]);
+    assert!(out.status.success(), "get: {}", stderr(&out));
+    assert!(
+        out.stdout == API_KEY.as_bytes(),
+        "get printed {} bytes, not the team's value",
+        out.stdout.len()
+    );
+    write_mode(&dir.join(".env"), "DB_PASSWORD=mine\n", 0o600);
+    assert!(me.run(&dir, &["allow"]).status.success());
+    let out = me.env.run(&dir, ["get", "DB_PASSWORD"]);
+    assert!(out.stdout == b"mine", "the personal .env did not win");
+    let out = me.run(&dir, &["get", "MISSING"]);
+    assert!(!out.status.success(), "get of a name in neither file");
+    assert!(stderr(&out).contains(".env.shared or "), "{}", stderr(&out));
+
+    // The decrypted values are known values; the committed ciphertext is no finding.
+    fs::write(dir.join("settings.py"), format!("KEY = '{API_KEY}'\n")).unwrap();
+    let out = me.run(&dir, &["scan"]);
+    assert!(!out.status.success(), "the team's value leaked unnoticed");
+    assert!(
+        stdout(&out).contains("settings.py:1:") && stdout(&out).contains("known-value API_KEY"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!stderr(&out).contains("mode 0644"), "{}", stderr(&out));
+
+    // Someone who cannot decrypt is scanned all the same, and told once why not for these.
+    let out = outsider.run(&dir, &["scan"]);
+    assert!(!stdout(&out).contains("known-value"), "{}", stdout(&out));
+    assert_eq!(
+        stderr(&out)
+            .matches("its encrypted values are not searched for")
+            .count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
+}

@@ -78,7 +78,7 @@ fn wants_mask(args: &ExecArgs) -> bool {
 /// The variables of `paths`, each file loaded whole through the guard and the trust gate, in
 /// order: a later file's value wins, and its `${NAME}` sees what the earlier ones set, as
 /// successive `load_dotenv(..., override=True)` calls would. All or nothing across the files.
-fn load_all(paths: &[PathBuf]) -> Result<Vec<Binding>> {
+pub(super) fn load_all(paths: &[PathBuf]) -> Result<Vec<Binding>> {
     let Some(last) = paths.last() else {
         return Ok(Vec::new());
     };
