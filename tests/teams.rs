@@ -686,3 +686,57 @@ fn get_and_scan_read_the_team_file_as_exec_loads_it() {
         stderr(&out)
     );
 }
+
+#[test]
+fn check_reports_who_reads_and_the_values_a_hand_edited_list_left_behind() {
+    let (alice, bob) = (Mate::new(), Mate::new());
+    let dir = team_project(&alice, &[&alice], 0o644);
+    alice.allow_shared(&dir);
+    let report = stdout(&alice.run(&dir, &["check"]));
+    for line in [
+        "lists 1 recipients: a teammate",
+        "you are a teammate (your identity ",
+        "all 2 values are encrypted to the 1 listed recipients",
+    ] {
+        assert!(report.contains(line), "no {line:?} in: {report}");
+    }
+
+    // Bob's key, added to the list by hand (no re-encryption), reaches no value.
+    let recipients = dir.join(".env.recipients");
+    let listed = fs::read_to_string(&recipients).unwrap();
+    write_mode(
+        &recipients,
+        &format!("{listed}# bob\n{}\n", bob.recipient),
+        0o644,
+    );
+    let report = stdout(&alice.run(&dir, &["check"]));
+    for line in [
+        "is not allowed as it is now",
+        "than the 2 listed (was the list edited by hand?): API_KEY (1), DB_PASSWORD (1)",
+        "fix: envguard share add \"$(envguard share me)\"",
+    ] {
+        assert!(report.contains(line), "no {line:?} in: {report}");
+    }
+    let report = stdout(&bob.run(&dir, &["check"]));
+    assert!(report.contains("you are bob (your identity "), "{report}");
+    assert_eq!(
+        report.matches("you are not a recipient").count(),
+        3,
+        "the loader's refusal and one line per value: {report}"
+    );
+
+    assert!(alice.run(&dir, &["allow"]).status.success());
+    let me = stdout(&alice.run(&dir, &["share", "me"]));
+    let out = alice.run(&dir, &["share", "add", me.trim()]);
+    assert!(out.status.success(), "share add: {}", stderr(&out));
+    let report = stdout(&alice.run(&dir, &["check"]));
+    assert!(
+        report.contains("all 2 values are encrypted to the 2 listed recipients"),
+        "{report}"
+    );
+    bob.allow_shared(&dir);
+    assert!(
+        has(&bob.exec_env(&dir).unwrap(), "API_KEY", API_KEY),
+        "bob cannot read after the values were sealed to the list"
+    );
+}

@@ -17,6 +17,8 @@ use crate::load::resolve::Finding;
 use crate::load::trust::TrustStore;
 use crate::load::{discover, explain};
 
+mod recipients;
+
 /// One reported line: passed, failed (refuses the file) or a warning (does not).
 enum Mark {
     Pass,
@@ -212,6 +214,7 @@ fn inspect(path: &Path, resolve: bool) -> Result<Report> {
         }
         Err(refusal) => report.fail(&refusal),
     }
+    recipients::report(path, &mut report);
     Ok(report)
 }
 

@@ -258,7 +258,7 @@ fn recipients_path(shared: &Path) -> PathBuf {
 }
 
 /// The recipients file beside `shared`, through the guard, and its recipients.
-fn read_team(shared: &Path) -> Result<(Team, guard::Guarded)> {
+pub(super) fn read_team(shared: &Path) -> Result<(Team, guard::Guarded)> {
     let path = recipients_path(shared);
     let read = match guard::open(&path) {
         Err(failure) if failure.problem == guard::Problem::Missing => {
@@ -337,7 +337,7 @@ pub(super) struct Team {
     pub path: PathBuf,
     recipients: Vec<Box<dyn age::Recipient + Send>>,
     /// Each recipient as its line says.
-    listed: Vec<String>,
+    pub listed: Vec<String>,
     /// What the comment above each recipient says (its start, where there is none).
     pub labels: Vec<String>,
 }
@@ -400,7 +400,16 @@ fn add(args: &ShareAddArgs) -> Result<()> {
         added.push(recipient);
     }
     if added.is_empty() {
-        return Ok(());
+        // Someone listed already: the one thing to do is what `check` suggests for values
+        // sealed to another set than the list (it was edited by hand): seal them to it.
+        if !sealed_to_another_set(&update, team.listed.len()) {
+            return Ok(());
+        }
+        say!(
+            "envguard: some values of {} were encrypted to another set of recipients than the {} listed; encrypting every value again to the list",
+            escape_for_display(&shared),
+            team.listed.len()
+        );
     }
     let new_team = parse_team(&team.path, &text)?;
     let names = reseal(&mut update, &team, &new_team)?;
@@ -416,6 +425,16 @@ fn add(args: &ShareAddArgs) -> Result<()> {
     super::unset::report(&shared, "re-encrypted every value", &[], committed)?;
     say!("envguard: commit and push .env.recipients and .env.shared; they then `envguard allow`");
     Ok(())
+}
+
+/// Whether a value of `update`'s file is sealed to other than `listed` recipients, by its
+/// age header.
+fn sealed_to_another_set(update: &Update, listed: usize) -> bool {
+    crate::load::dotenv::parse(update.contents(), &|_| None).is_ok_and(|bindings| {
+        bindings.iter().any(|binding| {
+            crate::load::decrypt::recipient_count(&binding.value).is_some_and(|n| n != listed)
+        })
+    })
 }
 
 /// `share remove`: the recipient (and the label comment above it) leaves `.env.recipients`

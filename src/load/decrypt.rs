@@ -49,6 +49,47 @@ pub fn decrypt(path: &Path, bindings: Vec<Binding>) -> Result<Vec<Binding>, Refu
         .collect()
 }
 
+/// Each binding's own outcome, for `check`, which names every value that cannot be opened
+/// rather than stopping at the first as a load does.
+pub fn try_each(
+    path: &Path,
+    bindings: Vec<Binding>,
+) -> Result<Vec<Result<Binding, Refusal>>, Refusal> {
+    let identities = identity::all()?;
+    Ok(bindings
+        .into_iter()
+        .map(|binding| {
+            let value = open(path, &binding, &identities)?;
+            Ok(Binding { value, ..binding })
+        })
+        .collect())
+}
+
+/// How many recipients the ciphertext `value` (`age:<base64>`) is sealed to, from its age
+/// header: one stanza per recipient, of the kinds a recipients file can list (X25519 and SSH
+/// keys; age also writes a random "grease" stanza, which is no one's). `None` when it is not
+/// an age file. The header tells how many, not who: an X25519 stanza names no key.
+pub fn recipient_count(value: &str) -> Option<usize> {
+    let encoded = value.strip_prefix(PREFIX)?;
+    let ciphertext = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let header = ciphertext.strip_prefix(b"age-encryption.org/v1\n")?;
+    let mut count = 0;
+    for line in header.split(|byte| *byte == b'\n') {
+        if line.starts_with(b"---") {
+            return Some(count);
+        }
+        let kind = line
+            .strip_prefix(b"-> ")
+            .and_then(|stanza| stanza.split(|byte| *byte == b' ').next());
+        if matches!(kind, Some(b"X25519" | b"ssh-ed25519" | b"ssh-rsa")) {
+            count += 1;
+        }
+    }
+    None
+}
+
 /// The value sealed in `binding`, checked to be sealed under `binding`'s own name.
 fn open(
     path: &Path,

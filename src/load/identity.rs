@@ -39,34 +39,95 @@ fn home() -> Option<PathBuf> {
         .filter(|home| home.is_absolute())
 }
 
+/// Where an identity may come from, in the order they are tried.
+enum Source {
+    /// `ENVGUARD_AGE_IDENTITY`: the key itself.
+    Variable(String),
+    /// A file named by `ENVGUARD_AGE_IDENTITY_FILE`, which must exist.
+    Named(PathBuf),
+    /// envguard's own, or `~/.ssh/id_ed25519`: used when present.
+    Usual(PathBuf),
+}
+
+fn sources() -> Vec<Source> {
+    let mut sources = Vec::new();
+    if let Some(key) = std::env::var_os("ENVGUARD_AGE_IDENTITY") {
+        sources.push(Source::Variable(key.into_string().unwrap_or_default()));
+    }
+    if let Some(files) = std::env::var_os("ENVGUARD_AGE_IDENTITY_FILE") {
+        sources.extend(
+            std::env::split_paths(&files)
+                .filter(|f| !f.as_os_str().is_empty())
+                .map(Source::Named),
+        );
+    }
+    sources.extend(
+        own_identity_path()
+            .into_iter()
+            .chain(home().map(|home| home.join(".ssh/id_ed25519")))
+            .filter(|file| std::fs::symlink_metadata(file).is_ok())
+            .map(Source::Usual),
+    );
+    sources
+}
+
 /// Every identity the user has, or the refusal for a source that is set but unusable.
 pub fn all() -> Result<Vec<Box<dyn age::Identity>>, Refusal> {
     let mut identities: Vec<Box<dyn age::Identity>> = Vec::new();
-    if let Some(key) = std::env::var_os("ENVGUARD_AGE_IDENTITY") {
-        let key = key.into_string().unwrap_or_default();
-        identities.extend(parse_age(key.as_bytes()).map_err(|()| {
-            Refusal::new(
-                Path::new("ENVGUARD_AGE_IDENTITY"),
-                RefusalKind::Parse,
-                "does not hold an age identity (a line starting AGE-SECRET-KEY-1)",
-                "set it to the contents of an identity file made by `age-keygen` or `envguard share me`",
-            )
-        })?);
-    }
-    if let Some(files) = std::env::var_os("ENVGUARD_AGE_IDENTITY_FILE") {
-        for file in std::env::split_paths(&files).filter(|f| !f.as_os_str().is_empty()) {
-            identities.extend(from_file(&file)?);
-        }
-    }
-    for file in own_identity_path()
-        .into_iter()
-        .chain(home().map(|home| home.join(".ssh/id_ed25519")))
-    {
-        if std::fs::symlink_metadata(&file).is_ok() {
-            identities.extend(from_file(&file)?);
+    for source in sources() {
+        match source {
+            Source::Variable(key) => identities.extend(parse_age(key.as_bytes()).map_err(|()| {
+                Refusal::new(
+                    Path::new("ENVGUARD_AGE_IDENTITY"),
+                    RefusalKind::Parse,
+                    "does not hold an age identity (a line starting AGE-SECRET-KEY-1)",
+                    "set it to the contents of an identity file made by `age-keygen` or `envguard share me`",
+                )
+            })?),
+            Source::Named(file) | Source::Usual(file) => identities.extend(from_file(&file)?),
         }
     }
     Ok(identities)
+}
+
+/// The public recipient of each identity the user has, with where that identity is kept
+/// (`ENVGUARD_AGE_IDENTITY` or a file), so that `check` can say which listed recipient is
+/// the user. Best effort: an unusable source is the loader's to report, and an SSH key's
+/// recipient is known only from the `.pub` file beside it.
+pub fn own_recipients() -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for source in sources() {
+        let (place, text) = match source {
+            Source::Variable(key) => ("ENVGUARD_AGE_IDENTITY".to_owned(), key),
+            Source::Named(file) | Source::Usual(file) => {
+                let place = crate::display::escape_for_display(&file);
+                let mut public = file.clone().into_os_string();
+                public.push(".pub");
+                if let Ok(line) = std::fs::read_to_string(&public)
+                    && line.starts_with("ssh-")
+                {
+                    found.push((place, line.trim().to_owned()));
+                    continue;
+                }
+                let Ok(read) = guard::open(&file)
+                    .map_err(Refusal::from)
+                    .and_then(|opened| Ok(opened.read(&file, guard::max_size(), Policy::Load)?))
+                else {
+                    continue;
+                };
+                (
+                    place,
+                    String::from_utf8_lossy(&read.guarded.bytes).into_owned(),
+                )
+            }
+        };
+        for line in text.lines().map(str::trim) {
+            if let Ok(identity) = line.parse::<age::x25519::Identity>() {
+                found.push((place.clone(), identity.to_public().to_string()));
+            }
+        }
+    }
+    found
 }
 
 /// The identities in `path`, read through the guard.
