@@ -20,6 +20,8 @@ use crate::load::names;
 use crate::load::trust::{self, Changes, Fingerprints, Trust, TrustStore};
 
 pub fn run(args: &TargetArgs) -> Result<()> {
+    // Run by hand: a team file's protected age identity may be unlocked to check it.
+    crate::load::identity::ask_for_passphrases();
     let paths = discover::named_or_project(args.file.as_deref(), args.path.as_deref())?;
     // Both of a project's files pass the checks before either is allowed: all or nothing.
     let checked = paths

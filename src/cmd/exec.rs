@@ -24,6 +24,8 @@ mod mask;
 mod watch;
 
 pub fn run(args: ExecArgs) -> Result<()> {
+    // Run by hand in a terminal: a protected age identity may be unlocked here.
+    crate::load::identity::ask_for_passphrases();
     if let Some(invocation) = watch::keeper::Invocation::from_env() {
         return watch::keeper::run(invocation, &args.command);
     }

@@ -18,6 +18,7 @@ use crate::load::discover;
 use crate::load::names;
 
 pub fn run(args: &GetArgs) -> Result<()> {
+    crate::load::identity::ask_for_passphrases();
     let name = &args.name;
     if !names::is_valid(name) {
         return Err(Error::Usage(format!(

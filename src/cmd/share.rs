@@ -33,6 +33,7 @@ pub const RECIPIENTS_FILE_NAME: &str = ".env.recipients";
 const COMMITTED_MODE: u32 = envfile::SHARED_MODE;
 
 pub fn run(command: &ShareCommand) -> Result<()> {
+    identity::ask_for_passphrases();
     match command {
         ShareCommand::Me => me(),
         ShareCommand::Init(args) => init(args),
@@ -640,7 +641,7 @@ fn can_open(team: &Team) -> Result<bool> {
     let decryptor = age::Decryptor::new_buffered(&ciphertext[..])
         .map_err(|_| Error::Failed("cannot check your access".into()))?;
     Ok(decryptor
-        .decrypt(identities.iter().map(|identity| identity.as_ref()))
+        .decrypt(identities.keys.iter().map(|identity| identity.as_ref()))
         .is_ok())
 }
 

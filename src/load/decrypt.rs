@@ -25,7 +25,7 @@ use crate::display::quote_for_display;
 use crate::error::{Refusal, RefusalKind};
 use crate::load::discover::SHARED_FILE_NAME;
 use crate::load::dotenv::Binding;
-use crate::load::identity;
+use crate::load::identity::{self, Identities};
 
 /// What marks a value as an age ciphertext.
 pub const PREFIX: &str = "age:";
@@ -91,11 +91,7 @@ pub fn recipient_count(value: &str) -> Option<usize> {
 }
 
 /// The value sealed in `binding`, checked to be sealed under `binding`'s own name.
-fn open(
-    path: &Path,
-    binding: &Binding,
-    identities: &[Box<dyn age::Identity>],
-) -> Result<String, Refusal> {
+fn open(path: &Path, binding: &Binding, identities: &Identities) -> Result<String, Refusal> {
     let name = &binding.name;
     let refuse = |reason: String, fix: String| {
         Refusal::new(path, RefusalKind::Parse, reason, fix).at_line(binding.line)
@@ -121,8 +117,22 @@ fn open(
         age::Decryptor::new_buffered(&ciphertext[..]).map_err(|_| damaged("is not an age file"))?;
     let mut plaintext = Vec::new();
     decryptor
-        .decrypt(identities.iter().map(|identity| identity.as_ref()))
+        .decrypt(identities.keys.iter().map(|identity| identity.as_ref()))
         .map_err(|error| match error {
+            age::DecryptError::NoMatchingKeys if !identities.locked.is_empty() => {
+                let locked: Vec<String> = identities
+                    .locked
+                    .iter()
+                    .map(|file| quote_for_display(file))
+                    .collect();
+                refuse(
+                    format!(
+                        "none of your age identities opens {name}, and {} is protected by a passphrase, which envguard cannot ask for here (the shell hook, kernels and pipes have no terminal to ask on)",
+                        locked.join(", ")
+                    ),
+                    "run `envguard exec -- COMMAND` in a terminal, which asks for it once; or keep an unencrypted identity file of mode 0600 (`envguard share me` makes one, for a teammate's `envguard share add`)".to_owned(),
+                )
+            }
             age::DecryptError::NoMatchingKeys => refuse(
                 format!(
                     "you are not a recipient of {} (none of your age identities opens {name})",

@@ -31,6 +31,7 @@ use crate::load::loader;
 const COPY_NAME: &str = "shared.env";
 
 pub(super) fn run(dir: Option<&Path>) -> Result<()> {
+    crate::load::identity::ask_for_passphrases();
     let path = super::super::set::shared_file(dir)?;
     let team = super::super::share::recipients(&path)?;
     let original = Update::begin(&path)?.contents().to_vec();
