@@ -14,6 +14,8 @@
 //! Saving re-allows the file only if it was allowed as it was before the edit (as `set` and
 //! `unset` do): a file someone else changed, or nobody ever allowed, holds lines the user did
 //! not write and `check` has warnings about, and an editor session is no review of those.
+//!
+//! `edit --shared` ([`shared`]) works the same way on a decrypted copy of the team's file.
 
 use std::fs::{self, File};
 use std::io::{self, BufRead, IsTerminal, Write};

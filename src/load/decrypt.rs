@@ -160,3 +160,40 @@ fn open(path: &Path, binding: &Binding, identities: &Identities) -> Result<Strin
     }
     String::from_utf8(value).map_err(|_| damaged("holds a value that is not UTF-8"))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn sealed_to(count: usize) -> String {
+        let keys: Vec<age::x25519::Identity> = (0..count)
+            .map(|_| age::x25519::Identity::generate())
+            .collect();
+        let recipients: Vec<age::x25519::Recipient> =
+            keys.iter().map(age::x25519::Identity::to_public).collect();
+        let encryptor =
+            age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
+                .unwrap();
+        let mut sealed = Vec::new();
+        let mut writer = encryptor.wrap_output(&mut sealed).unwrap();
+        writer.write_all(b"NAME=value").unwrap();
+        writer.finish().unwrap();
+        format!(
+            "{PREFIX}{}",
+            base64::engine::general_purpose::STANDARD.encode(sealed)
+        )
+    }
+
+    #[test]
+    fn recipient_count_reads_the_header_and_skips_the_grease_stanza() {
+        for count in [1, 3, 8] {
+            assert_eq!(recipient_count(&sealed_to(count)), Some(count));
+        }
+        assert_eq!(recipient_count("age:not base64"), None);
+        assert_eq!(recipient_count("plaintext"), None);
+        let not_age = base64::engine::general_purpose::STANDARD.encode("hello\n--- x\n");
+        assert_eq!(recipient_count(&format!("{PREFIX}{not_age}")), None);
+    }
+}
