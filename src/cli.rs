@@ -49,7 +49,7 @@ pub enum Command {
     /// Write or update .env.example: every name of the .env, with empty values and its comments.
     Example(ExampleArgs),
     /// Open the .env in $VISUAL or $EDITOR, then check and allow it.
-    Edit(DirArgs),
+    Edit(EditArgs),
     /// Scan files, staged changes, history or notebooks for leaked secrets.
     Scan(ScanArgs),
     /// Install a git pre-commit hook that runs `envguard scan --staged`.
@@ -173,9 +173,13 @@ pub struct DenyArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct DirArgs {
+pub struct EditArgs {
     /// The project directory. Default: the current directory.
     pub dir: Option<PathBuf>,
+    /// Edit the team's .env.shared: decrypted into a private temporary copy, and only the
+    /// values you change are encrypted again.
+    #[arg(long, conflicts_with = "file")]
+    pub shared: bool,
     /// Exactly this file (`.env.production`), not the nearest .env.
     #[arg(
         short = 'f',

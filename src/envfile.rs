@@ -4,7 +4,9 @@
 //! `set`, `unset`, `edit` and `init` all write `.env` files through an [`Update`], which holds
 //! the directory lock from the read to the write (two terminals running `envguard set` at once
 //! both land), refuses to rewrite a file it cannot parse (it would have to guess what the
-//! user meant), writes through [`atomic::write`] with mode 0600, and re-allows the result.
+//! user meant), writes through [`atomic::write`] with mode 0600 (a team's `.env.shared` keeps
+//! its mode and group: it is committed ciphertext, and git checked it out 0644 or 0664 for
+//! the team), and re-allows the result.
 //!
 //! This is also the one place that renders a value in `.env` syntax ([`render`]): quoted so
 //! that, in envguard's parser and in python-dotenv alike, everything but the quote and the
@@ -85,8 +87,49 @@ pub struct Update {
     target: PathBuf,
     original: Option<Vec<u8>>,
     contents: Vec<u8>,
+    /// The mode, and the group to restore, that the rewrite leaves the file with.
+    keeps: Keeps,
     _lock: atomic::Lock,
 }
+
+/// What a rewrite keeps of the file it replaces.
+struct Keeps {
+    mode: u32,
+    group: Option<u32>,
+}
+
+impl Keeps {
+    /// 0600 for a `.env`, whatever it had (a secret is private to its owner; the loader would
+    /// refuse anything looser). A `.env.shared` holds only ciphertext and reaches each
+    /// teammate through git, which recreates it with its own mode anyway: rewriting it 0600
+    /// would only show as a mode change in `git status` and break a 0664 private-group
+    /// checkout's symmetry with every other file, so its mode and group stay as they were.
+    fn of(target: &Path) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        let shared = target
+            .file_name()
+            .is_some_and(|name| name == crate::load::discover::SHARED_FILE_NAME);
+        if !shared {
+            return Keeps {
+                mode: MODE,
+                group: None,
+            };
+        }
+        match fs::metadata(target) {
+            Ok(meta) => Keeps {
+                mode: meta.mode() & 0o7777,
+                group: Some(meta.gid()),
+            },
+            Err(_) => Keeps {
+                mode: SHARED_MODE,
+                group: None,
+            },
+        }
+    }
+}
+
+/// The mode of a new `.env.shared`: committed ciphertext, readable by the team.
+pub const SHARED_MODE: u32 = 0o644;
 
 /// Whether [`Update::commit`] may allow the new contents.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -127,11 +170,13 @@ impl Update {
         let lock = lock_dir(atomic::parent(&target))?;
         let original = read_existing(path, &target)?;
         let contents = original.clone().unwrap_or_default();
+        let keeps = Keeps::of(&target);
         Ok(Update {
             path: path.to_path_buf(),
             target,
             original,
             contents,
+            keeps,
             _lock: lock,
         })
     }
@@ -214,8 +259,8 @@ impl Update {
         removed
     }
 
-    /// Writes the new contents atomically with mode 0600 (unless nothing changed), then
-    /// allows them as `reallow` permits. The lock is released afterwards.
+    /// Writes the new contents atomically (unless nothing changed) with the mode [`Keeps`]
+    /// says, then allows them as `reallow` permits. The lock is released afterwards.
     pub fn commit(self, reallow: Reallow) -> Result<Committed> {
         if self.original.as_ref() == Some(&self.contents) && reallow == Reallow::IfAllowedBefore {
             return Ok(Committed::Unchanged);
@@ -227,7 +272,14 @@ impl Update {
                 store.trust(&canonical(&self.target), &trust::digest(bytes)) == Trust::Allowed
             }
         };
-        atomic::write(&self.target, &self.contents, MODE).context("write", &self.path)?;
+        atomic::write(&self.target, &self.contents, self.keeps.mode)
+            .context("write", &self.path)?;
+        if let Some(group) = self.keeps.group {
+            // The new file has the writer's group (or a setgid directory's); the old one's is
+            // put back, which its owner may always do for a group they are in. Best effort:
+            // the file is ciphertext, so a group left as created exposes nothing.
+            let _ = std::os::unix::fs::chown(&self.target, None, Some(group));
+        }
         if reallow == Reallow::IfAllowedBefore && !allowed_before {
             return Ok(Committed::LeftUnallowed);
         }

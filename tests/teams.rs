@@ -476,6 +476,11 @@ fn a_teammate_listed_in_the_recipients_opens_what_envguard_set_for_the_team() {
     let recipients = dir.join(".env.recipients");
     let listed = fs::read_to_string(&recipients).unwrap();
     fs::write(&recipients, format!("{listed}# bob\n{bob_recipient}\n")).unwrap();
+    // A list changed by hand is reviewed and allowed before anything is encrypted to it.
+    let out = set_shared(&alice, &dir, "API_KEY", API_KEY);
+    assert!(!out.status.success(), "encrypted to an unreviewed list");
+    let out = alice.run(&dir, ["allow"]);
+    assert!(out.status.success(), "allow: {}", stderr(&out));
     let out = set_shared(&alice, &dir, "API_KEY", API_KEY);
     assert!(out.status.success(), "set --shared: {}", stderr(&out));
     assert!(
@@ -637,3 +642,101 @@ const NOTEBOOK: &str = r#"{
  }],
  "metadata": {}, "nbformat": 4, "nbformat_minor": 5
 }"#;
+
+#[test]
+fn get_and_scan_read_the_team_file_as_exec_loads_it() {
+    let (me, outsider) = (Mate::new(), Mate::new());
+    let dir = team_project(&me, &[&me], 0o644);
+    me.allow_shared(&dir);
+    let out = me.env.run(&dir, ["get", "API_KEY"]);
+    assert!(out.status.success(), "get: {}", stderr(&out));
+    assert!(
+        out.stdout == API_KEY.as_bytes(),
+        "get printed {} bytes, not the team's value",
+        out.stdout.len()
+    );
+    write_mode(&dir.join(".env"), "DB_PASSWORD=mine\n", 0o600);
+    assert!(me.run(&dir, &["allow"]).status.success());
+    let out = me.env.run(&dir, ["get", "DB_PASSWORD"]);
+    assert!(out.stdout == b"mine", "the personal .env did not win");
+    let out = me.run(&dir, &["get", "MISSING"]);
+    assert!(!out.status.success(), "get of a name in neither file");
+    assert!(stderr(&out).contains(".env.shared or "), "{}", stderr(&out));
+
+    // The decrypted values are known values; the committed ciphertext is no finding.
+    fs::write(dir.join("settings.py"), format!("KEY = '{API_KEY}'\n")).unwrap();
+    let out = me.run(&dir, &["scan"]);
+    assert!(!out.status.success(), "the team's value leaked unnoticed");
+    assert!(
+        stdout(&out).contains("settings.py:1:") && stdout(&out).contains("known-value API_KEY"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!stderr(&out).contains("mode 0644"), "{}", stderr(&out));
+
+    // Someone who cannot decrypt is scanned all the same, and told once why not for these.
+    let out = outsider.run(&dir, &["scan"]);
+    assert!(!stdout(&out).contains("known-value"), "{}", stdout(&out));
+    assert_eq!(
+        stderr(&out)
+            .matches("its encrypted values are not searched for")
+            .count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn check_reports_who_reads_and_the_values_a_hand_edited_list_left_behind() {
+    let (alice, bob) = (Mate::new(), Mate::new());
+    let dir = team_project(&alice, &[&alice], 0o644);
+    alice.allow_shared(&dir);
+    let report = stdout(&alice.run(&dir, &["check"]));
+    for line in [
+        "lists 1 recipients: a teammate",
+        "you are a teammate (your identity ",
+        "all 2 values are encrypted to the 1 listed recipients",
+    ] {
+        assert!(report.contains(line), "no {line:?} in: {report}");
+    }
+
+    // Bob's key, added to the list by hand (no re-encryption), reaches no value.
+    let recipients = dir.join(".env.recipients");
+    let listed = fs::read_to_string(&recipients).unwrap();
+    write_mode(
+        &recipients,
+        &format!("{listed}# bob\n{}\n", bob.recipient),
+        0o644,
+    );
+    let report = stdout(&alice.run(&dir, &["check"]));
+    for line in [
+        "is not allowed as it is now",
+        "than the 2 listed (was the list edited by hand?): API_KEY (1), DB_PASSWORD (1)",
+        "fix: envguard share add \"$(envguard share me)\"",
+    ] {
+        assert!(report.contains(line), "no {line:?} in: {report}");
+    }
+    let report = stdout(&bob.run(&dir, &["check"]));
+    assert!(report.contains("you are bob (your identity "), "{report}");
+    assert_eq!(
+        report.matches("you are not a recipient").count(),
+        3,
+        "the loader's refusal and one line per value: {report}"
+    );
+
+    assert!(alice.run(&dir, &["allow"]).status.success());
+    let me = stdout(&alice.run(&dir, &["share", "me"]));
+    let out = alice.run(&dir, &["share", "add", me.trim()]);
+    assert!(out.status.success(), "share add: {}", stderr(&out));
+    let report = stdout(&alice.run(&dir, &["check"]));
+    assert!(
+        report.contains("all 2 values are encrypted to the 2 listed recipients"),
+        "{report}"
+    );
+    bob.allow_shared(&dir);
+    assert!(
+        has(&bob.exec_env(&dir).unwrap(), "API_KEY", API_KEY),
+        "bob cannot read after the values were sealed to the list"
+    );
+}

@@ -1,5 +1,6 @@
 //! `envguard allow`: trust a `.env` as it is now (bare, in a team's project: its
-//! `.env.shared` and its `.env`, both checked before either is trusted). A file the guard or the parser refuses is
+//! `.env.shared` and its `.env`, both checked before either is trusted, and the
+//! `.env.recipients` that `set --shared` encrypts to). A file the guard or the parser refuses is
 //! not trusted: allowing it would only defer the refusal to the next prompt.
 //!
 //! Allowing a file that changed since it was last allowed is a review, so `allow` first says
@@ -19,6 +20,8 @@ use crate::load::names;
 use crate::load::trust::{self, Changes, Fingerprints, Trust, TrustStore};
 
 pub fn run(args: &TargetArgs) -> Result<()> {
+    // Run by hand: a team file's protected age identity may be unlocked to check it.
+    crate::load::identity::ask_for_passphrases();
     let paths = discover::named_or_project(args.file.as_deref(), args.path.as_deref())?;
     // Both of a project's files pass the checks before either is allowed: all or nothing.
     let checked = paths
@@ -27,6 +30,7 @@ pub fn run(args: &TargetArgs) -> Result<()> {
         .collect::<std::result::Result<Vec<_>, _>>()?;
     let store = TrustStore::open()?;
     for checked in &checked {
+        super::share::allow_recipients(&checked.path)?;
         allow_one(checked, &store)?;
     }
     Ok(())

@@ -16,6 +16,7 @@ use crate::load::names;
 use crate::load::trust::TrustStore;
 use crate::load::{discover, explain};
 
+mod recipients;
 mod references;
 
 /// One reported line: passed, failed (refuses the file) or a warning (does not).
@@ -205,6 +206,7 @@ fn inspect(path: &Path, resolve: bool) -> Result<Report> {
         }
         Err(refusal) => report.fail(&refusal),
     }
+    recipients::report(path, &mut report);
     Ok(report)
 }
 

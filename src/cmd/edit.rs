@@ -14,6 +14,8 @@
 //! Saving re-allows the file only if it was allowed as it was before the edit (as `set` and
 //! `unset` do): a file someone else changed, or nobody ever allowed, holds lines the user did
 //! not write and `check` has warnings about, and an editor session is no review of those.
+//!
+//! `edit --shared` ([`shared`]) works the same way on a decrypted copy of the team's file.
 
 use std::fs::{self, File};
 use std::io::{self, BufRead, IsTerminal, Write};
@@ -22,8 +24,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use nix::fcntl::{Flock, FlockArg};
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 
-use crate::cli::DirArgs;
+use crate::cli::EditArgs;
 use crate::display::{escape_for_display, quote_for_display};
 use crate::envfile::{Committed, Reallow, Update};
 use crate::error::{Error, IoContext, Refusal, Result};
@@ -36,19 +39,16 @@ const SCRATCH_PREFIX: &str = "envguard-edit-";
 /// Names an edit directory kept on purpose (the user's work after a conflict), never removed.
 const KEPT_PREFIX: &str = "envguard-kept-edit-";
 
-pub fn run(args: &DirArgs) -> Result<()> {
+mod shared;
+
+pub fn run(args: &EditArgs) -> Result<()> {
     remove_abandoned_copies();
+    if args.shared {
+        return shared::run(args.dir.as_deref());
+    }
     let path = discover::named_or_target(args.file.as_deref(), args.dir.as_deref())?;
     let original = Update::begin_unparsed(&path)?.contents().to_vec();
-    let scratch = tempfile::Builder::new()
-        .prefix(&format!("{SCRATCH_PREFIX}{}-", std::process::id()))
-        .permissions(fs::Permissions::from_mode(0o700))
-        .tempdir()
-        .context("create", Path::new("a temporary directory"))?;
-    // Whatever the umask or the temp-file crate did, no one else may even list it.
-    fs::set_permissions(scratch.path(), fs::Permissions::from_mode(0o700))
-        .context("protect", scratch.path())?;
-    let _in_use = lock(scratch.path()).context("lock", scratch.path())?;
+    let scratch = Scratch::new()?;
     let copy = scratch.path().join(discover::FILE_NAME);
     crate::atomic::write(&copy, &original, crate::envfile::MODE).context("write", &copy)?;
 
@@ -74,7 +74,7 @@ pub fn run(args: &DirArgs) -> Result<()> {
     let mut update = Update::begin_unparsed(&path)?;
     if update.contents() != original {
         // The user's work is kept (0600, in a private directory) rather than lost.
-        let kept = keep(scratch.keep()).join(discover::FILE_NAME);
+        let kept = scratch.keep().join(discover::FILE_NAME);
         return Err(Error::Failed(format!(
             "{}: changed while you were editing (another `envguard set`?); your edit was not saved but kept in {} (fix: run `envguard edit` again and copy your changes over)",
             escape_for_display(&path),
@@ -118,20 +118,50 @@ pub fn run(args: &DirArgs) -> Result<()> {
     }
 }
 
-/// Holds `dir`'s lock while the edit runs; the kernel drops it however envguard ends.
-fn lock(dir: &Path) -> io::Result<Flock<File>> {
-    Flock::lock(File::open(dir)?, FlockArg::LockExclusive).map_err(|(_, errno)| errno.into())
+/// The private directory an editor works in, removed (copy and all) when dropped, whichever
+/// way the edit ends short of a kill; its name and lock let a later run remove it after one.
+struct Scratch {
+    dir: tempfile::TempDir,
+    /// Held while the edit runs; the kernel drops it however envguard ends.
+    _in_use: Flock<File>,
 }
 
-/// Renames a kept edit directory so that no later run takes it for an abandoned one.
-fn keep(dir: PathBuf) -> PathBuf {
-    let renamed = dir.file_name().and_then(|name| {
-        let name = name.to_str()?.strip_prefix(SCRATCH_PREFIX)?;
-        Some(dir.with_file_name(format!("{KEPT_PREFIX}{name}")))
-    });
-    match renamed {
-        Some(renamed) if fs::rename(&dir, &renamed).is_ok() => renamed,
-        _ => dir,
+impl Scratch {
+    fn new() -> Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("{SCRATCH_PREFIX}{}-", std::process::id()))
+            .permissions(fs::Permissions::from_mode(0o700))
+            .tempdir()
+            .context("create", Path::new("a temporary directory"))?;
+        // Whatever the umask or the temp-file crate did, no one else may even list it.
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700))
+            .context("protect", dir.path())?;
+        let in_use = Flock::lock(
+            File::open(dir.path()).context("open", dir.path())?,
+            FlockArg::LockExclusive,
+        )
+        .map_err(|(_, errno)| Error::io("lock", dir.path(), errno.into()))?;
+        Ok(Scratch {
+            dir,
+            _in_use: in_use,
+        })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Keeps the directory, renamed so that no later run takes it for an abandoned one.
+    fn keep(self) -> PathBuf {
+        let dir = self.dir.keep();
+        let renamed = dir.file_name().and_then(|name| {
+            let name = name.to_str()?.strip_prefix(SCRATCH_PREFIX)?;
+            Some(dir.with_file_name(format!("{KEPT_PREFIX}{name}")))
+        });
+        match renamed {
+            Some(renamed) if fs::rename(&dir, &renamed).is_ok() => renamed,
+            _ => dir,
+        }
     }
 }
 
@@ -205,17 +235,53 @@ fn run_editor(file: &Path) -> Result<()> {
     let (program, arguments) = words
         .split_first()
         .ok_or_else(|| Error::Usage("the editor command ($VISUAL / $EDITOR) is empty".into()))?;
-    let status = Command::new(program)
-        .args(arguments)
-        .arg(file)
-        .status()
-        .map_err(|e| Error::Failed(format!("cannot start the editor {program:?}: {e}")))?;
+    let status = {
+        let _survive = SurviveInterrupts::install();
+        Command::new(program).args(arguments).arg(file).status()
+    }
+    .map_err(|e| Error::Failed(format!("cannot start the editor {program:?}: {e}")))?;
     if !status.success() {
         return Err(Error::Failed(format!(
             "the editor {program:?} failed ({status}); the .env was not changed"
         )));
     }
     Ok(())
+}
+
+/// While the editor runs, a Ctrl-C or Ctrl-\\ in the terminal reaches envguard too: by
+/// default it would die on the spot, before dropping the [`Scratch`] that holds the plaintext
+/// copy. A handler that does nothing keeps it alive to clean up once the editor ends; unlike
+/// an ignored signal, a handled one is reset by `exec`, so the editor still gets its usual
+/// Ctrl-C.
+struct SurviveInterrupts {
+    previous: Vec<(Signal, SigAction)>,
+}
+
+extern "C" fn do_nothing(_: nix::libc::c_int) {}
+
+impl SurviveInterrupts {
+    fn install() -> Self {
+        let handler = SigAction::new(
+            SigHandler::Handler(do_nothing),
+            SaFlags::SA_RESTART,
+            SigSet::empty(),
+        );
+        let previous = [Signal::SIGINT, Signal::SIGQUIT]
+            .into_iter()
+            // SAFETY: the handler touches nothing, so it is async-signal-safe.
+            .filter_map(|signal| Some((signal, unsafe { sigaction(signal, &handler) }.ok()?)))
+            .collect();
+        SurviveInterrupts { previous }
+    }
+}
+
+impl Drop for SurviveInterrupts {
+    fn drop(&mut self) {
+        for (signal, previous) in &self.previous {
+            // SAFETY: puts back the disposition that was there before.
+            let _ = unsafe { sigaction(*signal, previous) };
+        }
+    }
 }
 
 /// Reports `refusal`; on a terminal, asks whether to reopen the editor. Not on a terminal

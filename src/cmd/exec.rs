@@ -24,6 +24,8 @@ mod mask;
 mod watch;
 
 pub fn run(args: ExecArgs) -> Result<()> {
+    // Run by hand in a terminal: a protected age identity may be unlocked here.
+    crate::load::identity::ask_for_passphrases();
     if let Some(invocation) = watch::keeper::Invocation::from_env() {
         return watch::keeper::run(invocation, &args.command);
     }
@@ -78,7 +80,7 @@ fn wants_mask(args: &ExecArgs) -> bool {
 /// The variables of `paths`, each file loaded whole through the guard and the trust gate, in
 /// order: a later file's value wins, and its `${NAME}` sees what the earlier ones set, as
 /// successive `load_dotenv(..., override=True)` calls would. All or nothing across the files.
-fn load_all(paths: &[PathBuf]) -> Result<Vec<Binding>> {
+pub(super) fn load_all(paths: &[PathBuf]) -> Result<Vec<Binding>> {
     let Some(last) = paths.last() else {
         return Ok(Vec::new());
     };

@@ -1,8 +1,9 @@
 //! `envguard get NAME`: one value for a script (`envguard get DB_URL | psql -f -`), so that a
 //! script needs neither `exec` around itself nor a parser of its own for `.env` syntax.
 //!
-//! The value goes through the same loader as `exec` (guard, parser, name rules, trust): a
-//! file `exec` would refuse yields nothing here either. It is written exactly, with no newline
+//! The value goes through the same loader as `exec` (guard, parser, decryption, name rules,
+//! trust), from the same files (a team's `.env.shared`, then the `.env` that overrides it): a
+//! project `exec` would refuse yields nothing here either. It is written exactly, with no newline
 //! added (a trailing newline would become part of a password read by `$(...)`'s neighbours such
 //! as `read` or a config templater), and never to a terminal unless asked, since a value on
 //! screen stays in scrollback, screen recordings and shared sessions.
@@ -14,11 +15,10 @@ use crate::cli::GetArgs;
 use crate::display::escape_for_display;
 use crate::error::{Error, Result};
 use crate::load::discover;
-use crate::load::loader::{self, from_process_env};
 use crate::load::names;
-use crate::load::trust::TrustStore;
 
 pub fn run(args: &GetArgs) -> Result<()> {
+    crate::load::identity::ask_for_passphrases();
     let name = &args.name;
     if !names::is_valid(name) {
         return Err(Error::Usage(format!(
@@ -30,16 +30,13 @@ pub fn run(args: &GetArgs) -> Result<()> {
             "refusing to print the value of {name} to the terminal, where it would stay on screen and in scrollback (fix: pipe it where it is needed: `envguard get {name} | COMMAND`, or add `--reveal` to show it)"
         )));
     }
-    let path = env_file(args)?;
-    let checked = loader::load(&path, &from_process_env, &TrustStore::open()?)?;
-    let Some(binding) = checked
-        .bindings
-        .iter()
-        .find(|binding| &binding.name == name)
-    else {
+    let paths = discover::project_files(&env_file(args)?);
+    let bindings = super::exec::load_all(&paths)?;
+    let Some(binding) = bindings.iter().find(|binding| &binding.name == name) else {
+        let files: Vec<String> = paths.iter().map(|path| escape_for_display(path)).collect();
         say!(
             "envguard: {name} is not set in {} (fix: `envguard set {name}`, or `envguard list --names` to see what is)",
-            escape_for_display(&path)
+            files.join(" or ")
         );
         return Err(Error::Silent(1));
     };
@@ -62,7 +59,8 @@ pub fn run(args: &GetArgs) -> Result<()> {
     }
 }
 
-/// `--file`, else the nearest `.env` from `--dir` or here: the file `exec` would load.
+/// `--file`, else the nearest project's `.env` from `--dir` or here (which need not exist when
+/// the project has only a `.env.shared`): what `exec` would load.
 fn env_file(args: &GetArgs) -> Result<PathBuf> {
     if let Some(file) = &args.file {
         return discover::absolute(file);
@@ -71,5 +69,5 @@ fn env_file(args: &GetArgs) -> Result<PathBuf> {
         Some(dir) => discover::absolute(dir)?,
         None => discover::working_dir()?,
     };
-    discover::nearest(&dir).ok_or_else(|| discover::not_found(&dir))
+    discover::nearest_project(&dir).ok_or_else(|| discover::not_found(&dir))
 }

@@ -22,6 +22,7 @@ use crate::atomic;
 use crate::cli::{ScanArgs, ScanFormat};
 use crate::display::{escape_for_display, escape_text_for_display};
 use crate::error::{Error, IoContext, Refusal, Result};
+use crate::load::decrypt;
 use crate::load::discover;
 use crate::load::dotenv;
 use crate::load::guard::{self, Policy};
@@ -295,7 +296,13 @@ fn read_values(path: &Path, secrets: &mut Vec<Secret>, sources: &mut Vec<PathBuf
             return;
         }
     };
-    let overlooked = match opened.admit(path, limit, Policy::ScanValues) {
+    // A team's `.env.shared` is committed ciphertext, 0644 from git: only its own mode rule
+    // (nobody else may write it) applies, not a `.env`'s.
+    let policy = match path.file_name() {
+        Some(name) if name == discover::SHARED_FILE_NAME => Policy::Shared,
+        _ => Policy::ScanValues,
+    };
+    let overlooked = match opened.admit(path, limit, policy) {
         Ok(overlooked) => overlooked,
         Err(failure) => {
             warn(&format!(
@@ -327,10 +334,10 @@ fn read_values(path: &Path, secrets: &mut Vec<Secret>, sources: &mut Vec<PathBuf
     }
     match dotenv::parse(&guarded.bytes, &from_process_env) {
         Ok(bindings) => secrets.extend(
-            bindings
+            opened_values(path, bindings)
                 .into_iter()
                 // Ciphertext is made to be shared; only what it decrypts to is secret.
-                .filter(|b| !b.value.starts_with("age:"))
+                .filter(|b| !b.value.starts_with(decrypt::PREFIX))
                 .map(|b| Secret {
                     name: b.name,
                     value: b.value,
@@ -340,6 +347,27 @@ fn read_values(path: &Path, secrets: &mut Vec<Secret>, sources: &mut Vec<PathBuf
             "warning: {}; its values are not searched for",
             &loader::parse_refusal(path, &error)
         )),
+    }
+}
+
+/// `bindings` of the file at `path` with a team file's values decrypted, when the user can:
+/// the plaintext of `.env.shared` is what a leak would contain. One who cannot (not a
+/// recipient, no identity here) still gets the scan, with one warning.
+fn opened_values(path: &Path, bindings: Vec<dotenv::Binding>) -> Vec<dotenv::Binding> {
+    let is_shared = path
+        .file_name()
+        .is_some_and(|name| name == discover::SHARED_FILE_NAME);
+    if !is_shared {
+        return bindings;
+    }
+    match decrypt::decrypt(path, bindings.clone()) {
+        Ok(opened) => opened,
+        Err(refusal) => {
+            warn(&format!(
+                "warning: {refusal}; its encrypted values are not searched for"
+            ));
+            bindings
+        }
     }
 }
 

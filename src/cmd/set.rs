@@ -101,7 +101,7 @@ pub fn run(args: &SetArgs) -> Result<()> {
 
 /// Refuses, before anything is written, a variable longer than any program can receive: the
 /// loader would refuse the whole file, so writing it would only break what loads today.
-fn refuse_oversize(name: &str, value: &str) -> Result<()> {
+pub(super) fn refuse_oversize(name: &str, value: &str) -> Result<()> {
     let size = Limits::size_of(name, value);
     if size <= loader::MAX_VARIABLE_BYTES {
         return Ok(());

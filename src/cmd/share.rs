@@ -24,14 +24,16 @@ use crate::load::discover::{self, FILE_NAME, SHARED_FILE_NAME};
 use crate::load::guard::{self, Policy};
 use crate::load::identity;
 use crate::load::loader::{self, from_process_env};
+use crate::load::trust::{self, Trust, TrustStore};
 
 /// The committed list of who can read a project's `.env.shared`.
 pub const RECIPIENTS_FILE_NAME: &str = ".env.recipients";
 
 /// Committed files hold no secret: readable by the team, writable by the user.
-const COMMITTED_MODE: u32 = 0o644;
+const COMMITTED_MODE: u32 = envfile::SHARED_MODE;
 
 pub fn run(command: &ShareCommand) -> Result<()> {
+    identity::ask_for_passphrases();
     match command {
         ShareCommand::Me => me(),
         ShareCommand::Init(args) => init(args),
@@ -134,6 +136,7 @@ fn init(args: &ShareInitArgs) -> Result<()> {
     atomic::write(&recipients, listed.as_bytes(), COMMITTED_MODE).context("write", &recipients)?;
     atomic::write(&shared, b"", COMMITTED_MODE).context("write", &shared)?;
     envfile::allow(&loader::check(&shared, &from_process_env)?)?;
+    trust_listed(&read_team(&shared)?.1)?;
     say!(
         "envguard: created {} (you, {label}) and an empty {}, allowed; commit both, then `envguard set --shared NAME`",
         escape_for_display(&recipients),
@@ -188,11 +191,77 @@ pub(super) fn today() -> String {
 }
 
 /// The recipients of the project whose team file is `shared`, with the labels written above
-/// them. The list decides who can read every value sealed to it, so it passes the team file's
-/// guard: nobody but the user may have written it.
+/// them, for sealing a value to. The list decides who can read every value sealed to it, so
+/// it passes the team file's guard (nobody but the user may have written it) and the trust
+/// gate: a `git pull` that adds a stranger's key changes its bytes, and until the user has
+/// looked and run `envguard allow`, nothing is encrypted to the new list. Loading needs no
+/// recipients, so only the writers ask for them.
 pub(super) fn recipients(shared: &Path) -> Result<Team> {
-    let path = atomic::parent(shared).join(RECIPIENTS_FILE_NAME);
-    let bytes = match guard::open(&path) {
+    let (team, read) = read_team(shared)?;
+    let store = TrustStore::open()?;
+    let why = match store.trust(&read.canonical, &trust::digest(&read.bytes)) {
+        Trust::Allowed => return Ok(team),
+        Trust::Changed => "changed since you last allowed it (a `git pull`?)",
+        Trust::NeverAllowed => "was never allowed by you",
+    };
+    let quoted = quote_for_display(&team.path);
+    Err(Refusal::new(
+        &team.path,
+        RefusalKind::Untrusted,
+        format!(
+            "{why}, so nothing is encrypted to it: whoever it now lists would read the value (it lists: {})",
+            team.labels.join(", ")
+        ),
+        format!("review who was added (`git log -p {quoted}`), then `envguard allow` in the project"),
+    )
+    .into())
+}
+
+/// Trusts the `.env.recipients` beside `shared` as it is now: the same review as the team
+/// file's (`allow` in the project, and every `share` command that writes the list). A list
+/// that is missing or does not pass is said, not refused: loading does not need it.
+pub(super) fn allow_recipients(shared: &Path) -> Result<()> {
+    if shared
+        .file_name()
+        .is_none_or(|name| name != SHARED_FILE_NAME)
+        || fs::symlink_metadata(recipients_path(shared)).is_err()
+    {
+        return Ok(());
+    }
+    let (team, read) = match read_team(shared) {
+        Ok(read) => read,
+        Err(error) => {
+            say!(
+                "envguard: warning: not allowed, so `set --shared` and `share` refuse to encrypt to it: {error}"
+            );
+            return Ok(());
+        }
+    };
+    trust_listed(&read)?;
+    say!(
+        "envguard: allowed {} ({} recipients: {})",
+        escape_for_display(&team.path),
+        team.labels.len(),
+        team.labels.join(", ")
+    );
+    Ok(())
+}
+
+/// Records the recipients file as read in `read` as trusted: by `allow`, and by each `share`
+/// command after writing the list the user asked for.
+fn trust_listed(read: &guard::Guarded) -> Result<()> {
+    let digest = trust::digest(&read.bytes);
+    TrustStore::update(|store| store.allow(&read.canonical, digest, None))
+}
+
+fn recipients_path(shared: &Path) -> PathBuf {
+    atomic::parent(shared).join(RECIPIENTS_FILE_NAME)
+}
+
+/// The recipients file beside `shared`, through the guard, and its recipients.
+pub(super) fn read_team(shared: &Path) -> Result<(Team, guard::Guarded)> {
+    let path = recipients_path(shared);
+    let read = match guard::open(&path) {
         Err(failure) if failure.problem == guard::Problem::Missing => {
             return Err(Refusal::new(
                 &path,
@@ -206,11 +275,10 @@ pub(super) fn recipients(shared: &Path) -> Result<Team> {
             opened?
                 .read(&path, guard::max_size(), Policy::Shared)?
                 .guarded
-                .bytes
         }
     };
-    let text = String::from_utf8(bytes).map_err(|_| parse_refusal(&path, 1))?;
-    parse_team(&path, &text)
+    let text = std::str::from_utf8(&read.bytes).map_err(|_| parse_refusal(&path, 1))?;
+    Ok((parse_team(&path, text)?, read))
 }
 
 /// The recipients listed in `text`, the contents of the recipients file at `path`.
@@ -270,7 +338,7 @@ pub(super) struct Team {
     pub path: PathBuf,
     recipients: Vec<Box<dyn age::Recipient + Send>>,
     /// Each recipient as its line says.
-    listed: Vec<String>,
+    pub listed: Vec<String>,
     /// What the comment above each recipient says (its start, where there is none).
     pub labels: Vec<String>,
 }
@@ -333,7 +401,16 @@ fn add(args: &ShareAddArgs) -> Result<()> {
         added.push(recipient);
     }
     if added.is_empty() {
-        return Ok(());
+        // Someone listed already: the one thing to do is what `check` suggests for values
+        // sealed to another set than the list (it was edited by hand): seal them to it.
+        if !sealed_to_another_set(&update, team.listed.len()) {
+            return Ok(());
+        }
+        say!(
+            "envguard: some values of {} were encrypted to another set of recipients than the {} listed; encrypting every value again to the list",
+            escape_for_display(&shared),
+            team.listed.len()
+        );
     }
     let new_team = parse_team(&team.path, &text)?;
     let names = reseal(&mut update, &team, &new_team)?;
@@ -349,6 +426,16 @@ fn add(args: &ShareAddArgs) -> Result<()> {
     super::unset::report(&shared, "re-encrypted every value", &[], committed)?;
     say!("envguard: commit and push .env.recipients and .env.shared; they then `envguard allow`");
     Ok(())
+}
+
+/// Whether a value of `update`'s file is sealed to other than `listed` recipients, by its
+/// age header.
+fn sealed_to_another_set(update: &Update, listed: usize) -> bool {
+    crate::load::dotenv::parse(update.contents(), &|_| None).is_ok_and(|bindings| {
+        bindings.iter().any(|binding| {
+            crate::load::decrypt::recipient_count(&binding.value).is_some_and(|n| n != listed)
+        })
+    })
 }
 
 /// `share remove`: the recipient (and the label comment above it) leaves `.env.recipients`
@@ -498,14 +585,24 @@ fn import(args: &ShareImportArgs) -> Result<()> {
 }
 
 /// Writes the new recipients list, then the re-sealed `.env.shared`, both under `update`'s
-/// lock (they share a directory), so that no `set --shared` seals to a list in between. If
-/// the second write fails the old list is put back: the two files never disagree on who reads.
+/// lock (they share a directory), so that no `set --shared` seals to a list in between, then
+/// trusts the new list. If the second write fails the old list is put back: the two files
+/// never disagree on who reads.
 fn commit_both(update: Update, recipients: &Path, text: &str) -> Result<Committed> {
+    let shared = update.path.clone();
     let old = fs::read(recipients).context("read", recipients)?;
-    atomic::write(recipients, text.as_bytes(), COMMITTED_MODE).context("write", recipients)?;
-    update.commit(Reallow::IfAllowedBefore).inspect_err(|_| {
-        let _ = atomic::write(recipients, &old, COMMITTED_MODE);
-    })
+    // A checkout's mode (0644, or 0664 under a private group's umask) stays as git made it.
+    let mode = fs::metadata(recipients).map_or(COMMITTED_MODE, |meta| {
+        std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777
+    });
+    atomic::write(recipients, text.as_bytes(), mode).context("write", recipients)?;
+    let committed = update.commit(Reallow::IfAllowedBefore).inspect_err(|_| {
+        let _ = atomic::write(recipients, &old, mode);
+    })?;
+    // The list was allowed before (sealing to it needed that) and is now what the user
+    // asked for.
+    trust_listed(&read_team(&shared)?.1)?;
+    Ok(committed)
 }
 
 /// Seals every value of `update`'s `.env.shared` to `new_team` in place (each line keeps its
@@ -544,7 +641,7 @@ fn can_open(team: &Team) -> Result<bool> {
     let decryptor = age::Decryptor::new_buffered(&ciphertext[..])
         .map_err(|_| Error::Failed("cannot check your access".into()))?;
     Ok(decryptor
-        .decrypt(identities.iter().map(|identity| identity.as_ref()))
+        .decrypt(identities.keys.iter().map(|identity| identity.as_ref()))
         .is_ok())
 }
 

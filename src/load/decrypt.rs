@@ -25,7 +25,7 @@ use crate::display::quote_for_display;
 use crate::error::{Refusal, RefusalKind};
 use crate::load::discover::SHARED_FILE_NAME;
 use crate::load::dotenv::Binding;
-use crate::load::identity;
+use crate::load::identity::{self, Identities};
 
 /// What marks a value as an age ciphertext.
 pub const PREFIX: &str = "age:";
@@ -49,12 +49,49 @@ pub fn decrypt(path: &Path, bindings: Vec<Binding>) -> Result<Vec<Binding>, Refu
         .collect()
 }
 
-/// The value sealed in `binding`, checked to be sealed under `binding`'s own name.
-fn open(
+/// Each binding's own outcome, for `check`, which names every value that cannot be opened
+/// rather than stopping at the first as a load does.
+pub fn try_each(
     path: &Path,
-    binding: &Binding,
-    identities: &[Box<dyn age::Identity>],
-) -> Result<String, Refusal> {
+    bindings: Vec<Binding>,
+) -> Result<Vec<Result<Binding, Refusal>>, Refusal> {
+    let identities = identity::all()?;
+    Ok(bindings
+        .into_iter()
+        .map(|binding| {
+            let value = open(path, &binding, &identities)?;
+            Ok(Binding { value, ..binding })
+        })
+        .collect())
+}
+
+/// How many recipients the ciphertext `value` (`age:<base64>`) is sealed to, from its age
+/// header: one stanza per recipient, of the kinds a recipients file can list (X25519 and SSH
+/// keys; age also writes a random "grease" stanza, which is no one's). `None` when it is not
+/// an age file. The header tells how many, not who: an X25519 stanza names no key.
+pub fn recipient_count(value: &str) -> Option<usize> {
+    let encoded = value.strip_prefix(PREFIX)?;
+    let ciphertext = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let header = ciphertext.strip_prefix(b"age-encryption.org/v1\n")?;
+    let mut count = 0;
+    for line in header.split(|byte| *byte == b'\n') {
+        if line.starts_with(b"---") {
+            return Some(count);
+        }
+        let kind = line
+            .strip_prefix(b"-> ")
+            .and_then(|stanza| stanza.split(|byte| *byte == b' ').next());
+        if matches!(kind, Some(b"X25519" | b"ssh-ed25519" | b"ssh-rsa")) {
+            count += 1;
+        }
+    }
+    None
+}
+
+/// The value sealed in `binding`, checked to be sealed under `binding`'s own name.
+fn open(path: &Path, binding: &Binding, identities: &Identities) -> Result<String, Refusal> {
     let name = &binding.name;
     let refuse = |reason: String, fix: String| {
         Refusal::new(path, RefusalKind::Parse, reason, fix).at_line(binding.line)
@@ -80,8 +117,22 @@ fn open(
         age::Decryptor::new_buffered(&ciphertext[..]).map_err(|_| damaged("is not an age file"))?;
     let mut plaintext = Vec::new();
     decryptor
-        .decrypt(identities.iter().map(|identity| identity.as_ref()))
+        .decrypt(identities.keys.iter().map(|identity| identity.as_ref()))
         .map_err(|error| match error {
+            age::DecryptError::NoMatchingKeys if !identities.locked.is_empty() => {
+                let locked: Vec<String> = identities
+                    .locked
+                    .iter()
+                    .map(|file| quote_for_display(file))
+                    .collect();
+                refuse(
+                    format!(
+                        "none of your age identities opens {name}, and {} is protected by a passphrase, which envguard cannot ask for here (the shell hook, kernels and pipes have no terminal to ask on)",
+                        locked.join(", ")
+                    ),
+                    "run `envguard exec -- COMMAND` in a terminal, which asks for it once; or keep an unencrypted identity file of mode 0600 (`envguard share me` makes one, for a teammate's `envguard share add`)".to_owned(),
+                )
+            }
             age::DecryptError::NoMatchingKeys => refuse(
                 format!(
                     "you are not a recipient of {} (none of your age identities opens {name})",
@@ -108,4 +159,41 @@ fn open(
         return Err(damaged("holds a NUL byte, which no environment can carry"));
     }
     String::from_utf8(value).map_err(|_| damaged("holds a value that is not UTF-8"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn sealed_to(count: usize) -> String {
+        let keys: Vec<age::x25519::Identity> = (0..count)
+            .map(|_| age::x25519::Identity::generate())
+            .collect();
+        let recipients: Vec<age::x25519::Recipient> =
+            keys.iter().map(age::x25519::Identity::to_public).collect();
+        let encryptor =
+            age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
+                .unwrap();
+        let mut sealed = Vec::new();
+        let mut writer = encryptor.wrap_output(&mut sealed).unwrap();
+        writer.write_all(b"NAME=value").unwrap();
+        writer.finish().unwrap();
+        format!(
+            "{PREFIX}{}",
+            base64::engine::general_purpose::STANDARD.encode(sealed)
+        )
+    }
+
+    #[test]
+    fn recipient_count_reads_the_header_and_skips_the_grease_stanza() {
+        for count in [1, 3, 8] {
+            assert_eq!(recipient_count(&sealed_to(count)), Some(count));
+        }
+        assert_eq!(recipient_count("age:not base64"), None);
+        assert_eq!(recipient_count("plaintext"), None);
+        let not_age = base64::engine::general_purpose::STANDARD.encode("hello\n--- x\n");
+        assert_eq!(recipient_count(&format!("{PREFIX}{not_age}")), None);
+    }
 }

@@ -232,12 +232,44 @@ impl Session {
     /// Types `command`, waits until it ran and the next prompt (after the hook) is shown;
     /// returns what the terminal showed meanwhile (hook messages included).
     pub fn run(&mut self, command: &str) -> String {
+        self.run_answering(command, &[])
+    }
+
+    /// [`Session::run`] for a command that asks for secrets at hidden prompts: each answer is
+    /// typed after its prompt appears and the terminal's echo is off (as a person would see
+    /// the prompt before typing), so it is never shown.
+    pub fn run_answering(&mut self, command: &str, answers: &[(&str, &str)]) -> String {
         self.markers += 1;
         let n = self.markers;
         self.type_line(&format!("{command}; printf '%s%s.\\n' EGSYNC {n}"));
-        let mut text = self.wait_for(&format!("EGSYNC{n}."));
+        let mut text = String::new();
+        for (prompt, answer) in answers {
+            text.push_str(&self.wait_for(prompt));
+            self.wait_echo_off();
+            self.type_line(answer);
+        }
+        text.push_str(&self.wait_for(&format!("EGSYNC{n}.")));
         text.push_str(&self.wait_prompt());
         text
+    }
+
+    /// Waits until the program at the prompt has turned the terminal's echo off. The flag is
+    /// the terminal's own state, not output to wait for, so it is looked at every few ms.
+    fn wait_echo_off(&mut self) {
+        let deadline = Instant::now() + TIMEOUT;
+        while nix::sys::termios::tcgetattr(self.master.as_fd()).is_ok_and(|attrs| {
+            attrs
+                .local_flags
+                .contains(nix::sys::termios::LocalFlags::ECHO)
+        }) {
+            assert!(
+                Instant::now() < deadline,
+                "{}: echo never went off for a hidden prompt; terminal ends with:\n{}",
+                self.shell_name(),
+                self.tail()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     pub fn type_line(&mut self, line: &str) {
