@@ -866,3 +866,54 @@ fn ctrl_z_fg_and_ctrl_c_in_a_terminal_behave_as_without_envguard() {
     assert_eq!(starts.len(), 2);
     assert_eq!(processes_in_groups(&starts), Vec::<i32>::new());
 }
+
+/// `envguard ARGS` in `dir` with `input` on stdin, which must succeed; no value shown.
+fn run_ok(env: &TestEnv, dir: &Path, args: &[&str], input: &str) {
+    let out = env.run_with_input(dir, args, input.as_bytes());
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        common::stderr(&out)
+    );
+}
+
+#[test]
+fn a_team_file_is_watched_alone_and_beside_the_personal_env() {
+    let env = TestEnv::new();
+    let project = env.work().join("team");
+    fs::create_dir_all(&project).unwrap();
+    // The real age identity `share init` makes, and values sealed to it by `set --shared`.
+    run_ok(&env, &project, &["share", "init"], "");
+    run_ok(&env, &project, &["set", "--shared", "API_KEY"], FIRST);
+    let watch = Watch::start(&env, &project, &[], "");
+    assert!(
+        watch.starts()[0].saw(FIRST),
+        "a project of .env.shared alone did not load"
+    );
+
+    run_ok(&env, &project, &["set", "--shared", "API_KEY"], SECOND);
+    let starts = watch.wait_for_starts(2);
+    assert!(
+        starts[1].saw(SECOND),
+        "the edit of .env.shared did not reach the program"
+    );
+    assert!(all_gone(&starts[0]), "the old program is still running");
+
+    // A personal `.env` appearing beside it wins, once allowed.
+    let personal = "personal-secret-value";
+    write_mode(&watch.env_file(), &api_key(personal), 0o600);
+    allow(&env, &project);
+    assert!(watch.wait_for_starts(3)[2].saw(personal));
+    let stderr = watch.stderr();
+    assert!(
+        stderr.contains(".env.shared changed (API_KEY): restarting")
+            && stderr.contains(".env.shared and "),
+        "{stderr}"
+    );
+    assert!(
+        [FIRST, SECOND, personal]
+            .iter()
+            .all(|value| !stderr.contains(value)),
+        "a value reached stderr"
+    );
+}

@@ -14,7 +14,7 @@ use std::process::Command;
 
 use crate::cli::ExecArgs;
 use crate::display::escape_for_display;
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::load::discover;
 use crate::load::dotenv::Binding;
 use crate::load::loader::{self, ArgSpace, from_process_env};
@@ -46,19 +46,19 @@ pub fn run(args: ExecArgs) -> Result<()> {
         }
     }
     let masked = wants_mask(&args);
-    if masked && stop.is_some() {
-        return Err(Error::Usage(
-            "--mask does not work with --watch yet: drop one of them (with ENVGUARD_MASK=1 set, add --no-mask to watch unmasked)".into(),
-        ));
-    }
     if let Some(stop) = stop {
-        return watch::run(paths.first().map(PathBuf::as_path), &args.command, stop);
+        return watch::run(
+            paths.first().map(PathBuf::as_path),
+            &args.command,
+            stop,
+            masked,
+        );
     }
     let paths: Vec<PathBuf> = paths
         .iter()
         .flat_map(|path| discover::project_files(path))
         .collect();
-    let mut bindings = load_all(&paths)?;
+    let mut bindings = load_all(&paths, &TrustStore::open()?)?;
     if args.kernel.is_some() {
         bindings.push(crate::jupyter::launch::mask_names(&bindings));
     }
@@ -75,14 +75,19 @@ fn wants_mask(args: &ExecArgs) -> bool {
     !args.no_mask && (args.mask || by_default)
 }
 
+/// The variables of the project of `env_file` (a team's `.env.shared`, then the `.env`), as
+/// they are now: what `--watch` loads at each change, since either file may appear or go.
+fn load_project(env_file: &Path, store: &TrustStore) -> Result<Vec<Binding>, Refusal> {
+    load_all(&discover::project_files(env_file), store)
+}
+
 /// The variables of `paths`, each file loaded whole through the guard and the trust gate, in
 /// order: a later file's value wins, and its `${NAME}` sees what the earlier ones set, as
 /// successive `load_dotenv(..., override=True)` calls would. All or nothing across the files.
-fn load_all(paths: &[PathBuf]) -> Result<Vec<Binding>> {
+fn load_all(paths: &[PathBuf], store: &TrustStore) -> Result<Vec<Binding>, Refusal> {
     let Some(last) = paths.last() else {
         return Ok(Vec::new());
     };
-    let store = TrustStore::open()?;
     let mut merged: Vec<Binding> = Vec::new();
     let mut position: HashMap<String, usize> = HashMap::new();
     for path in paths {
@@ -90,7 +95,7 @@ fn load_all(paths: &[PathBuf]) -> Result<Vec<Binding>> {
             Some(&at) => Some(merged[at].value.clone()),
             None => from_process_env(name),
         };
-        let loaded = loader::load(path, &outer, &store)?.bindings;
+        let loaded = loader::load(path, &outer, store)?.bindings;
         for binding in loaded {
             match position.get(&binding.name) {
                 Some(&at) => merged[at] = binding,
@@ -106,14 +111,14 @@ fn load_all(paths: &[PathBuf]) -> Result<Vec<Binding>> {
         && let Some(refusal) =
             loader::total_refusal(last, &merged, &from_process_env, ArgSpace::current())
     {
-        return Err(refusal.into());
+        return Err(refusal);
     }
     Ok(merged)
 }
 
 /// The `.env` files that `exec` loads: every `--file`, else the nearest project's from `--dir`
 /// or here (each a `.env` path that [`discover::project_files`] expands with the team's
-/// `.env.shared`; `--watch` follows the `.env` alone). Empty only with `--allow-missing`.
+/// `.env.shared`). Empty only with `--allow-missing`.
 fn env_files(args: &ExecArgs) -> Result<Vec<PathBuf>> {
     if !args.file.is_empty() {
         return args
