@@ -11,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{TestEnv, write_mode};
 use envguard::load::trust::digest;
@@ -245,15 +245,8 @@ fn alive(pid: i32) -> bool {
     })
 }
 
-fn poll(mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + DEADLINE;
-    while Instant::now() < deadline {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    done()
+fn poll(done: impl FnMut() -> bool) -> bool {
+    common::wait_until(DEADLINE, done)
 }
 
 fn allow(env: &TestEnv, project: &Path) {

@@ -13,6 +13,7 @@
 //! This is a safety net for accidents, not a boundary: a program can always transform a value
 //! beyond recognition before printing it.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -150,10 +151,11 @@ impl Masker {
         self.automaton.is_none()
     }
 
-    /// A stream through this masker, for one output.
-    pub fn stream(&self) -> Stream<'_> {
+    /// A stream through this masker, for one output. Shared, so that a stream can outlive the
+    /// code that built the masker (a relay thread) and switch to another ([`Stream::switch`]).
+    pub fn stream(self: &Arc<Self>) -> Stream {
         Stream {
-            masker: self,
+            masker: Arc::clone(self),
             pending: Vec::new(),
             last_input: Instant::now(),
             held_since: None,
@@ -215,14 +217,14 @@ impl Masker {
 }
 
 /// One output (stdout, stderr or a terminal) through a [`Masker`].
-pub struct Stream<'m> {
-    masker: &'m Masker,
+pub struct Stream {
+    masker: Arc<Masker>,
     pending: Vec<u8>,
     last_input: Instant,
     held_since: Option<Instant>,
 }
 
-impl Stream<'_> {
+impl Stream {
     /// Masks `input` into `out`, holding back a tail that could begin a value.
     pub fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
         self.last_input = Instant::now();
@@ -239,6 +241,12 @@ impl Stream<'_> {
             (false, None) => Some(self.last_input),
             (false, since) => since,
         };
+    }
+
+    /// Masks what comes next with `masker` instead. What is held stays held: it is masked by
+    /// the new masker with what follows, so a value split across the switch is still whole.
+    pub fn switch(&mut self, masker: Arc<Masker>) {
+        self.masker = masker;
     }
 
     /// Releases whatever is held, masked as far as it goes.
@@ -267,7 +275,7 @@ mod tests {
 
     const KEY: &str = "sk-test-Qm2Lp7Vt4Rw8Ks1N";
 
-    fn masked_in_pieces(masker: &Masker, pieces: &[&[u8]]) -> Vec<u8> {
+    fn masked_in_pieces(masker: &Arc<Masker>, pieces: &[&[u8]]) -> Vec<u8> {
         let mut stream = masker.stream();
         let mut out = Vec::new();
         for piece in pieces {
@@ -277,13 +285,13 @@ mod tests {
         out
     }
 
-    fn masker() -> Masker {
-        Masker::new([
+    fn masker() -> Arc<Masker> {
+        Arc::new(Masker::new([
             ("API_KEY", KEY),
             ("LONGER", "sk-test-Qm2Lp7Vt4Rw8Ks1N-and-more"),
             ("DEBUG", "true"),
             ("PEM", "-----BEGIN-----\nQUJDREVGR0hJSktM\n-----END-----"),
-        ])
+        ]))
     }
 
     #[test]

@@ -32,11 +32,13 @@ use crate::load::trust::TrustStore;
 mod child;
 mod files;
 pub mod keeper;
+mod output;
 mod signals;
 mod terminal;
 mod tree;
 
 use child::{Delivery, Group, Leader};
+use output::MaskedOutput;
 use terminal::Terminal;
 
 /// How long a group may take to disappear after SIGKILL before envguard stops waiting (only a
@@ -115,13 +117,8 @@ pub fn run(
     stop: StopPolicy,
     masked: bool,
 ) -> Result<()> {
-    if masked {
-        return Err(Error::Usage(
-            "--mask does not work with --watch yet: drop one of them (with ENVGUARD_MASK=1 set, add --no-mask to watch unmasked)".into(),
-        ));
-    }
     let (events, received) = mpsc::channel();
-    signals::start(events.clone())?;
+    signals::start(events.clone(), masked)?;
     child::become_subreaper();
     // Watching starts before the first load, so an edit made while it runs is seen.
     let _watch = env_file
@@ -131,12 +128,23 @@ pub fn run(
         Some(path) => load_project(path, &TrustStore::open()?)?,
         None => Vec::new(),
     };
+    let output = masked.then(MaskedOutput::start).transpose()?;
+    // On a pseudo-terminal of envguard's, the user's terminal stays envguard's.
+    let on_own_terminal = output
+        .as_ref()
+        .and_then(MaskedOutput::program_takes_terminal)
+        .is_some();
     let mut supervisor = Supervisor {
         env_file,
         command,
         stop,
         events: received,
-        terminal: Terminal::if_foreground(),
+        terminal: if on_own_terminal {
+            None
+        } else {
+            Terminal::if_foreground()
+        },
+        output,
         running: bindings,
         reported: None,
         shutdown: None,
@@ -174,6 +182,8 @@ struct Supervisor<'a> {
     stop: StopPolicy,
     events: Receiver<Event>,
     terminal: Option<Terminal>,
+    /// The relay of the program's output through the mask filter, with `--mask`.
+    output: Option<MaskedOutput>,
     /// The variables the running program was started with.
     running: Vec<Binding>,
     /// The last refusal reported, so that one bad edit is reported once, not at every event.
@@ -231,6 +241,7 @@ impl Supervisor<'_> {
                     group.signal_group(Signal::SIGTSTP);
                 }
                 Event::Signal(Signal::SIGCONT) => self.resume(&group),
+                Event::Signal(Signal::SIGWINCH) => self.resize(),
                 Event::Signal(signal) => {
                     self.shutdown = Some(signal);
                     self.terminate(&mut group, signal);
@@ -286,8 +297,20 @@ impl Supervisor<'_> {
     }
 
     fn start(&mut self) -> Result<Group> {
-        let take_terminal = self.terminal.as_ref().is_some_and(Terminal::may_hand_over);
-        let group = Group::spawn(self.command, &self.running, take_terminal)
+        let wiring = self
+            .output
+            .as_mut()
+            .map(|output| output.wire(&self.running))
+            .transpose()?;
+        let take_terminal = match self
+            .output
+            .as_ref()
+            .and_then(MaskedOutput::program_takes_terminal)
+        {
+            Some(takes_pseudo_terminal) => takes_pseudo_terminal,
+            None => self.terminal.as_ref().is_some_and(Terminal::may_hand_over),
+        };
+        let group = Group::spawn(self.command, &self.running, take_terminal, wiring)
             .map_err(|error| launch_failure(&self.command[0], &error))?;
         if take_terminal && let Some(terminal) = &self.terminal {
             terminal.claimed_by(group.id());
@@ -385,6 +408,7 @@ impl Supervisor<'_> {
                 Ok(Event::Signal(Signal::SIGCHLD | Signal::SIGTSTP))
                 | Err(RecvTimeoutError::Timeout) => {}
                 Ok(Event::Signal(Signal::SIGCONT)) => group.signal(Signal::SIGCONT),
+                Ok(Event::Signal(Signal::SIGWINCH)) => self.resize(),
                 Ok(Event::Signal(signal)) => {
                     // The user wants out: pass it on, and do not start a new program.
                     self.shutdown = Some(signal);
@@ -410,7 +434,20 @@ impl Supervisor<'_> {
         if let Some(terminal) = &self.terminal {
             terminal.take_back();
         }
+        if let Some(output) = &self.output {
+            output.restore_terminal();
+        }
         signals::stop_self();
+        if let Some(output) = &self.output {
+            output.reenter_terminal();
+        }
+    }
+
+    /// The user's terminal changed size: so does the program's pseudo-terminal, if it has one.
+    fn resize(&self) {
+        if let Some(output) = &self.output {
+            output.resize();
+        }
     }
 
     /// envguard was continued (`fg`, `bg`, or a `kill -CONT`): after `fg` the terminal is
