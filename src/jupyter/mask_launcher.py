@@ -1,7 +1,10 @@
 # envguard's kernel launcher: masks every loaded secret in what the kernel sends, then starts
 # ipykernel. Run as `python [-P] -c THIS -f CONNECTION_FILE` by `envguard exec --kernel`, which
-# puts the loaded names (never values) in ENVGUARD_MASK_NAMES; values are read from os.environ
-# once, here, so the kernel's own environment keeps them and nothing else holds them.
+# puts the names (never values) to mask in ENVGUARD_MASK_NAMES; values are read from os.environ
+# once, here, so the kernel's own environment keeps them and nothing else holds them. Which
+# values are too short or too common to mask envguard decides (the rule `exec --mask` and
+# `check` follow): a name listed is masked, and so are the lines listed after it
+# (`CERT:0:1`, indices among the value's "\n"-separated lines).
 #
 # Every message a kernel sends (iopub, shell replies, stdin, control, debugger events) is
 # packed by jupyter_client's Session.serialize, so masking there covers them all before they
@@ -20,13 +23,6 @@ import os  # noqa: E402
 import re  # noqa: E402
 import urllib.parse  # noqa: E402
 
-MIN_MASKED_LEN = 6
-TOO_COMMON = {
-    "true", "false", "yes", "no", "none", "null", "localhost", "127.0.0.1", "0.0.0.0",
-    "development", "production", "staging", "default", "enabled", "disabled", "password",
-}
-
-
 def _forms(value):
     """The ways a value shows up once printed, displayed or encoded."""
     encoded = value.encode("utf-8", "surrogateescape")
@@ -43,14 +39,13 @@ def _forms(value):
         b64 = b64.decode("ascii")
         forms.add(b64)
         forms.add(b64.rstrip("="))
-    for line in value.splitlines():
-        if _maskable(line.strip()):
-            forms.add(line.strip())
-    return {form for form in forms if len(form) >= MIN_MASKED_LEN}
+    return forms
 
 
-def _maskable(value):
-    return len(value) >= MIN_MASKED_LEN and value.lower() not in TOO_COMMON
+def _lines(value, indices):
+    """The lines envguard listed, split as Rust's `str::lines` does."""
+    lines = [line[:-1] if line.endswith("\r") else line for line in value.split("\n")]
+    return {lines[int(index)] for index in indices if int(index) < len(lines)}
 
 
 def _masker():
@@ -62,11 +57,12 @@ def _masker():
         )
         sys.exit(1)
     form_to_name = {}
-    for name in filter(None, names.split(",")):
+    for entry in filter(None, names.split(",")):
+        name, *lines = entry.split(":")
         value = os.environ.get(name)
-        if value is None or not _maskable(value):
+        if not value:
             continue
-        for form in _forms(value):
+        for form in _forms(value) | _lines(value, lines):
             # The longer value's name wins a form two values share.
             if len(value) >= len(form_to_name.get(form, ("", ""))[1]):
                 form_to_name[form] = (name, value)

@@ -73,6 +73,15 @@ pub fn why_unmasked(value: &str) -> Option<Unmasked> {
     }
 }
 
+/// The lines of a multi-line value that are masked on their own (a program may print a
+/// certificate line by line), with their index among `value.lines()`.
+pub fn masked_lines(value: &str) -> impl Iterator<Item = (usize, &str)> {
+    value
+        .lines()
+        .enumerate()
+        .filter(move |(_, line)| line.len() != value.len() && why_unmasked(line).is_none())
+}
+
 /// The line `check` shows for the names whose values `exec --mask` leaves alone; `None` when
 /// every value is masked.
 pub fn unmasked_summary<'a>(
@@ -114,10 +123,7 @@ impl Masker {
                 continue;
             }
             let replacement = format!("<masked:{name}>").into_bytes();
-            let lines = value
-                .lines()
-                .filter(|line| line.len() != value.len() && why_unmasked(line).is_none())
-                .map(|line| line.trim_end_matches('\r').as_bytes().to_vec());
+            let lines = masked_lines(value).map(|(_, line)| line.as_bytes().to_vec());
             let forms = encodings(value).into_iter().map(|(_, form)| form);
             for form in forms.chain(lines) {
                 if !form.is_empty() && seen.insert(form.clone()) {
