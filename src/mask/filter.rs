@@ -354,6 +354,49 @@ mod tests {
         assert_eq!(masked_in_pieces(&masker, &[&bytes]), bytes);
     }
 
+    /// The filter's own rate, without the pipes around it, on the input of benches/mask.sh
+    /// (100-byte lines, the benchmark project's 20 values), which runs it in a release build:
+    /// `cargo test --release --lib throughput -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a benchmark, run by benches/mask.sh"]
+    fn throughput() {
+        let values: Vec<(String, String)> = (1..=20)
+            .map(|i| {
+                (
+                    format!("VAR_{i:02}"),
+                    format!("value-number-{i:02}-abcdefghijklmnopqrstuvwxyz"),
+                )
+            })
+            .collect();
+        let masker = Arc::new(Masker::new(
+            values.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        ));
+        let line = format!("{}\n", "x".repeat(100));
+        let chunk = line.repeat(64 * 1024 / line.len()).into_bytes();
+        let total: usize = std::env::var("ENVGUARD_BENCH_BYTES")
+            .ok()
+            .and_then(|bytes| bytes.parse().ok())
+            .unwrap_or(1 << 30);
+        let mut stream = masker.stream();
+        let mut out = Vec::with_capacity(chunk.len() * 2);
+        let (mut passed, mut written) = (0, 0);
+        let start = Instant::now();
+        while passed < total {
+            out.clear();
+            stream.push(&chunk, &mut out);
+            passed += chunk.len();
+            written += out.len();
+        }
+        out.clear();
+        stream.finish(&mut out);
+        let seconds = start.elapsed().as_secs_f64();
+        assert_eq!(written + out.len(), passed);
+        println!(
+            "filter in-process: {passed} bytes in {seconds:.3}s = {:.0} MB/s",
+            passed as f64 / seconds / 1e6
+        );
+    }
+
     #[test]
     fn unmasked_values_are_told_why() {
         assert!(why_unmasked("abc") == Some(Unmasked::TooShort));
