@@ -29,7 +29,7 @@ use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, kill, raise, sign
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::termios::{SetArg, Termios, cfmakeraw, tcgetattr, tcsetattr};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-use nix::unistd::{Pid, isatty, setsid};
+use nix::unistd::{Pid, getpgrp, isatty, setsid, tcgetpgrp};
 
 use crate::error::{Error, Result};
 use crate::load::dotenv::Binding;
@@ -248,7 +248,12 @@ impl Relay {
                             }
                         }
                         Signal::SIGWINCH => self.resize(),
-                        Signal::SIGCONT => {}
+                        Signal::SIGCONT => {
+                            if let Some(raw) = &self.raw {
+                                raw.reenter();
+                                self.resize();
+                            }
+                        }
                         forwarded => {
                             // In the pipe case a key the terminal turned into a signal reached
                             // the program's group already; only a `kill` is passed on.
@@ -414,7 +419,12 @@ impl RawMode {
         Ok(Some(mode))
     }
 
+    /// Raw again, unless envguard runs in the background (continued by `bg`): the terminal
+    /// is the shell's then, and envguard takes it raw again when `fg` continues it.
     pub(super) fn reenter(&self) {
+        if tcgetpgrp(io::stdin()) != Ok(getpgrp()) {
+            return;
+        }
         let mut raw = self.saved.clone();
         cfmakeraw(&mut raw);
         let _ = tcsetattr(io::stdin(), SetArg::TCSADRAIN, &raw);

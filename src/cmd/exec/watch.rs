@@ -21,6 +21,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
+use nix::sys::termios::{OutputFlags, tcgetattr};
 
 use super::{launch_failure, load_project};
 use crate::display::escape_for_display;
@@ -455,6 +456,9 @@ impl Supervisor<'_> {
     /// after `bg` the shell keeps it. Then the program continues.
     fn resume(&self, group: &Group) {
         self.hand_over_terminal_if_ours(group);
+        if let Some(output) = &self.output {
+            output.reenter_terminal();
+        }
         group.signal(Signal::SIGCONT);
     }
 
@@ -518,9 +522,13 @@ fn signal_name(signal: Signal) -> &'static str {
 }
 
 /// One line on stderr. A failed write is ignored: the terminal may be gone (SIGHUP), and
-/// envguard must still stop the program.
+/// envguard must still stop the program. On a terminal that `--mask` put in raw mode the
+/// line ends in a carriage return too, as the terminal no longer adds one.
 fn note(message: std::fmt::Arguments) {
-    let _ = writeln!(io::stderr().lock(), "envguard: {message}");
+    let raw =
+        tcgetattr(io::stderr()).is_ok_and(|modes| !modes.output_flags.contains(OutputFlags::OPOST));
+    let end = if raw { "\r\n" } else { "\n" };
+    let _ = write!(io::stderr().lock(), "envguard: {message}{end}");
 }
 
 #[cfg(test)]

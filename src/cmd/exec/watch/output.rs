@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::unistd::{isatty, pipe2};
+use nix::sys::signal::{SigSet, Signal};
+use nix::unistd::{getpgrp, isatty, pipe2, tcgetpgrp};
 
 use super::child::Wiring;
 use crate::cmd::exec::mask::{
@@ -43,6 +44,10 @@ const LAST_OUTPUT_IDLE: Duration = Duration::from_millis(50);
 const LAST_OUTPUT_MAX: Duration = Duration::from_secs(1);
 
 const CHUNK: usize = 64 * 1024;
+
+/// How often the relay looks whether the shell has given envguard the terminal back (`fg`)
+/// while it runs in the background (`bg`), where it must not read the user's keys.
+const FOREGROUND_POLL: Duration = Duration::from_millis(100);
 
 enum Order {
     /// Relay `from` to fd `to` through `masker` until every writer has closed it.
@@ -231,6 +236,12 @@ impl Drop for MaskedOutput {
     }
 }
 
+/// Whether envguard's group is the foreground of its terminal: the user's keys are its to
+/// relay only then.
+fn in_foreground() -> bool {
+    tcgetpgrp(io::stdin()) == Ok(getpgrp())
+}
+
 /// One output being relayed.
 struct Source {
     from: OwnedFd,
@@ -253,6 +264,11 @@ struct Relay {
 
 impl Relay {
     fn run(mut self) {
+        // A read of the terminal from the background then fails instead of stopping envguard
+        // (SIGTTIN), which would stop the supervisor with it, restarts and all.
+        let mut ttin = SigSet::empty();
+        ttin.add(Signal::SIGTTIN);
+        let _ = ttin.thread_block();
         let mut buf = vec![0u8; CHUNK];
         let mut out = Vec::with_capacity(CHUNK * 2);
         let mut finishing: Option<Instant> = None;
@@ -266,15 +282,19 @@ impl Relay {
                     .iter()
                     .map(|source| PollFd::new(source.from.as_fd(), PollFlags::POLLIN)),
             );
-            let keys_polled = self.keys.is_some() && finishing.is_none();
+            let keys_wanted = self.keys.is_some() && finishing.is_none();
+            let keys_polled = keys_wanted && in_foreground();
             if keys_polled {
                 fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
             }
+            let foreground_check =
+                (keys_wanted && !keys_polled).then(|| Instant::now() + FOREGROUND_POLL);
             let wake_at = self
                 .sources
                 .iter()
                 .filter_map(|source| source.stream.deadline())
                 .chain(self.switch.as_ref().map(|(at, _)| *at))
+                .chain(foreground_check)
                 .min();
             let wait = match (finishing, wake_at) {
                 (Some(_), _) => Some(LAST_OUTPUT_IDLE),
@@ -405,7 +425,9 @@ impl Relay {
         let open = match nix::unistd::read(io::stdin().as_fd(), buf) {
             Ok(0) => false,
             Ok(n) => write_all(std::os::fd::AsRawFd::as_raw_fd(master), &buf[..n]),
-            Err(Errno::EINTR | Errno::EAGAIN) => true,
+            // EIO: the shell took the terminal (Ctrl-Z, then `bg`) since the poll; the keys
+            // are its own until `fg`.
+            Err(Errno::EINTR | Errno::EAGAIN | Errno::EIO) => true,
             Err(_) => false,
         };
         if !open {
