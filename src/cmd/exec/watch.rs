@@ -10,7 +10,9 @@
 //! have been quiet for [`QUIET_PERIOD`], so a burst of edits and `allow`s restarts the program
 //! once, with the final variables, not once per intermediate state. The files are watched
 //! before they are first loaded, so a change between the two is not missed. No process the
-//! program started outlives it or envguard: see [`child`] and [`keeper`].
+//! program started outlives it or envguard: see [`child`] and [`keeper`]. With `--mask`, every
+//! run's output reaches envguard's stdout and stderr through one relay that lasts across
+//! restarts ([`output`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
