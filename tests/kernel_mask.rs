@@ -43,6 +43,10 @@ const CELLS: &[&str] = &[
     "print(os.environ['CERT'])\nprint(base64.b64encode(os.environ['CERT'].encode()).decode())",
     "display({'application/json': {os.environ['API_KEY']: 1}, 'text/plain': 'keyed'}, raw=True)",
     "import comm\nc = comm.create_comm(target_name='envguard-test', data={'value': os.environ['API_KEY']})\nc.send({'value': os.environ['API_KEY']})",
+    // A value printed in two pieces a moment apart: two stream messages, neither whole.
+    "import sys, time\nk = os.environ['API_KEY']\nprint('split:' + k[:10], end='')\nsys.stdout.flush()\ntime.sleep(0.3)\nprint(k[10:])",
+    // A possible start of a value that nothing completes: released after the longest hold.
+    "print('partial:' + k[:10], end='')\nsys.stdout.flush()\ntime.sleep(1.5)\nprint(' end')",
     "display({'image/png': 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk', 'text/plain': 'img'}, raw=True)",
 ];
 
@@ -104,6 +108,45 @@ fn scrubbed(text: &str) -> String {
         .fold(text.to_owned(), |text, form| text.replace(form, "<VALUE>"))
 }
 
+/// The text of each stream as a reader of it sees it: every `stream` message recorded (or
+/// stream output saved), joined per request (cell) and stream name, in order.
+fn joined_streams(messages: &str, notebook: &str) -> Vec<String> {
+    let mut joined: Vec<((String, String), String)> = Vec::new();
+    let mut add =
+        |key: (String, String), text: &str| match joined.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, all)) => all.push_str(text),
+            None => joined.push((key, text.to_owned())),
+        };
+    let messages: Vec<serde_json::Value> = serde_json::from_str(messages).unwrap();
+    for msg in messages.iter().filter(|msg| msg["msg_type"] == "stream") {
+        let parent = msg["parent_header"]["msg_id"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        let name = msg["content"]["name"].as_str().unwrap_or("").to_owned();
+        add(
+            (parent, name),
+            msg["content"]["text"].as_str().unwrap_or(""),
+        );
+    }
+    let notebook: serde_json::Value = serde_json::from_str(notebook).unwrap();
+    for (at, cell) in notebook["cells"].as_array().unwrap().iter().enumerate() {
+        for output in cell["outputs"].as_array().into_iter().flatten() {
+            if output["output_type"] == "stream" {
+                let text = match &output["text"] {
+                    serde_json::Value::Array(lines) => {
+                        lines.iter().filter_map(|line| line.as_str()).collect()
+                    }
+                    text => text.as_str().unwrap_or("").to_owned(),
+                };
+                let name = output["name"].as_str().unwrap_or("").to_owned();
+                add((format!("cell {at}"), name), &text);
+            }
+        }
+    }
+    joined.into_iter().map(|(_, text)| text).collect()
+}
+
 /// Which forms (by index in [`FORBIDDEN`]) `text` holds.
 fn leaked_forms(text: &str) -> Vec<usize> {
     (0..FORBIDDEN.len())
@@ -121,7 +164,7 @@ impl Kernel {
     fn new() -> Self {
         let env = TestEnv::new();
         let contents = format!(
-            "API_KEY=\"{API_KEY}\"\nCERT=\"{}\\n{}\"\nDEBUG=true\nSHORT=abc\n",
+            "API_KEY=\"{API_KEY}\"\nCERT=\"{}\\n{}\"\nDEBUG=true\nSHORT=abc\nPORT=54321987\n",
             CERT_LINES[0], CERT_LINES[1]
         );
         let project = env.allowed_project("analysis", &contents);
@@ -223,12 +266,39 @@ fn an_installed_kernel_masks_every_value_in_everything_it_sends() {
         ] {
             assert!(text.contains(shown), "{what} lack {shown:?}");
         }
-        // Short and common values are not masked: `DEBUG=true` stays readable in `%env`.
-        assert!(
-            !text.contains("<masked:DEBUG>") && !text.contains("<masked:SHORT>"),
-            "{what}"
+        // Short and common values are not masked: `DEBUG=true` stays readable in `%env`. A
+        // number is left alone too, by the rule `exec --mask` follows, which the kernel is
+        // told rather than keeping its own.
+        for name in ["DEBUG", "SHORT", "PORT"] {
+            assert!(
+                !text.contains(&format!("<masked:{name}>")),
+                "{what}: {name}"
+            );
+        }
+    }
+    let streams = joined_streams(&messages, &notebook);
+    for text in &streams {
+        assert_eq!(
+            leaked_forms(text),
+            Vec::<usize>::new(),
+            "a stream's messages, joined, hold these forms of a value"
         );
     }
+    assert_eq!(
+        streams
+            .iter()
+            .filter(|text| text.contains("split:<masked:API_KEY>\n"))
+            .count(),
+        2,
+        "the value printed in two pieces was not masked whole in the messages and the notebook"
+    );
+    // The held tail went out on its own when its time was up, not with what came next.
+    let records: Vec<serde_json::Value> = serde_json::from_str(&messages).unwrap();
+    assert!(
+        records.iter().any(|msg| msg["msg_type"] == "stream"
+            && msg["content"]["text"].as_str() == Some(&API_KEY[..10])),
+        "a held tail was not released after its time"
+    );
     // The kind of message each way of showing a value produced, all of them seen.
     for kind in [
         "\"stream\"",

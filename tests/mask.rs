@@ -236,6 +236,11 @@ struct Terminal {
 
 impl Terminal {
     fn start(env: &TestEnv, dir: &Path, script: &str, cols: u16) -> Terminal {
+        Terminal::start_with(env, dir, &[], script, cols)
+    }
+
+    /// [`Terminal::start`] with more flags for `exec --mask`.
+    fn start_with(env: &TestEnv, dir: &Path, flags: &[&str], script: &str, cols: u16) -> Terminal {
         let size = Winsize {
             ws_row: 24,
             ws_col: cols,
@@ -245,7 +250,10 @@ impl Terminal {
         let pty = openpty(Some(&size), None).unwrap();
         let slave: OwnedFd = pty.slave;
         let kept = slave.try_clone().unwrap();
-        let mut cmd = env.cmd(dir, ["exec", "--mask", "--", "sh", "-c", script]);
+        let mut args = vec!["exec", "--mask"];
+        args.extend(flags);
+        args.extend(["--", "sh", "-c", script]);
+        let mut cmd = env.cmd(dir, args);
         cmd.env("TERM", "xterm")
             .stdin(slave.try_clone().unwrap())
             .stdout(slave.try_clone().unwrap())
@@ -388,12 +396,94 @@ fn check_names_the_variables_left_unmasked() {
     assert!(unmasked.ends_with(": DEBUG"), "{unmasked}");
 }
 
+/// A program for `exec --watch --mask` that shows its value when it starts and when a
+/// restart stops it, and then prints each line typed to it.
+const SHOWS_ITS_VALUE: &str = "trap 'echo \"bye $API_KEY\"; exit 0' TERM; echo \"hello $API_KEY\"; \
+    while read line; do echo \"got:$line\"; done; while :; do sleep 0.05; done";
+
+const ROTATED: &str = "sk-live-rotated-Zx81Lq0Wm3Pd";
+
+/// Rotates API_KEY to [`ROTATED`] in `dir`'s `.env` and allows it.
+fn rotate(env: &TestEnv, dir: &Path) {
+    write_mode(&dir.join(".env"), &format!("API_KEY={ROTATED}\n"), 0o600);
+    let out = env.run(dir, ["allow"]);
+    assert!(out.status.success(), "allow: {}", stderr(&out));
+}
+
+fn assert_no_value(bytes: &[u8]) {
+    for value in [KEY, ROTATED] {
+        assert!(
+            !shows(bytes, value),
+            "a value ({} bytes) got through",
+            value.len()
+        );
+    }
+}
+
 #[test]
-fn mask_with_watch_is_refused_in_one_line() {
+fn with_watch_through_pipes_each_run_is_masked_and_the_old_run_with_its_old_value() {
     let env = TestEnv::new();
-    let dir = project(&env);
-    let out = env.run(&dir, ["exec", "--mask", "--watch", "--", "true"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert_eq!(stderr(&out).lines().count(), 1);
-    assert!(stderr(&out).contains("--no-mask"));
+    let dir = env.allowed_project("app", &format!("API_KEY={KEY}\n"));
+    let out_path = env.root.path().join("out");
+    let mut child = env
+        .cmd(
+            &dir,
+            [
+                "exec",
+                "--watch",
+                "--mask",
+                "--",
+                "sh",
+                "-c",
+                SHOWS_ITS_VALUE,
+            ],
+        )
+        .stdin(Stdio::null())
+        .stdout(File::create(&out_path).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = || std::fs::read(&out_path).unwrap_or_default();
+    let count = |text: &str| String::from_utf8_lossy(&out()).matches(text).count();
+    let ten = std::time::Duration::from_secs(10);
+    assert!(wait_until(ten, || count("hello <masked:API_KEY>") == 1));
+    rotate(&env, &dir);
+    // The second run's greeting, and the first one's farewell, written as it was stopped.
+    assert!(
+        wait_until(ten, || count("hello <masked:API_KEY>") == 2
+            && count("bye <masked:API_KEY>") == 1),
+        "{} greetings, {} farewells",
+        count("hello <masked:"),
+        count("bye <masked:")
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(count("bye <masked:API_KEY>"), 2);
+    assert_no_value(&out());
+}
+
+#[test]
+fn with_watch_on_a_terminal_restarts_keep_the_terminal_keys_and_masking() {
+    let env = TestEnv::new();
+    let dir = env.allowed_project("app", &format!("API_KEY={KEY}\n"));
+    let mut term = Terminal::start_with(&env, &dir, &["--watch"], SHOWS_ITS_VALUE, 80);
+    let mut seen = term.read_until("hello <masked:API_KEY>");
+    rotate(&env, &dir);
+    seen.extend(term.read_until("hello <masked:API_KEY>"));
+    // Keys reach the new run, on the same pseudo-terminal, and Ctrl-C ends it.
+    term.master.write_all(b"typed\r").unwrap();
+    seen.extend(term.read_until("got:typed"));
+    term.master.write_all(b"\x03").unwrap();
+    let (rest, code) = term.finish();
+    seen.extend(rest);
+    assert_eq!(code, Some(130));
+    assert!(
+        shows(&seen, "bye <masked:API_KEY>"),
+        "no farewell of the first run"
+    );
+    assert_no_value(&seen);
 }

@@ -11,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{TestEnv, write_mode};
 use envguard::load::trust::digest;
@@ -245,15 +245,8 @@ fn alive(pid: i32) -> bool {
     })
 }
 
-fn poll(mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + DEADLINE;
-    while Instant::now() < deadline {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    done()
+fn poll(done: impl FnMut() -> bool) -> bool {
+    common::wait_until(DEADLINE, done)
 }
 
 fn allow(env: &TestEnv, project: &Path) {
@@ -766,11 +759,11 @@ fn a_bad_signal_is_a_usage_error_before_anything_runs() {
 /// Drives an interactive bash in a pseudo-terminal, as a user would: start the supervisor,
 /// Ctrl-Z (the shell must report it stopped and get its prompt back), `bg`, `fg`, a second
 /// Ctrl-Z (the program must stop again), `fg`, a restart (the new program must get the
-/// terminal), then Ctrl-C.
-/// Prints the exit status the shell saw.
+/// terminal), then Ctrl-C. Prints the exit status the shell saw, and whether the terminal
+/// was left in its usual modes (`stty -a` shows `icanon` and `echo`, not `-icanon`, `-echo`).
 const TERMINAL_SESSION: &str = r#"
-import os, signal, subprocess, sys, time, pexpect
-envguard, program, log = sys.argv[1:4]
+import os, re, signal, subprocess, sys, time, pexpect
+envguard, program, log, flags = sys.argv[1:5]
 # A suite started as a background job of a script inherits SIGINT and SIGQUIT ignored, and an
 # ignored signal stays ignored through every exec: the shell's jobs would shrug off Ctrl-C.
 for inherited in (signal.SIGINT, signal.SIGQUIT):
@@ -795,7 +788,7 @@ def state(pid):
 shell = pexpect.spawn("bash", ["--norc", "--noprofile", "-i"], env=dict(os.environ, PS1="PROMPT$ "),
                       encoding="utf-8", timeout=10)
 shell.expect_exact("PROMPT$ ")
-shell.sendline(f"{envguard} exec --watch -- bash {program} {log}")
+shell.sendline(f"{envguard} exec --watch {flags} -- bash {program} {log}")
 wait_for(lambda: starts(), "the program to start")
 program_pid = starts()[0].split()[0]
 shell.sendcontrol("z")
@@ -807,7 +800,10 @@ wait_for(lambda: state(program_pid) != "T", "the program to continue in the back
 shell.expect_exact("PROMPT$ ")
 shell.sendline("fg")
 tpgid = lambda pid: open(f"/proc/{pid}/stat").read().rsplit(") ", 1)[1].split()[5]
-wait_for(lambda: tpgid(program_pid) == program_pid, "the program to get the terminal back")
+# The shell has handed the terminal over (with --mask, to envguard, which relays to the
+# program's own pseudo-terminal): a Ctrl-Z typed before would reach the shell, which drops it.
+wait_for(lambda: tpgid(program_pid) == program_pid and tpgid(shell.pid) != str(shell.pid),
+         "the program to get the terminal back")
 # A second Ctrl-Z must stop the program again, not envguard alone.
 shell.sendcontrol("z")
 shell.expect("Stopped")
@@ -828,12 +824,27 @@ shell.expect_exact("PROMPT$ ")
 shell.sendline("echo status=$?")
 shell.expect(r"status=(\d+)")
 print(shell.match.group(1))
+shell.expect_exact("PROMPT$ ")
+shell.sendline("stty -a; printf 'stty-%s\\n' done")
+shell.expect_exact("stty-done\r\n")
+modes = shell.before.split()
+print("cooked" if "icanon" in modes and "echo" in modes else "raw")
 shell.sendline("exit")
 shell.expect(pexpect.EOF)
 "#;
 
 #[test]
 fn ctrl_z_fg_and_ctrl_c_in_a_terminal_behave_as_without_envguard() {
+    terminal_session("");
+}
+
+#[test]
+fn with_mask_ctrl_z_fg_and_ctrl_c_behave_the_same_on_envguards_pseudo_terminal() {
+    terminal_session("--mask");
+}
+
+/// [`TERMINAL_SESSION`] with `flags` for `exec --watch`.
+fn terminal_session(flags: &str) {
     let python = std::env::var("ENVGUARD_TEST_PYTHON")
         .expect("ENVGUARD_TEST_PYTHON must name a Python with pexpect (scripts/test sets it)");
     let env = TestEnv::new();
@@ -844,6 +855,7 @@ fn ctrl_z_fg_and_ctrl_c_in_a_terminal_behave_as_without_envguard() {
     let out = std::process::Command::new(python)
         .args(["-c", TERMINAL_SESSION, common::BIN])
         .args([&program, &log])
+        .arg(flags)
         .current_dir(&project)
         .env_clear()
         .envs(env.base_env())
@@ -857,12 +869,63 @@ fn ctrl_z_fg_and_ctrl_c_in_a_terminal_behave_as_without_envguard() {
         common::stderr(&out)
     );
     assert_eq!(
-        common::stdout(&out).trim(),
-        "130",
+        common::stdout(&out).split_whitespace().collect::<Vec<_>>(),
+        ["130", "cooked"],
         "{}",
         common::stderr(&out)
     );
     let starts = read_starts(&log);
     assert_eq!(starts.len(), 2);
     assert_eq!(processes_in_groups(&starts), Vec::<i32>::new());
+}
+
+/// `envguard ARGS` in `dir` with `input` on stdin, which must succeed; no value shown.
+fn run_ok(env: &TestEnv, dir: &Path, args: &[&str], input: &str) {
+    let out = env.run_with_input(dir, args, input.as_bytes());
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        common::stderr(&out)
+    );
+}
+
+#[test]
+fn a_team_file_is_watched_alone_and_beside_the_personal_env() {
+    let env = TestEnv::new();
+    let project = env.work().join("team");
+    fs::create_dir_all(&project).unwrap();
+    // The real age identity `share init` makes, and values sealed to it by `set --shared`.
+    run_ok(&env, &project, &["share", "init"], "");
+    run_ok(&env, &project, &["set", "--shared", "API_KEY"], FIRST);
+    let watch = Watch::start(&env, &project, &[], "");
+    assert!(
+        watch.starts()[0].saw(FIRST),
+        "a project of .env.shared alone did not load"
+    );
+
+    run_ok(&env, &project, &["set", "--shared", "API_KEY"], SECOND);
+    let starts = watch.wait_for_starts(2);
+    assert!(
+        starts[1].saw(SECOND),
+        "the edit of .env.shared did not reach the program"
+    );
+    assert!(all_gone(&starts[0]), "the old program is still running");
+
+    // A personal `.env` appearing beside it wins, once allowed.
+    let personal = "personal-secret-value";
+    write_mode(&watch.env_file(), &api_key(personal), 0o600);
+    allow(&env, &project);
+    assert!(watch.wait_for_starts(3)[2].saw(personal));
+    let stderr = watch.stderr();
+    assert!(
+        stderr.contains(".env.shared changed (API_KEY): restarting")
+            && stderr.contains(".env.shared and "),
+        "{stderr}"
+    );
+    assert!(
+        [FIRST, SECOND, personal]
+            .iter()
+            .all(|value| !stderr.contains(value)),
+        "a value reached stderr"
+    );
 }

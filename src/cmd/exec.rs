@@ -5,7 +5,6 @@
 //! each program it starts runs under a keeper, which is this command started again by the
 //! supervisor ([`watch::keeper`]).
 
-use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::unix::process::CommandExt;
@@ -14,10 +13,10 @@ use std::process::Command;
 
 use crate::cli::ExecArgs;
 use crate::display::escape_for_display;
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::load::discover;
 use crate::load::dotenv::Binding;
-use crate::load::loader::{self, ArgSpace, from_process_env};
+use crate::load::loader;
 use crate::load::trust::TrustStore;
 
 mod mask;
@@ -48,19 +47,19 @@ pub fn run(args: ExecArgs) -> Result<()> {
         }
     }
     let masked = wants_mask(&args);
-    if masked && stop.is_some() {
-        return Err(Error::Usage(
-            "--mask does not work with --watch yet: drop one of them (with ENVGUARD_MASK=1 set, add --no-mask to watch unmasked)".into(),
-        ));
-    }
     if let Some(stop) = stop {
-        return watch::run(paths.first().map(PathBuf::as_path), &args.command, stop);
+        return watch::run(
+            paths.first().map(PathBuf::as_path),
+            &args.command,
+            stop,
+            masked,
+        );
     }
     let paths: Vec<PathBuf> = paths
         .iter()
         .flat_map(|path| discover::project_files(path))
         .collect();
-    let mut bindings = load_all(&paths)?;
+    let mut bindings = loader::load_files(&paths, &TrustStore::open()?)?;
     if args.kernel.is_some() {
         bindings.push(crate::jupyter::launch::mask_names(&bindings));
     }
@@ -77,45 +76,15 @@ fn wants_mask(args: &ExecArgs) -> bool {
     !args.no_mask && (args.mask || by_default)
 }
 
-/// The variables of `paths`, each file loaded whole through the guard and the trust gate, in
-/// order: a later file's value wins, and its `${NAME}` sees what the earlier ones set, as
-/// successive `load_dotenv(..., override=True)` calls would. All or nothing across the files.
-pub(super) fn load_all(paths: &[PathBuf]) -> Result<Vec<Binding>> {
-    let Some(last) = paths.last() else {
-        return Ok(Vec::new());
-    };
-    let store = TrustStore::open()?;
-    let mut merged: Vec<Binding> = Vec::new();
-    let mut position: HashMap<String, usize> = HashMap::new();
-    for path in paths {
-        let outer = |name: &str| match position.get(name) {
-            Some(&at) => Some(merged[at].value.clone()),
-            None => from_process_env(name),
-        };
-        let loaded = loader::load(path, &outer, &store)?.bindings;
-        for binding in loaded {
-            match position.get(&binding.name) {
-                Some(&at) => merged[at] = binding,
-                None => {
-                    position.insert(binding.name.clone(), merged.len());
-                    merged.push(binding);
-                }
-            }
-        }
-    }
-    // Each file fits the room a program's environment has; together they may not.
-    if paths.len() > 1
-        && let Some(refusal) =
-            loader::total_refusal(last, &merged, &from_process_env, ArgSpace::current())
-    {
-        return Err(refusal.into());
-    }
-    Ok(merged)
+/// The variables of the project of `env_file` (a team's `.env.shared`, then the `.env`), as
+/// they are now: what `--watch` loads at each change, since either file may appear or go.
+fn load_project(env_file: &Path, store: &TrustStore) -> Result<Vec<Binding>, Refusal> {
+    loader::load_files(&discover::project_files(env_file), store)
 }
 
 /// The `.env` files that `exec` loads: every `--file`, else the nearest project's from `--dir`
 /// or here (each a `.env` path that [`discover::project_files`] expands with the team's
-/// `.env.shared`; `--watch` follows the `.env` alone). Empty only with `--allow-missing`.
+/// `.env.shared`). Empty only with `--allow-missing`.
 fn env_files(args: &ExecArgs) -> Result<Vec<PathBuf>> {
     if !args.file.is_empty() {
         return args

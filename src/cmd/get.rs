@@ -15,7 +15,9 @@ use crate::cli::GetArgs;
 use crate::display::escape_for_display;
 use crate::error::{Error, Result};
 use crate::load::discover;
+use crate::load::loader;
 use crate::load::names;
+use crate::load::trust::TrustStore;
 
 pub fn run(args: &GetArgs) -> Result<()> {
     crate::load::identity::ask_for_passphrases();
@@ -31,7 +33,7 @@ pub fn run(args: &GetArgs) -> Result<()> {
         )));
     }
     let paths = discover::project_files(&env_file(args)?);
-    let bindings = super::exec::load_all(&paths)?;
+    let bindings = loader::load_files(&paths, &TrustStore::open()?)?;
     let Some(binding) = bindings.iter().find(|binding| &binding.name == name) else {
         let files: Vec<String> = paths.iter().map(|path| escape_for_display(path)).collect();
         say!(

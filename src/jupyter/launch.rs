@@ -17,7 +17,9 @@
 //! every loaded value in what the kernel sends and then starts ipykernel. It learns which
 //! names to mask from [`MASK_NAMES_VAR`], which `exec --kernel` sets and a `.env` cannot
 //! (`ENVGUARD_*` is reserved); the values it reads from its own environment, so they are never
-//! on disk or in an argv.
+//! on disk or in an argv. Which values are too short or too common to mask is decided here, by
+//! the rule `exec --mask` and `check` follow ([`crate::mask::filter::why_unmasked`]): the
+//! launcher masks what it is told and has no rule of its own to drift.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -27,6 +29,7 @@ use crate::error::{Refusal, RefusalKind, Result};
 use crate::jupyter::python::Python;
 use crate::load::discover;
 use crate::load::dotenv::Binding;
+use crate::mask::filter;
 
 const LAUNCHER_MODULE: &str = "ipykernel_launcher";
 
@@ -40,8 +43,10 @@ pub const LAUNCHER_WITHOUT_WORKING_DIR: &str = "import runpy, sys\n\
 /// it leaves the working directory off `sys.path` itself, for Pythons without `-P`.
 pub const MASK_LAUNCHER: &str = include_str!("mask_launcher.py");
 
-/// The variable that tells a masking kernel which names' values to mask: names only, comma
-/// separated (a name never holds a comma).
+/// The variable that tells a masking kernel which names' values to mask: comma-separated
+/// entries `NAME` or `NAME:LINE:LINE...`, the lines (indices among the value's `\n`-separated
+/// lines) of a multi-line value that are masked on their own too. Names and numbers only: a
+/// name never holds a comma or a colon.
 pub const MASK_NAMES_VAR: &str = "ENVGUARD_MASK_NAMES";
 
 /// The interpreter's arguments (before `-f {connection_file}`) that start ipykernel without
@@ -59,14 +64,24 @@ pub fn python_args(python: &Python, mask: bool) -> Vec<&'static str> {
     args
 }
 
-/// The [`MASK_NAMES_VAR`] binding for the kernel `exec --kernel` starts: every loaded name,
-/// so a masking kernel knows whose values to hide. Set for every envguard kernel, because
-/// kernel.json, not exec, says whether the kernel masks.
+/// The [`MASK_NAMES_VAR`] binding for the kernel `exec --kernel` starts: every loaded name
+/// whose value is masked, so a masking kernel knows whose values to hide. Set for every
+/// envguard kernel, because kernel.json, not exec, says whether the kernel masks.
 pub fn mask_names(loaded: &[Binding]) -> Binding {
-    let names: Vec<&str> = loaded.iter().map(|binding| binding.name.as_str()).collect();
+    let entries: Vec<String> = loaded
+        .iter()
+        .filter(|binding| filter::why_unmasked(&binding.value).is_none())
+        .map(|binding| {
+            let mut entry = binding.name.clone();
+            for (index, _) in filter::masked_lines(&binding.value) {
+                entry.push_str(&format!(":{index}"));
+            }
+            entry
+        })
+        .collect();
     Binding {
         name: MASK_NAMES_VAR.to_owned(),
-        value: names.join(","),
+        value: entries.join(","),
         line: 0,
         value_span: 0..0,
     }
@@ -205,16 +220,25 @@ mod tests {
     }
 
     #[test]
-    fn mask_names_are_names_only() {
-        let binding = |name: &str| Binding {
+    fn mask_names_are_names_and_line_numbers_of_the_masked_values_only() {
+        let binding = |name: &str, value: &str| Binding {
             name: name.into(),
-            value: "a-secret-value".into(),
+            value: value.into(),
             line: 1,
             value_span: 0..0,
         };
-        let names = mask_names(&[binding("API_KEY"), binding("DB_URL")]);
+        let names = mask_names(&[
+            binding("API_KEY", "a-secret-value"),
+            binding("DEBUG", "true"),
+            binding("PORT", "8080808"),
+            binding("SHORT", "abc"),
+            binding(
+                "CERT",
+                "-----BEGIN-----\nQUJDREVGR0hJSktM\nend\r\n-----END-----",
+            ),
+        ]);
         assert_eq!(names.name, "ENVGUARD_MASK_NAMES");
-        assert_eq!(names.value, "API_KEY,DB_URL");
+        assert_eq!(names.value, "API_KEY,CERT:0:1:3");
     }
 
     #[test]

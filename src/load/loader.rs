@@ -27,7 +27,7 @@
 //! is the file, not what a key or a secret manager returned. These stages run only when a file
 //! is loaded; the hook's no-change prompt compares [`Identity`]s and reaches none of them.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -183,6 +183,40 @@ fn load_into(
     checked.bindings = resolve::resolve(path, checked.bindings)?;
     check_sizes(path, &checked.bindings, outer, ArgSpace::current())?;
     Ok(checked)
+}
+
+/// The variables of `paths` for a program (`exec`, `--watch`, `get`), each file loaded whole through the guard and the trust gate, in
+/// order: a later file's value wins, and its `${NAME}` sees what the earlier ones set, as
+/// successive `load_dotenv(..., override=True)` calls would. All or nothing across the files.
+pub fn load_files(paths: &[PathBuf], store: &TrustStore) -> Result<Vec<Binding>, Refusal> {
+    let Some(last) = paths.last() else {
+        return Ok(Vec::new());
+    };
+    let mut merged: Vec<Binding> = Vec::new();
+    let mut position: HashMap<String, usize> = HashMap::new();
+    for path in paths {
+        let outer = |name: &str| match position.get(name) {
+            Some(&at) => Some(merged[at].value.clone()),
+            None => from_process_env(name),
+        };
+        let loaded = load(path, &outer, store)?.bindings;
+        for binding in loaded {
+            match position.get(&binding.name) {
+                Some(&at) => merged[at] = binding,
+                None => {
+                    position.insert(binding.name.clone(), merged.len());
+                    merged.push(binding);
+                }
+            }
+        }
+    }
+    // Each file fits the room a program's environment has; together they may not.
+    if paths.len() > 1
+        && let Some(refusal) = total_refusal(last, &merged, &from_process_env, ArgSpace::current())
+    {
+        return Err(refusal);
+    }
+    Ok(merged)
 }
 
 /// Stage 5: `checked`, if the store trusts the file as it was read.

@@ -13,6 +13,7 @@
 //! This is a safety net for accidents, not a boundary: a program can always transform a value
 //! beyond recognition before printing it.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -72,6 +73,15 @@ pub fn why_unmasked(value: &str) -> Option<Unmasked> {
     }
 }
 
+/// The lines of a multi-line value that are masked on their own (a program may print a
+/// certificate line by line), with their index among `value.lines()`.
+pub fn masked_lines(value: &str) -> impl Iterator<Item = (usize, &str)> {
+    value
+        .lines()
+        .enumerate()
+        .filter(move |(_, line)| line.len() != value.len() && why_unmasked(line).is_none())
+}
+
 /// The line `check` shows for the names whose values `exec --mask` leaves alone; `None` when
 /// every value is masked.
 pub fn unmasked_summary<'a>(
@@ -113,10 +123,7 @@ impl Masker {
                 continue;
             }
             let replacement = format!("<masked:{name}>").into_bytes();
-            let lines = value
-                .lines()
-                .filter(|line| line.len() != value.len() && why_unmasked(line).is_none())
-                .map(|line| line.trim_end_matches('\r').as_bytes().to_vec());
+            let lines = masked_lines(value).map(|(_, line)| line.as_bytes().to_vec());
             let forms = encodings(value).into_iter().map(|(_, form)| form);
             for form in forms.chain(lines) {
                 if !form.is_empty() && seen.insert(form.clone()) {
@@ -150,10 +157,11 @@ impl Masker {
         self.automaton.is_none()
     }
 
-    /// A stream through this masker, for one output.
-    pub fn stream(&self) -> Stream<'_> {
+    /// A stream through this masker, for one output. Shared, so that a stream can outlive the
+    /// code that built the masker (a relay thread) and switch to another ([`Stream::switch`]).
+    pub fn stream(self: &Arc<Self>) -> Stream {
         Stream {
-            masker: self,
+            masker: Arc::clone(self),
             pending: Vec::new(),
             last_input: Instant::now(),
             held_since: None,
@@ -215,14 +223,14 @@ impl Masker {
 }
 
 /// One output (stdout, stderr or a terminal) through a [`Masker`].
-pub struct Stream<'m> {
-    masker: &'m Masker,
+pub struct Stream {
+    masker: Arc<Masker>,
     pending: Vec<u8>,
     last_input: Instant,
     held_since: Option<Instant>,
 }
 
-impl Stream<'_> {
+impl Stream {
     /// Masks `input` into `out`, holding back a tail that could begin a value.
     pub fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
         self.last_input = Instant::now();
@@ -239,6 +247,12 @@ impl Stream<'_> {
             (false, None) => Some(self.last_input),
             (false, since) => since,
         };
+    }
+
+    /// Masks what comes next with `masker` instead. What is held stays held: it is masked by
+    /// the new masker with what follows, so a value split across the switch is still whole.
+    pub fn switch(&mut self, masker: Arc<Masker>) {
+        self.masker = masker;
     }
 
     /// Releases whatever is held, masked as far as it goes.
@@ -267,7 +281,7 @@ mod tests {
 
     const KEY: &str = "sk-test-Qm2Lp7Vt4Rw8Ks1N";
 
-    fn masked_in_pieces(masker: &Masker, pieces: &[&[u8]]) -> Vec<u8> {
+    fn masked_in_pieces(masker: &Arc<Masker>, pieces: &[&[u8]]) -> Vec<u8> {
         let mut stream = masker.stream();
         let mut out = Vec::new();
         for piece in pieces {
@@ -277,13 +291,13 @@ mod tests {
         out
     }
 
-    fn masker() -> Masker {
-        Masker::new([
+    fn masker() -> Arc<Masker> {
+        Arc::new(Masker::new([
             ("API_KEY", KEY),
             ("LONGER", "sk-test-Qm2Lp7Vt4Rw8Ks1N-and-more"),
             ("DEBUG", "true"),
             ("PEM", "-----BEGIN-----\nQUJDREVGR0hJSktM\n-----END-----"),
-        ])
+        ]))
     }
 
     #[test]
@@ -338,6 +352,60 @@ mod tests {
         let masker = masker();
         let bytes: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
         assert_eq!(masked_in_pieces(&masker, &[&bytes]), bytes);
+    }
+
+    /// The filter's own rate, without the pipes around it, on the input of benches/mask.sh
+    /// (100-byte lines, the benchmark project's 20 values), which runs it in a release build:
+    /// `cargo test --release --lib throughput -- --ignored --nocapture`. Also on lines that
+    /// each begin like a value and diverge from it 16 bytes in, where every line is a
+    /// candidate the filter must look at, and on lines that each hold a value, replaced.
+    #[test]
+    #[ignore = "a benchmark, run by benches/mask.sh"]
+    fn throughput() {
+        let values: Vec<(String, String)> = (1..=20)
+            .map(|i| {
+                (
+                    format!("VAR_{i:02}"),
+                    format!("value-number-{i:02}-abcdefghijklmnopqrstuvwxyz"),
+                )
+            })
+            .collect();
+        let masker = Arc::new(Masker::new(
+            values.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        ));
+        let total: usize = std::env::var("ENVGUARD_BENCH_BYTES")
+            .ok()
+            .and_then(|bytes| bytes.parse().ok())
+            .unwrap_or(1 << 30);
+        let plain = format!("{}\n", "x".repeat(100));
+        let near_misses = format!("value-number-07-{}\n", "y".repeat(84));
+        let hits = format!("{} {}\n", values[6].1, "z".repeat(58));
+        let replaced = |line: &str| line.replace(&values[6].1, "<masked:VAR_07>");
+        for (name, line, expected) in [
+            ("in-process", plain.clone(), plain),
+            ("near misses", near_misses.clone(), near_misses),
+            ("hits", hits.clone(), replaced(&hits)),
+        ] {
+            let chunk = line.repeat(64 * 1024 / line.len()).into_bytes();
+            let mut stream = masker.stream();
+            let mut out = Vec::with_capacity(chunk.len() * 2);
+            let (mut passed, mut written) = (0, 0);
+            let start = Instant::now();
+            while passed < total {
+                out.clear();
+                stream.push(&chunk, &mut out);
+                passed += chunk.len();
+                written += out.len();
+            }
+            out.clear();
+            stream.finish(&mut out);
+            let seconds = start.elapsed().as_secs_f64();
+            assert_eq!(written + out.len(), passed / line.len() * expected.len());
+            println!(
+                "filter {name}: {passed} bytes in {seconds:.4}s = {:.0} MB/s",
+                passed as f64 / seconds / 1e6
+            );
+        }
     }
 
     #[test]

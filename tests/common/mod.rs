@@ -344,3 +344,16 @@ pub fn age_cli_decrypt(dir: &Path, name: &str, identity: &Path) -> Output {
         .output()
         .unwrap()
 }
+
+/// Polls `done` every 20 ms until it holds or `deadline` has passed; whether it held. For
+/// waits on real processes, which a fixed sleep would make slow or flaky.
+pub fn wait_until(deadline: std::time::Duration, mut done: impl FnMut() -> bool) -> bool {
+    let until = std::time::Instant::now() + deadline;
+    while std::time::Instant::now() < until {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    done()
+}

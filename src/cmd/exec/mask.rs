@@ -9,24 +9,27 @@
 //! restored on every way out. On that terminal stdout and stderr are one stream, as on any
 //! terminal. When stdout is not a terminal (CI, a pipe, a log), stdout and stderr are pipes,
 //! each filtered on its own. Either way the program's exit status is envguard's, and a program
-//! killed by a signal makes envguard die of the same signal.
+//! killed by a signal makes envguard die of the same signal. With `--watch` the supervisor
+//! relays instead, across restarts (`watch::output`), with the pieces shared from here.
 
 use std::ffi::OsString;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Instant;
 
 use nix::errno::Errno;
+use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 use nix::libc;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::pty::{Winsize, openpty};
+use nix::pty::{OpenptyResult, Winsize, openpty};
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, kill, raise, signal, sigprocmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::termios::{SetArg, Termios, cfmakeraw, tcgetattr, tcsetattr};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-use nix::unistd::{Pid, isatty, setsid};
+use nix::unistd::{Pid, getpgrp, isatty, setsid, tcgetpgrp};
 
 use crate::error::{Error, Result};
 use crate::load::dotenv::Binding;
@@ -45,11 +48,7 @@ const CHUNK: usize = 64 * 1024;
 /// Runs `command` with `bindings` in its environment and its output masked; returns only with
 /// the program's exit status (or a launch failure).
 pub fn run(command: &[OsString], bindings: Vec<Binding>) -> Result<()> {
-    let masker = Masker::new(
-        bindings
-            .iter()
-            .map(|binding| (binding.name.as_str(), binding.value.as_str())),
-    );
+    let masker = masker_of(&bindings);
     let on_terminal = isatty(io::stdout()).unwrap_or(false);
     let mut watched = SigSet::empty();
     for forwarded in FORWARDED {
@@ -128,8 +127,7 @@ impl Relay {
     }
 
     fn terminal(cmd: &mut Command) -> Result<Relay> {
-        let size = window_size(io::stdout().as_fd());
-        let pty = openpty(size.as_ref(), None).map_err(failed("open a pseudo-terminal"))?;
+        let pty = open_terminal()?;
         cmd.stdout(Stdio::from(
             pty.slave
                 .try_clone()
@@ -163,7 +161,12 @@ impl Relay {
         })
     }
 
-    fn run(mut self, masker: &Masker, mut child: Child, signals: &SignalFd) -> Result<WaitStatus> {
+    fn run(
+        mut self,
+        masker: &Arc<Masker>,
+        mut child: Child,
+        signals: &SignalFd,
+    ) -> Result<WaitStatus> {
         if let Some(out) = child.stdout.take() {
             self.outputs.push(Output {
                 from: Some(out.into()),
@@ -245,7 +248,12 @@ impl Relay {
                             }
                         }
                         Signal::SIGWINCH => self.resize(),
-                        Signal::SIGCONT => {}
+                        Signal::SIGCONT => {
+                            if let Some(raw) = &self.raw {
+                                raw.reenter();
+                                self.resize();
+                            }
+                        }
                         forwarded => {
                             // In the pipe case a key the terminal turned into a signal reached
                             // the program's group already; only a `kill` is passed on.
@@ -322,9 +330,8 @@ impl Relay {
     }
 
     fn resize(&self) {
-        if let (Some(master), Some(size)) = (&self.master, window_size(io::stdout().as_fd())) {
-            // SAFETY: TIOCSWINSZ reads one `winsize` from the pointer, which outlives the call.
-            unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &size) };
+        if let Some(master) = &self.master {
+            follow_window_size(master.as_fd());
         }
     }
 
@@ -342,6 +349,35 @@ impl Relay {
     }
 }
 
+/// The masker for `bindings`' values, shared by the streams that use it.
+pub(super) fn masker_of(bindings: &[Binding]) -> Arc<Masker> {
+    Arc::new(Masker::new(
+        bindings
+            .iter()
+            .map(|binding| (binding.name.as_str(), binding.value.as_str())),
+    ))
+}
+
+/// A pseudo-terminal the size of envguard's stdout, neither side inherited by what envguard
+/// starts (a program holding the master could read the user's keys).
+pub(super) fn open_terminal() -> Result<OpenptyResult> {
+    let size = window_size(io::stdout().as_fd());
+    let pty = openpty(size.as_ref(), None).map_err(failed("open a pseudo-terminal"))?;
+    for side in [&pty.master, &pty.slave] {
+        fcntl(side, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))
+            .map_err(failed("open a pseudo-terminal"))?;
+    }
+    Ok(pty)
+}
+
+/// Gives the pseudo-terminal `master` the size of envguard's own terminal (after SIGWINCH).
+pub(super) fn follow_window_size(master: BorrowedFd) {
+    if let Some(size) = window_size(io::stdout().as_fd()) {
+        // SAFETY: TIOCSWINSZ reads one `winsize` from the pointer, which outlives the call.
+        unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &size) };
+    }
+}
+
 fn window_size(terminal: BorrowedFd) -> Option<Winsize> {
     let mut size = Winsize {
         ws_row: 0,
@@ -355,7 +391,7 @@ fn window_size(terminal: BorrowedFd) -> Option<Winsize> {
 }
 
 /// Writes all of `bytes` to `fd`; false when the reader has gone.
-fn write_all(fd: i32, mut bytes: &[u8]) -> bool {
+pub(super) fn write_all(fd: i32, mut bytes: &[u8]) -> bool {
     // SAFETY: fds 1, 2 and the master stay open for the whole relay.
     let target = unsafe { BorrowedFd::borrow_raw(fd) };
     while !bytes.is_empty() {
@@ -369,12 +405,12 @@ fn write_all(fd: i32, mut bytes: &[u8]) -> bool {
 }
 
 /// The user's terminal in raw mode, so every key reaches the program's own terminal.
-struct RawMode {
+pub(super) struct RawMode {
     saved: Termios,
 }
 
 impl RawMode {
-    fn enter() -> Result<Option<RawMode>> {
+    pub(super) fn enter() -> Result<Option<RawMode>> {
         let Ok(saved) = tcgetattr(io::stdin()) else {
             return Ok(None);
         };
@@ -383,13 +419,18 @@ impl RawMode {
         Ok(Some(mode))
     }
 
-    fn reenter(&self) {
+    /// Raw again, unless envguard runs in the background (continued by `bg`): the terminal
+    /// is the shell's then, and envguard takes it raw again when `fg` continues it.
+    pub(super) fn reenter(&self) {
+        if tcgetpgrp(io::stdin()) != Ok(getpgrp()) {
+            return;
+        }
         let mut raw = self.saved.clone();
         cfmakeraw(&mut raw);
         let _ = tcsetattr(io::stdin(), SetArg::TCSADRAIN, &raw);
     }
 
-    fn restore(&self) {
+    pub(super) fn restore(&self) {
         let _ = tcsetattr(io::stdin(), SetArg::TCSADRAIN, &self.saved);
     }
 }
@@ -401,7 +442,7 @@ impl Drop for RawMode {
 }
 
 /// A system call of the relay failed: not the user's input, so envguard's own words.
-fn failed<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> Error {
+pub(super) fn failed<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> Error {
     move |error| Error::Failed(format!("exec --mask: cannot {what}: {error}"))
 }
 

@@ -1,7 +1,8 @@
 //! `envguard exec --watch`: keep a long-running program on the current secrets.
 //!
-//! envguard stays as the program's supervisor and restarts it when the `.env` (or the trust
-//! given to it) changes in a way that changes the variables, and only through the loader:
+//! envguard stays as the program's supervisor and restarts it when the project's files (a
+//! team's `.env.shared` and the `.env`) or the trust given to them change in a way that
+//! changes the variables, and only through the loader:
 //! a file that is refused never reaches the program, and the running program is kept until
 //! the file loads again. Everything the supervisor reacts to (signals, file changes) arrives
 //! as an [`Event`] on one channel, read by this one thread; every wait on it is bounded by the
@@ -9,7 +10,9 @@
 //! have been quiet for [`QUIET_PERIOD`], so a burst of edits and `allow`s restarts the program
 //! once, with the final variables, not once per intermediate state. The files are watched
 //! before they are first loaded, so a change between the two is not missed. No process the
-//! program started outlives it or envguard: see [`child`] and [`keeper`].
+//! program started outlives it or envguard: see [`child`] and [`keeper`]. With `--mask`, every
+//! run's output reaches envguard's stdout and stderr through one relay that lasts across
+//! restarts ([`output`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
@@ -20,22 +23,25 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
+use nix::sys::termios::{OutputFlags, tcgetattr};
 
-use super::launch_failure;
+use super::{launch_failure, load_project};
 use crate::display::escape_for_display;
 use crate::error::{Error, Refusal, RefusalKind, Result};
+use crate::load::discover;
 use crate::load::dotenv::Binding;
-use crate::load::loader::{self, from_process_env};
 use crate::load::trust::TrustStore;
 
 mod child;
 mod files;
 pub mod keeper;
+mod output;
 mod signals;
 mod terminal;
 mod tree;
 
 use child::{Delivery, Group, Leader};
+use output::MaskedOutput;
 use terminal::Terminal;
 
 /// How long a group may take to disappear after SIGKILL before envguard stops waiting (only a
@@ -108,24 +114,40 @@ pub enum Event {
 
 /// Runs `command` with the variables of `env_file` until it ends on its own or a signal ends
 /// it, restarting it whenever `env_file` loads with different variables.
-pub fn run(env_file: Option<&Path>, command: &[OsString], stop: StopPolicy) -> Result<()> {
+pub fn run(
+    env_file: Option<&Path>,
+    command: &[OsString],
+    stop: StopPolicy,
+    masked: bool,
+) -> Result<()> {
     let (events, received) = mpsc::channel();
-    signals::start(events.clone())?;
+    signals::start(events.clone(), masked)?;
     child::become_subreaper();
     // Watching starts before the first load, so an edit made while it runs is seen.
     let _watch = env_file
         .map(|file| files::watch(file, events))
         .transpose()?;
     let bindings = match env_file {
-        Some(path) => loader::load(path, &from_process_env, &TrustStore::open()?)?.bindings,
+        Some(path) => load_project(path, &TrustStore::open()?)?,
         None => Vec::new(),
     };
+    let output = masked.then(MaskedOutput::start).transpose()?;
+    // On a pseudo-terminal of envguard's, the user's terminal stays envguard's.
+    let on_own_terminal = output
+        .as_ref()
+        .and_then(MaskedOutput::program_takes_terminal)
+        .is_some();
     let mut supervisor = Supervisor {
         env_file,
         command,
         stop,
         events: received,
-        terminal: Terminal::if_foreground(),
+        terminal: if on_own_terminal {
+            None
+        } else {
+            Terminal::if_foreground()
+        },
+        output,
         running: bindings,
         reported: None,
         shutdown: None,
@@ -163,6 +185,8 @@ struct Supervisor<'a> {
     stop: StopPolicy,
     events: Receiver<Event>,
     terminal: Option<Terminal>,
+    /// The relay of the program's output through the mask filter, with `--mask`.
+    output: Option<MaskedOutput>,
     /// The variables the running program was started with.
     running: Vec<Binding>,
     /// The last refusal reported, so that one bad edit is reported once, not at every event.
@@ -220,6 +244,7 @@ impl Supervisor<'_> {
                     group.signal_group(Signal::SIGTSTP);
                 }
                 Event::Signal(Signal::SIGCONT) => self.resume(&group),
+                Event::Signal(Signal::SIGWINCH) => self.resize(),
                 Event::Signal(signal) => {
                     self.shutdown = Some(signal);
                     self.terminate(&mut group, signal);
@@ -275,8 +300,20 @@ impl Supervisor<'_> {
     }
 
     fn start(&mut self) -> Result<Group> {
-        let take_terminal = self.terminal.as_ref().is_some_and(Terminal::may_hand_over);
-        let group = Group::spawn(self.command, &self.running, take_terminal)
+        let wiring = self
+            .output
+            .as_mut()
+            .map(|output| output.wire(&self.running))
+            .transpose()?;
+        let take_terminal = match self
+            .output
+            .as_ref()
+            .and_then(MaskedOutput::program_takes_terminal)
+        {
+            Some(takes_pseudo_terminal) => takes_pseudo_terminal,
+            None => self.terminal.as_ref().is_some_and(Terminal::may_hand_over),
+        };
+        let group = Group::spawn(self.command, &self.running, take_terminal, wiring)
             .map_err(|error| launch_failure(&self.command[0], &error))?;
         if take_terminal && let Some(terminal) = &self.terminal {
             terminal.claimed_by(group.id());
@@ -291,7 +328,7 @@ impl Supervisor<'_> {
         let loaded = TrustStore::open()
             .map_err(|error| note(format_args!("{error}; the program keeps running unchanged")))
             .ok()?;
-        match loader::load(path, &from_process_env, &loaded) {
+        match load_project(path, &loaded) {
             Err(refusal) => {
                 if self.reported.as_ref() != Some(&refusal) {
                     if was_deleted(&refusal) {
@@ -309,24 +346,24 @@ impl Supervisor<'_> {
                 }
                 None
             }
-            Ok(checked) => {
+            Ok(bindings) => {
                 let was_refused = self.reported.take().is_some();
-                let changed = changed_names(&self.running, &checked.bindings);
+                let changed = changed_names(&self.running, &bindings);
                 if changed.is_empty() {
                     if was_refused {
                         note(format_args!(
                             "{} loads again, with the same variables",
-                            escape_for_display(path)
+                            project_display(path)
                         ));
                     }
                     return None;
                 }
                 note(format_args!(
                     "{} changed ({}): restarting the program",
-                    escape_for_display(path),
+                    project_display(path),
                     changed.join(", ")
                 ));
-                Some(checked.bindings)
+                Some(bindings)
             }
         }
     }
@@ -374,6 +411,7 @@ impl Supervisor<'_> {
                 Ok(Event::Signal(Signal::SIGCHLD | Signal::SIGTSTP))
                 | Err(RecvTimeoutError::Timeout) => {}
                 Ok(Event::Signal(Signal::SIGCONT)) => group.signal(Signal::SIGCONT),
+                Ok(Event::Signal(Signal::SIGWINCH)) => self.resize(),
                 Ok(Event::Signal(signal)) => {
                     // The user wants out: pass it on, and do not start a new program.
                     self.shutdown = Some(signal);
@@ -399,7 +437,20 @@ impl Supervisor<'_> {
         if let Some(terminal) = &self.terminal {
             terminal.take_back();
         }
+        if let Some(output) = &self.output {
+            output.restore_terminal();
+        }
         signals::stop_self();
+        if let Some(output) = &self.output {
+            output.reenter_terminal();
+        }
+    }
+
+    /// The user's terminal changed size: so does the program's pseudo-terminal, if it has one.
+    fn resize(&self) {
+        if let Some(output) = &self.output {
+            output.resize();
+        }
     }
 
     /// envguard was continued (`fg`, `bg`, or a `kill -CONT`): after `fg` the terminal is
@@ -407,6 +458,9 @@ impl Supervisor<'_> {
     /// after `bg` the shell keeps it. Then the program continues.
     fn resume(&self, group: &Group) {
         self.hand_over_terminal_if_ours(group);
+        if let Some(output) = &self.output {
+            output.reenter_terminal();
+        }
         group.signal(Signal::SIGCONT);
     }
 
@@ -428,6 +482,16 @@ impl Supervisor<'_> {
         let killed_by = self.shutdown.map_or(Signal::SIGKILL, |signal| signal);
         group.status().unwrap_or(128 + killed_by as i32 as u8)
     }
+}
+
+/// The files `env_file`'s project loads now, for a note: `.env.shared and .env` in a team's
+/// project, so that an edit of the team file is not reported as one of the `.env`.
+fn project_display(env_file: &Path) -> String {
+    let files: Vec<String> = discover::project_files(env_file)
+        .iter()
+        .map(|file| escape_for_display(file))
+        .collect();
+    files.join(" and ")
 }
 
 /// Whether `refusal` means the `.env` itself is gone, as opposed to a symlink that reaches
@@ -460,9 +524,13 @@ fn signal_name(signal: Signal) -> &'static str {
 }
 
 /// One line on stderr. A failed write is ignored: the terminal may be gone (SIGHUP), and
-/// envguard must still stop the program.
+/// envguard must still stop the program. On a terminal that `--mask` put in raw mode the
+/// line ends in a carriage return too, as the terminal no longer adds one.
 fn note(message: std::fmt::Arguments) {
-    let _ = writeln!(io::stderr().lock(), "envguard: {message}");
+    let raw =
+        tcgetattr(io::stderr()).is_ok_and(|modes| !modes.output_flags.contains(OutputFlags::OPOST));
+    let end = if raw { "\r\n" } else { "\n" };
+    let _ = write!(io::stderr().lock(), "envguard: {message}{end}");
 }
 
 #[cfg(test)]

@@ -49,6 +49,18 @@ pub struct Delivery {
     reached: BTreeSet<Pid>,
 }
 
+/// Where a masked run's standard streams go instead of envguard's own: pipes or a
+/// pseudo-terminal that envguard relays through the mask filter ([`super::output`]).
+pub struct Wiring {
+    /// `None`: envguard's own stdin.
+    pub stdin: Option<OwnedFd>,
+    pub stdout: OwnedFd,
+    pub stderr: OwnedFd,
+    /// Whether stdout is a pseudo-terminal that becomes the controlling terminal of the
+    /// keeper's new session, so that the program can be its foreground group.
+    pub controlling_terminal: bool,
+}
+
 /// What reaping found out about the program.
 #[derive(PartialEq, Eq)]
 pub enum Leader {
@@ -60,11 +72,13 @@ pub enum Leader {
 
 impl Group {
     /// Starts `command` with `bindings` over envguard's environment, under a keeper, in a new
-    /// process group that takes the terminal's foreground when `take_terminal`.
+    /// process group that takes the terminal's foreground when `take_terminal`, its streams
+    /// wired as `wiring` says (envguard's own without one).
     pub fn spawn(
         command: &[OsString],
         bindings: &[Binding],
         take_terminal: bool,
+        wiring: Option<Wiring>,
     ) -> io::Result<Group> {
         let (messages, channel) = pipe2(OFlag::O_CLOEXEC)?;
         let supervisor = getpid();
@@ -85,10 +99,22 @@ impl Group {
                     .iter()
                     .map(|binding| (&binding.name, &binding.value)),
             )
-            .env(keeper::MARKER, invocation.to_marker())
-            .process_group(0);
+            .env(keeper::MARKER, invocation.to_marker());
+        let mut new_session = false;
+        if let Some(wiring) = wiring {
+            if let Some(stdin) = wiring.stdin {
+                child.stdin(stdin);
+            }
+            child.stdout(wiring.stdout).stderr(wiring.stderr);
+            new_session = wiring.controlling_terminal;
+        }
+        // A session leader leads its own group; setsid() refuses a process that already does.
+        if !new_session {
+            child.process_group(0);
+        }
         // SAFETY: the closure runs between fork and exec and makes only async-signal-safe
-        // system calls (prctl, getppid, sigprocmask, fcntl); it allocates nothing.
+        // system calls (prctl, getppid, sigprocmask, fcntl, setsid, ioctl); it allocates
+        // nothing.
         unsafe {
             child.pre_exec(move || {
                 let mut gone = SigSet::empty();
@@ -102,6 +128,14 @@ impl Group {
                 // The keeper reports on this pipe: keep it open across exec.
                 if nix::libc::fcntl(channel_fd, nix::libc::F_SETFD, 0) == -1 {
                     return Err(io::Error::last_os_error());
+                }
+                if new_session {
+                    nix::unistd::setsid()?;
+                    // fd 1 is the pseudo-terminal: the previous keeper's session, which held
+                    // it, ended before this one starts.
+                    if nix::libc::ioctl(1, nix::libc::TIOCSCTTY as _, 0) == -1 {
+                        return Err(io::Error::last_os_error());
+                    }
                 }
                 Ok(())
             });

@@ -1,4 +1,5 @@
-//! Noticing that the `.env` or the trust store may have changed.
+//! Noticing that the project's files (a team's `.env.shared` and the `.env`) or the trust
+//! store may have changed.
 //!
 //! Editors often save by writing a temporary file and renaming it over the original, and the
 //! trust store is always written that way. A watch on the file itself follows the old inode
@@ -11,6 +12,7 @@
 //! machine, so the refusal names the setting and how to raise it.
 
 use std::collections::BTreeSet;
+use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Sender;
@@ -22,17 +24,22 @@ use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
 use super::Event;
 use crate::display::escape_for_display;
 use crate::error::{Error, Result};
-use crate::load::trust;
+use crate::load::{discover, trust};
 
 /// Long enough to fold an editor's write + chmod + rename into one event; the supervisor's
 /// quiet period does the rest.
 const DEBOUNCE: Duration = Duration::from_millis(100);
 
-/// Watches `env_file` and the trust store until dropped, sending [`Event::FilesChanged`].
+/// Watches the files of `env_file`'s project and the trust store until dropped, sending
+/// [`Event::FilesChanged`]. Both of a team's files are watched whether or not they exist yet:
+/// a `share init` or a deleted `.env` changes what the project loads.
 pub fn watch(env_file: &Path, events: Sender<Event>) -> Result<Debouncer<RecommendedWatcher>> {
-    let mut files = BTreeSet::from([env_file.to_path_buf(), trust::store_path()?]);
-    if let Ok(target) = fs::canonicalize(env_file) {
-        files.insert(target);
+    let mut files = BTreeSet::from([trust::store_path()?]);
+    for file in project_candidates(env_file) {
+        if let Ok(target) = fs::canonicalize(&file) {
+            files.insert(target);
+        }
+        files.insert(file);
     }
     let dirs: BTreeSet<PathBuf> = files
         .iter()
@@ -57,6 +64,18 @@ pub fn watch(env_file: &Path, events: Sender<Event>) -> Result<Debouncer<Recomme
             .map_err(|e| cannot_watch(&escape_for_display(dir), &e))?;
     }
     Ok(debouncer)
+}
+
+/// `env_file` and, for a file named `.env`, the team's `.env.shared` beside it: the files
+/// [`discover::project_files`] may pick from, present or not.
+fn project_candidates(env_file: &Path) -> Vec<PathBuf> {
+    let mut files = vec![env_file.to_path_buf()];
+    if env_file.file_name() == Some(OsStr::new(discover::FILE_NAME))
+        && let Some(dir) = env_file.parent()
+    {
+        files.push(dir.join(discover::SHARED_FILE_NAME));
+    }
+    files
 }
 
 /// Why `what` cannot be watched, with the fix when it is a per-user inotify limit.

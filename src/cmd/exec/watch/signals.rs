@@ -28,9 +28,13 @@ use crate::error::{Error, Result};
 pub const FORWARDED: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
 
 /// Blocks the supervisor's signals in the calling thread and starts the thread that reports
-/// them. Must run before any other thread is started.
-pub fn start(events: Sender<Event>) -> Result<()> {
+/// them, window size changes too when `resizes` (a masked program's pseudo-terminal follows
+/// the user's). Must run before any other thread is started.
+pub fn start(events: Sender<Event>, resizes: bool) -> Result<()> {
     let mut reported = SigSet::empty();
+    if resizes {
+        reported.add(Signal::SIGWINCH);
+    }
     for forwarded in FORWARDED {
         reported.add(forwarded);
     }
