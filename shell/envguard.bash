@@ -18,7 +18,8 @@ export __ENVGUARD_HOOK="bash:$$"
 __envguard_key=${__envguard_key-}
 # The record, shell-local like the key: a nested shell or `exec bash` has none, and starts
 # envguard once at its first prompt. `__envguard_rec` is set last, when the record is whole.
-__envguard_rec= __envguard_rec_dir= __envguard_rec_state= __envguard_rec_state_inputs=
+__envguard_rec='' __envguard_rec_dir='' __envguard_rec_state='' __envguard_rec_state_inputs=''
+__envguard_seen=''
 __envguard_rec_paths=() __envguard_rec_sigs=() __envguard_rec_inputs=()
 
 # How the hook gets the `stat` builtin: `own` when the user has it enabled already (left as it
@@ -26,9 +27,10 @@ __envguard_rec_paths=() __envguard_rec_sigs=() __envguard_rec_inputs=()
 # hide the user's stat command), empty when there is none. Kept when sourced again.
 __envguard_stat=${__envguard_stat-}
 __envguard_probe_stat() {
-    \builtin local __envguard_dir __envguard_dirs
+    \builtin local __envguard_dir __envguard_dirs __envguard_kind
     \builtin declare -gA __envguard_st
-    if [[ $(\builtin type -t stat) == builtin ]]; then
+    __envguard_kind=$(\builtin type -t stat) || __envguard_kind=''
+    if [[ ${__envguard_kind} == builtin ]]; then
         \builtin stat -A __envguard_st -- / 2>/dev/null && [[ -n ${__envguard_st[ctime]-} ]] &&
             __envguard_stat=own
         \builtin return 0
@@ -62,32 +64,32 @@ __envguard_unchanged() {
             -) [[ -e ${__envguard_file} || -L ${__envguard_file} ]] && __envguard_same= ;;
             L) [[ -L ${__envguard_file} && ! -e ${__envguard_file} ]] || __envguard_same= ;;
             *) __envguard_identity "${__envguard_file}" &&
-                [[ ${REPLY} == "${__envguard_sig}" ]] || __envguard_same= ;;
+                [[ ${__envguard_seen} == "${__envguard_sig}" ]] || __envguard_same= ;;
         esac
         [[ -n ${__envguard_same} ]] || \builtin break
     done
     [[ ${__envguard_stat} == own ]] || \builtin enable -n stat
     [[ -n ${__envguard_same} ]] || \builtin return 1
     __envguard_inputs
-    [[ ${REPLY} == "${__envguard_rec_state_inputs}" ]]
+    [[ ${__envguard_seen} == "${__envguard_rec_state_inputs}" ]]
 }
 
-# REPLY: the identity of what $1 reaches, as envguard records it for bash (whole seconds:
+# Sets __envguard_seen to the identity of what $1 reaches, as envguard records it for bash (whole seconds:
 # envguard writes a record only once its ctime seconds are safely over).
 __envguard_identity() {
     \builtin stat -A __envguard_st -- "$1" 2>/dev/null || \builtin return 1
-    REPLY="${__envguard_st[device]} ${__envguard_st[inode]} ${__envguard_st[size]} ${__envguard_st[type]}${__envguard_st[perms]} ${__envguard_st[uid]} ${__envguard_st[mtime]} ${__envguard_st[ctime]}"
+    __envguard_seen="${__envguard_st[device]} ${__envguard_st[inode]} ${__envguard_st[size]} ${__envguard_st[type]}${__envguard_st[perms]} ${__envguard_st[uid]} ${__envguard_st[mtime]} ${__envguard_st[ctime]}"
 }
 
-# REPLY: the referenced outer variables as the shell holds them, each whether set, its
+# Sets __envguard_seen to the referenced outer variables as the shell holds them, each whether set, its
 # attributes (`x`, exported, is what envguard sees) and its value, one unambiguous word each.
 __envguard_inputs() {
     \builtin local __envguard_name __envguard_value
-    REPLY=
+    __envguard_seen=
     for __envguard_name in "${__envguard_rec_inputs[@]}"; do
         __envguard_value=${!__envguard_name-}
-        REPLY+="${#__envguard_name}:${__envguard_name}${!__envguard_name+s${!__envguard_name@a}}:"
-        REPLY+="${#__envguard_value}:${__envguard_value}"
+        __envguard_seen+="${#__envguard_name}:${__envguard_name}${!__envguard_name+s${!__envguard_name@a}}:"
+        __envguard_seen+="${#__envguard_value}:${__envguard_value}"
     done
 }
 
@@ -121,7 +123,7 @@ __envguard_hook() {
     if [[ -n ${__envguard_rec} ]]; then
         __envguard_rec_state=${__ENVGUARD_STATE+s}${__ENVGUARD_STATE-}
         __envguard_inputs
-        __envguard_rec_state_inputs=${REPLY}
+        __envguard_rec_state_inputs=${__envguard_seen}
     fi
     [[ ${__envguard_flags} != *v* ]] || \builtin set -v
     [[ ${__envguard_flags} != *x* ]] || \builtin set -x

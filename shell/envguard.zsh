@@ -16,7 +16,7 @@ export __ENVGUARD_HOOK="zsh:$$"
 typeset -g __envguard_key=${__envguard_key-}
 # The record, shell-local like the key: a nested shell or `exec zsh` has none, and starts
 # envguard once at its first prompt. `__envguard_rec` is set last, when the record is whole.
-typeset -g __envguard_rec= __envguard_rec_dir= __envguard_rec_state= __envguard_rec_state_inputs=
+typeset -g __envguard_rec= __envguard_rec_dir= __envguard_rec_state= __envguard_rec_state_inputs= __envguard_seen=
 typeset -ga __envguard_rec_paths __envguard_rec_sigs __envguard_rec_inputs
 # `zstat` alone (it ships with zsh): `-F` loads it without a `stat` builtin that would hide
 # the user's stat command. Without it, envguard runs at every prompt.
@@ -37,32 +37,32 @@ __envguard_unchanged() {
             (-) [[ -e ${__envguard_file} || -L ${__envguard_file} ]] && \builtin return 1 ;;
             (L) [[ -L ${__envguard_file} && ! -e ${__envguard_file} ]] || \builtin return 1 ;;
             (*) __envguard_identity "${__envguard_file}" &&
-                [[ ${REPLY} == "${__envguard_sig}" ]] || \builtin return 1 ;;
+                [[ ${__envguard_seen} == "${__envguard_sig}" ]] || \builtin return 1 ;;
         esac
     done
     __envguard_inputs
-    [[ ${REPLY} == "${__envguard_rec_state_inputs}" ]]
+    [[ ${__envguard_seen} == "${__envguard_rec_state_inputs}" ]]
 }
 
-# REPLY: the identity of what $1 reaches, as envguard records it. Three calls, because the
-# one-call `-F` form would also resolve the owner to a name (slow under LDAP) on each prompt.
+# Sets __envguard_seen to the identity of what $1 reaches, as envguard records it. Three
+# calls, because the one-call `-F` form would also resolve the owner to a name (slow under LDAP) on each prompt.
 __envguard_identity() {
     \builtin local -A __envguard_st
     \builtin local -a __envguard_m __envguard_c
     \builtin zstat -H __envguard_st -- "$1" 2>/dev/null &&
         \builtin zstat -A __envguard_m -F '%s%N' +mtime -- "$1" 2>/dev/null &&
         \builtin zstat -A __envguard_c -F '%s%N' +ctime -- "$1" 2>/dev/null || \builtin return 1
-    REPLY="${__envguard_st[device]} ${__envguard_st[inode]} ${__envguard_st[size]} ${__envguard_st[mode]} ${__envguard_st[uid]} ${__envguard_m[1]} ${__envguard_c[1]}"
+    __envguard_seen="${__envguard_st[device]} ${__envguard_st[inode]} ${__envguard_st[size]} ${__envguard_st[mode]} ${__envguard_st[uid]} ${__envguard_m[1]} ${__envguard_c[1]}"
 }
 
-# REPLY: the referenced outer variables as the shell holds them, each whether set, its type
+# Sets __envguard_seen to the referenced outer variables as the shell holds them, each whether set, its type
 # (`export` in it is what envguard sees) and its value, one unambiguous word each.
 __envguard_inputs() {
     \builtin local __envguard_name
-    REPLY=
+    __envguard_seen=
     for __envguard_name in "${__envguard_rec_inputs[@]}"; do
-        REPLY+="${#__envguard_name}:${__envguard_name}${(P)+__envguard_name}${(Pt)__envguard_name}:"
-        REPLY+="${#${(P)__envguard_name-}}:${(P)__envguard_name-}"
+        __envguard_seen+="${#__envguard_name}:${__envguard_name}${(P)+__envguard_name}${(Pt)__envguard_name}:"
+        __envguard_seen+="${#${(P)__envguard_name-}}:${(P)__envguard_name-}"
     done
 }
 
@@ -82,7 +82,7 @@ __envguard_hook() {
     if [[ -n ${__envguard_rec} ]]; then
         __envguard_rec_state=${__ENVGUARD_STATE+s}${__ENVGUARD_STATE-}
         __envguard_inputs
-        __envguard_rec_state_inputs=${REPLY}
+        __envguard_rec_state_inputs=${__envguard_seen}
     fi
     \builtin return ${__envguard_status}
 }
