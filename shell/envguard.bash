@@ -22,17 +22,15 @@ __envguard_rec='' __envguard_rec_dir='' __envguard_rec_state='' __envguard_rec_s
 __envguard_seen=''
 __envguard_rec_paths=() __envguard_rec_sigs=() __envguard_rec_inputs=()
 
-# How the hook gets the `stat` builtin: `own` when the user has it enabled already (left as it
-# is), `ours` when the hook loaded it, disabled except inside the check (enabled, it would
-# hide the user's stat command), empty when there is none. Kept when sourced again.
+# Whether the hook has bash's `stat` builtin: the user's own, left as it is, or one the hook
+# loaded and keeps disabled except inside its check (enabled, it would hide the user's stat
+# command). Kept when this file is sourced again.
 __envguard_stat=${__envguard_stat-}
 __envguard_probe_stat() {
-    \builtin local __envguard_dir __envguard_dirs __envguard_kind
+    \builtin local __envguard_dir __envguard_dirs
     \builtin declare -gA __envguard_st
-    __envguard_kind=$(\builtin type -t stat) || __envguard_kind=''
-    if [[ ${__envguard_kind} == builtin ]]; then
-        \builtin stat -A __envguard_st -- / 2>/dev/null && [[ -n ${__envguard_st[ctime]-} ]] &&
-            __envguard_stat=own
+    if \builtin stat -A __envguard_st -- / 2>/dev/null; then
+        __envguard_stat=1
         \builtin return 0
     fi
     IFS=: \builtin read -r -a __envguard_dirs <<<"${BASH_LOADABLES_PATH-}"
@@ -40,7 +38,7 @@ __envguard_probe_stat() {
         [[ -n ${__envguard_dir} && -f ${__envguard_dir}/stat ]] || \builtin continue
         \builtin enable -f "${__envguard_dir}/stat" stat 2>/dev/null || \builtin continue
         if \builtin stat -A __envguard_st -- / 2>/dev/null && [[ -n ${__envguard_st[ctime]-} ]]; then
-            __envguard_stat=ours
+            __envguard_stat=1
             \builtin enable -n stat
             \builtin return 0
         fi
@@ -54,9 +52,14 @@ __envguard_unchanged() {
     [[ -n ${__envguard_rec} && -n ${__envguard_stat} && ${PWD} == "${__envguard_rec_dir}" ]] &&
         [[ ${PWD} -ef . && ${__ENVGUARD_STATE+s}${__ENVGUARD_STATE-} == "${__envguard_rec_state}" ]] ||
         \builtin return 1
-    \builtin local __envguard_file __envguard_sig __envguard_same=1
+    \builtin local __envguard_file __envguard_sig __envguard_same=1 __envguard_enabled=''
     \builtin local -i __envguard_i
-    [[ ${__envguard_stat} == own ]] || \builtin enable stat
+    # Enabled now only if the user enabled it: then it stays so. Otherwise it is enabled for
+    # the check alone.
+    if ! \builtin stat -A __envguard_st -- / 2>/dev/null; then
+        \builtin enable stat 2>/dev/null || \builtin return 1
+        __envguard_enabled=1
+    fi
     for ((__envguard_i = 0; __envguard_i < ${#__envguard_rec_paths[@]}; __envguard_i++)); do
         __envguard_file=${__envguard_rec_paths[__envguard_i]}
         __envguard_sig=${__envguard_rec_sigs[__envguard_i]}
@@ -68,7 +71,7 @@ __envguard_unchanged() {
         esac
         [[ -n ${__envguard_same} ]] || \builtin break
     done
-    [[ ${__envguard_stat} == own ]] || \builtin enable -n stat
+    [[ -z ${__envguard_enabled} ]] || \builtin enable -n stat
     [[ -n ${__envguard_same} ]] || \builtin return 1
     __envguard_inputs
     [[ ${__envguard_seen} == "${__envguard_rec_state_inputs}" ]]
