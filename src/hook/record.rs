@@ -143,7 +143,9 @@ impl Observed {
         array(
             out,
             "__envguard_rec_paths",
-            self.entries.iter().map(|(path, _)| path.as_os_str().as_bytes()),
+            self.entries
+                .iter()
+                .map(|(path, _)| path.as_os_str().as_bytes()),
         );
         let signatures: Vec<String> = self
             .entries
