@@ -18,6 +18,11 @@
 //!   the personal `.env` wins, all or nothing across the two (as `exec` does), then plan ([`diff`]) and emit ([`emit`]) restores and unsets first,
 //!   exports next and the new state last, so an interrupted `eval` never records a state it
 //!   did not apply.
+//!
+//! In bash and zsh the hook asks for more ([`record::REQUEST_VAR`]): after the statements, the
+//! [`record`] of what this run looked at, which lets the hook's own check skip this process at
+//! the prompts where nothing changed. It is written on every path, the silent one too, since the
+//! hook only starts this process when its record no longer holds.
 
 use std::collections::HashSet;
 use std::env;

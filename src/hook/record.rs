@@ -115,6 +115,11 @@ impl Observed {
     pub fn push(mut self, out: &mut Vec<u8>, shell: ShellKind, state: Option<&State>) {
         let mut store = None;
         if let Some(state) = state {
+            // A version 1 state does not say which store it was decided against: no record,
+            // so every prompt asks envguard, as before.
+            let Some(store_path) = &state.store_path else {
+                return;
+            };
             let (path, files) = match &state.current {
                 Current::Loaded(loaded) => (&loaded.path, loaded.identity),
                 Current::Refused { path, identity } => (path, *identity),
@@ -125,10 +130,8 @@ impl Observed {
                 .unwrap_or_default();
             self.hold(path, files.personal);
             self.hold(&shared, files.shared);
-            store = state.store_path.as_ref().map(|store_path| {
-                let seen = state.store.map_or(Seen::Absent, Seen::Present);
-                (store_path.clone(), seen)
-            });
+            let seen = state.store.map_or(Seen::Absent, Seen::Present);
+            store = Some((store_path.clone(), seen));
         }
         self.entries.extend(store);
         let bash = match shell {
