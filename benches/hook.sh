@@ -48,10 +48,12 @@ bench 1000 "$scratch/same.json" \
 calls=500
 # $1: the shell, $2: the code that installs the hooks, $3: the hook function.
 per_prompt() {
+    local -a no_startup_files=(--noprofile --norc)
+    [[ $1 != zsh ]] || no_startup_files=(-f)
     case $1 in
     bash | zsh)
         # shellcheck disable=SC2016
-        "$1" -f -c '
+        "$1" "${no_startup_files[@]}" -c '
             [[ -n ${ZSH_VERSION-} ]] && zmodload zsh/datetime
             eval "$1"
             loop() {
@@ -62,14 +64,14 @@ per_prompt() {
             empty() { :; }
             true_hook() { eval "$(/bin/true)"; }
             envguard_process() { __envguard_stat="" __envguard_zstat=""; __envguard_hook; }
-            loop "$3" 20 >/dev/null
+            loop "$2" 20 >/dev/null
             # The in-shell check must be what is measured, where it is asked for.
-            if [[ $3 == __envguard_hook && -z ${__envguard_rec-} ]]; then
+            if [[ $2 == __envguard_hook && -z ${__envguard_rec-} ]]; then
                 echo "hook.sh: the in-shell check is off in $0" >&2
             fi
-            read -r s0 e0 < <(loop empty "$4")
-            read -r s1 e1 < <(loop "$3" "$4")
-            awk -v s0="$s0" -v e0="$e0" -v s1="$s1" -v e1="$e1" -v n="$4" \
+            read -r s0 e0 < <(loop empty "$3")
+            read -r s1 e1 < <(loop "$2" "$3")
+            awk -v s0="$s0" -v e0="$e0" -v s1="$s1" -v e1="$e1" -v n="$3" \
                 "BEGIN { printf \"%.4f\n\", ((e1 - s1) - (e0 - s0)) / n * 1000 }"
         ' "$1" "$2" "$3" "$calls"
         ;;

@@ -18,9 +18,11 @@ export __ENVGUARD_HOOK="bash:$$"
 __envguard_key=${__envguard_key-}
 # The record, shell-local like the key: a nested shell or `exec bash` has none, and starts
 # envguard once at its first prompt. `__envguard_rec` is set last, when the record is whole.
-__envguard_rec='' __envguard_rec_dir='' __envguard_rec_state='' __envguard_rec_state_inputs=''
+__envguard_rec='' __envguard_rec_dir='' __envguard_rec_state='' __envguard_rec_state_set=''
+__envguard_rec_state_inputs=''
 __envguard_seen=''
-__envguard_rec_paths=() __envguard_rec_sigs=() __envguard_rec_inputs=()
+__envguard_rec_absent=() __envguard_rec_dangling=() __envguard_rec_files=()
+__envguard_rec_inputs=()
 
 # Whether the hook has bash's `stat` builtin: the user's own, left as it is, or one the hook
 # loaded and keeps disabled except inside its check (enabled, it would hide the user's stat
@@ -47,45 +49,49 @@ __envguard_probe_stat() {
 }
 [[ -n ${__envguard_stat} ]] || __envguard_probe_stat
 
-# Whether nothing the record covers changed: any doubt is a no, and envguard decides.
+# Whether nothing the record covers changed: any doubt is a no, and envguard decides. Its
+# caller sends stderr to /dev/null once: a file that vanishes under stat is a no, not a
+# message, and so is a disabled stat.
 __envguard_unchanged() {
     [[ -n ${__envguard_rec} && -n ${__envguard_stat} && ${PWD} == "${__envguard_rec_dir}" ]] &&
-        [[ ${PWD} -ef . && ${__ENVGUARD_STATE+s}${__ENVGUARD_STATE-} == "${__envguard_rec_state}" ]] ||
+        [[ ${PWD} -ef . && ${__ENVGUARD_STATE+s} == "${__envguard_rec_state_set}" ]] &&
+        [[ ${__ENVGUARD_STATE-} == "${__envguard_rec_state}" ]] ||
         \builtin return 1
-    \builtin local __envguard_file __envguard_sig __envguard_same=1 __envguard_enabled=''
-    \builtin local -i __envguard_i
+    \builtin local __envguard_file __envguard_same=1 __envguard_enabled=''
+    for __envguard_file in "${__envguard_rec_absent[@]}"; do
+        [[ -e ${__envguard_file} || -L ${__envguard_file} ]] && \builtin return 1
+    done
+    for __envguard_file in "${__envguard_rec_dangling[@]}"; do
+        [[ -L ${__envguard_file} && ! -e ${__envguard_file} ]] || \builtin return 1
+    done
     # Enabled now only if the user enabled it: then it stays so. Otherwise it is enabled for
-    # the check alone.
-    if ! \builtin stat -A __envguard_st -- / 2>/dev/null; then
-        \builtin enable stat 2>/dev/null || \builtin return 1
+    # the identities alone.
+    if ! \builtin stat -A __envguard_st -- /; then
+        \builtin enable stat || \builtin return 1
         __envguard_enabled=1
     fi
-    for ((__envguard_i = 0; __envguard_i < ${#__envguard_rec_paths[@]}; __envguard_i++)); do
-        __envguard_file=${__envguard_rec_paths[__envguard_i]}
-        __envguard_sig=${__envguard_rec_sigs[__envguard_i]}
-        case ${__envguard_sig} in
-            -) [[ -e ${__envguard_file} || -L ${__envguard_file} ]] && __envguard_same= ;;
-            L) [[ -L ${__envguard_file} && ! -e ${__envguard_file} ]] || __envguard_same= ;;
-            *) __envguard_identity "${__envguard_file}" &&
-                [[ ${__envguard_seen} == "${__envguard_sig}" ]] || __envguard_same= ;;
-        esac
-        [[ -n ${__envguard_same} ]] || \builtin break
+    # Pairs: a path, then its identity.
+    \builtin set -- "${__envguard_rec_files[@]}"
+    while (($# > 1)); do
+        # The identity as envguard records it for bash: whole seconds, since envguard writes
+        # a record only once its ctime seconds are safely over.
+        if ! \builtin stat -A __envguard_st -- "$1" ||
+            [[ "${__envguard_st[device]} ${__envguard_st[inode]} ${__envguard_st[size]} ${__envguard_st[type]}${__envguard_st[perms]} ${__envguard_st[uid]} ${__envguard_st[mtime]} ${__envguard_st[ctime]}" != "$2" ]]; then
+            __envguard_same=''
+            \builtin break
+        fi
+        \builtin shift 2
     done
     [[ -z ${__envguard_enabled} ]] || \builtin enable -n stat
     [[ -n ${__envguard_same} ]] || \builtin return 1
+    ((${#__envguard_rec_inputs[@]} == 0)) && \builtin return 0
     __envguard_inputs
     [[ ${__envguard_seen} == "${__envguard_rec_state_inputs}" ]]
 }
 
-# Sets __envguard_seen to the identity of what $1 reaches, as envguard records it for bash (whole seconds:
-# envguard writes a record only once its ctime seconds are safely over).
-__envguard_identity() {
-    \builtin stat -A __envguard_st -- "$1" 2>/dev/null || \builtin return 1
-    __envguard_seen="${__envguard_st[device]} ${__envguard_st[inode]} ${__envguard_st[size]} ${__envguard_st[type]}${__envguard_st[perms]} ${__envguard_st[uid]} ${__envguard_st[mtime]} ${__envguard_st[ctime]}"
-}
-
-# Sets __envguard_seen to the referenced outer variables as the shell holds them, each whether set, its
-# attributes (`x`, exported, is what envguard sees) and its value, one unambiguous word each.
+# Sets __envguard_seen to the referenced outer variables as the shell holds them: each one's
+# name, whether it is set, its attributes (`x`, exported, is what envguard sees) and its
+# value, length-prefixed so that no two environments read the same.
 __envguard_inputs() {
     \builtin local __envguard_name __envguard_value
     __envguard_seen=
@@ -103,7 +109,7 @@ __envguard_hook() {
     \builtin local -r __envguard_status="$?" __envguard_flags="$-"
     \builtin set +xv
     \builtin local __envguard_out __envguard_trap
-    if __envguard_unchanged; then
+    if __envguard_unchanged 2>/dev/null; then
         [[ ${__envguard_flags} != *v* ]] || \builtin set -v
         [[ ${__envguard_flags} != *x* ]] || \builtin set -x
         \builtin return "${__envguard_status}"
@@ -124,7 +130,7 @@ __envguard_hook() {
         \builtin eval -- "${__envguard_trap:-\builtin trap - SIGINT}"
     fi
     if [[ -n ${__envguard_rec} ]]; then
-        __envguard_rec_state=${__ENVGUARD_STATE+s}${__ENVGUARD_STATE-}
+        __envguard_rec_state_set=${__ENVGUARD_STATE+s} __envguard_rec_state=${__ENVGUARD_STATE-}
         __envguard_inputs
         __envguard_rec_state_inputs=${__envguard_seen}
     fi

@@ -16,47 +16,52 @@ export __ENVGUARD_HOOK="zsh:$$"
 typeset -g __envguard_key=${__envguard_key-}
 # The record, shell-local like the key: a nested shell or `exec zsh` has none, and starts
 # envguard once at its first prompt. `__envguard_rec` is set last, when the record is whole.
-typeset -g __envguard_rec= __envguard_rec_dir= __envguard_rec_state= __envguard_rec_state_inputs= __envguard_seen=
-typeset -ga __envguard_rec_paths __envguard_rec_sigs __envguard_rec_inputs
+typeset -g __envguard_rec= __envguard_rec_dir= __envguard_rec_state= __envguard_rec_state_set=
+typeset -g __envguard_rec_state_inputs=
+typeset -g __envguard_seen=
+typeset -ga __envguard_rec_absent __envguard_rec_dangling __envguard_rec_files __envguard_rec_inputs
 # `zstat` alone (it ships with zsh): `-F` loads it without a `stat` builtin that would hide
 # the user's stat command. Without it, envguard runs at every prompt.
 typeset -g __envguard_zstat=
 \builtin zmodload -F zsh/stat b:zstat 2>/dev/null && __envguard_zstat=1
 
-# Whether nothing the record covers changed: any doubt is a no, and envguard decides.
+# Whether nothing the record covers changed: any doubt is a no, and envguard decides. Its
+# caller sends stderr to /dev/null once: a file that vanishes under zstat is a no, not a
+# message.
 __envguard_unchanged() {
     [[ -n ${__envguard_rec} && -n ${__envguard_zstat} && ${PWD} == "${__envguard_rec_dir}" ]] &&
-        [[ ${PWD} -ef . && ${__ENVGUARD_STATE+s}${__ENVGUARD_STATE-} == "${__envguard_rec_state}" ]] ||
+        [[ ${PWD} -ef . && ${__ENVGUARD_STATE+s} == "${__envguard_rec_state_set}" ]] &&
+        [[ ${__ENVGUARD_STATE-} == "${__envguard_rec_state}" ]] ||
         \builtin return 1
-    \builtin local __envguard_file __envguard_sig
-    \builtin local -i __envguard_i
-    for (( __envguard_i = 1; __envguard_i <= ${#__envguard_rec_paths}; __envguard_i++ )); do
-        __envguard_file=${__envguard_rec_paths[__envguard_i]}
-        __envguard_sig=${__envguard_rec_sigs[__envguard_i]}
-        case ${__envguard_sig} in
-            (-) [[ -e ${__envguard_file} || -L ${__envguard_file} ]] && \builtin return 1 ;;
-            (L) [[ -L ${__envguard_file} && ! -e ${__envguard_file} ]] || \builtin return 1 ;;
-            (*) __envguard_identity "${__envguard_file}" &&
-                [[ ${__envguard_seen} == "${__envguard_sig}" ]] || \builtin return 1 ;;
-        esac
+    \builtin local __envguard_file
+    for __envguard_file in "${__envguard_rec_absent[@]}"; do
+        [[ -e ${__envguard_file} || -L ${__envguard_file} ]] && \builtin return 1
     done
+    for __envguard_file in "${__envguard_rec_dangling[@]}"; do
+        [[ -L ${__envguard_file} && ! -e ${__envguard_file} ]] || \builtin return 1
+    done
+    # Pairs: a path, then its identity as envguard records it.
+    \builtin local -A __envguard_st
+    \builtin local -a __envguard_m __envguard_c
+    \builtin local -i __envguard_i
+    for (( __envguard_i = 1; __envguard_i < ${#__envguard_rec_files}; __envguard_i += 2 )); do
+        __envguard_file=${__envguard_rec_files[__envguard_i]}
+        # Three calls, because the one-call `-F` form would also resolve the owner to a name
+        # on each prompt (slow under LDAP).
+        \builtin zstat -H __envguard_st -- "${__envguard_file}" &&
+            \builtin zstat -A __envguard_m -F '%s%N' +mtime -- "${__envguard_file}" &&
+            \builtin zstat -A __envguard_c -F '%s%N' +ctime -- "${__envguard_file}" &&
+            [[ "${__envguard_st[device]} ${__envguard_st[inode]} ${__envguard_st[size]} ${__envguard_st[mode]} ${__envguard_st[uid]} ${__envguard_m[1]} ${__envguard_c[1]}" == "${__envguard_rec_files[__envguard_i + 1]}" ]] ||
+            \builtin return 1
+    done
+    ((${#__envguard_rec_inputs} == 0)) && \builtin return 0
     __envguard_inputs
     [[ ${__envguard_seen} == "${__envguard_rec_state_inputs}" ]]
 }
 
-# Sets __envguard_seen to the identity of what $1 reaches, as envguard records it. Three
-# calls, because the one-call `-F` form would also resolve the owner to a name (slow under LDAP) on each prompt.
-__envguard_identity() {
-    \builtin local -A __envguard_st
-    \builtin local -a __envguard_m __envguard_c
-    \builtin zstat -H __envguard_st -- "$1" 2>/dev/null &&
-        \builtin zstat -A __envguard_m -F '%s%N' +mtime -- "$1" 2>/dev/null &&
-        \builtin zstat -A __envguard_c -F '%s%N' +ctime -- "$1" 2>/dev/null || \builtin return 1
-    __envguard_seen="${__envguard_st[device]} ${__envguard_st[inode]} ${__envguard_st[size]} ${__envguard_st[mode]} ${__envguard_st[uid]} ${__envguard_m[1]} ${__envguard_c[1]}"
-}
-
-# Sets __envguard_seen to the referenced outer variables as the shell holds them, each whether set, its type
-# (`export` in it is what envguard sees) and its value, one unambiguous word each.
+# Sets __envguard_seen to the referenced outer variables as the shell holds them: each one's
+# name, whether it is set, its type (`export` in it is what envguard sees) and its value,
+# length-prefixed so that no two environments read the same.
 __envguard_inputs() {
     \builtin local __envguard_name
     __envguard_seen=
@@ -74,13 +79,13 @@ __envguard_hook() {
     # print every loaded value: off in here.
     \builtin emulate -L zsh
     \builtin setopt no_xtrace no_verbose
-    __envguard_unchanged && \builtin return ${__envguard_status}
+    __envguard_unchanged 2>/dev/null && \builtin return ${__envguard_status}
     # Ctrl-C during the eval must not leave half an environment (as direnv does).
     \builtin trap -- '' INT
     __envguard_rec=
     \builtin eval -- "$(__ENVGUARD_KEY=${__envguard_key} __ENVGUARD_RECORD=${__envguard_zstat} \command "${__envguard_exe}" export zsh)"
     if [[ -n ${__envguard_rec} ]]; then
-        __envguard_rec_state=${__ENVGUARD_STATE+s}${__ENVGUARD_STATE-}
+        __envguard_rec_state_set=${__ENVGUARD_STATE+s} __envguard_rec_state=${__ENVGUARD_STATE-}
         __envguard_inputs
         __envguard_rec_state_inputs=${__envguard_seen}
     fi

@@ -426,3 +426,19 @@ fn zsh_with_ksh_arrays_nounset_and_err_exit() {
         ],
     );
 }
+
+#[test]
+fn doctor_says_bash_prompts_skip_envguard_where_the_loadable_is() {
+    let env = TestEnv::new();
+    fs::write(
+        env.home().join(".bashrc"),
+        "eval \"$(envguard hook bash)\"\n",
+    )
+    .unwrap();
+    let out = env.run(&env.work(), ["doctor"]);
+    assert!(
+        stdout(&out).contains("bash: prompts where nothing changed start no process"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -9,8 +9,9 @@
 //! - Every look is taken *before* the decision ([`Observed::take`] runs first), so a file that
 //!   appears or changes while envguard decides differs from the record at the next prompt.
 //! - No rule of `discover` is restated here: every `.env` and `.env.shared` from the working
-//!   directory up to `/` is recorded as it is (absent, a symlink to nothing, or a stat
-//!   identity), beyond the project too. A change above the project only costs one process.
+//!   directory up to the project's directory (or `/`, outside any) is recorded as it is
+//!   (absent, a symlink to nothing, or a stat identity), directories named `.env` included:
+//!   a change to one only costs one process.
 //! - The project's files and the trust store are recorded with the identities the new state
 //!   holds, which are what this process compares against at the next prompt.
 //!
@@ -58,7 +59,7 @@ enum Seen {
     /// A symlink whose target cannot be stat'ed.
     Dangling,
     Present(Identity),
-    /// Not to be trusted: the hook's check never matches it, so it starts the process.
+    /// Changed while envguard decided: no record is written, and the next prompt asks again.
     Unsure,
 }
 
@@ -129,7 +130,11 @@ impl Observed {
                 .map(|dir| dir.join(SHARED_FILE_NAME))
                 .unwrap_or_default();
             self.hold(path, files.personal);
-            self.hold(&shared, files.shared);
+            if let Some(last) = self.hold(&shared, files.shared) {
+                // The nearest project wins: while its files and those below it stay as
+                // recorded, nothing above it can change what is loaded.
+                self.entries.truncate(last + 1);
+            }
             let seen = state.store.map_or(Seen::Absent, Seen::Present);
             store = Some((store_path.clone(), seen));
         }
@@ -139,26 +144,33 @@ impl Observed {
             ShellKind::Zsh => false,
             ShellKind::Fish => return,
         };
-        if bash && !self.settled() {
+        let unsure = self.entries.iter().any(|(_, seen)| *seen == Seen::Unsure);
+        if unsure || (bash && !self.settled()) {
             return;
         }
-        assign(out, "__envguard_rec_dir", self.dir.as_os_str().as_bytes());
-        array(
-            out,
-            "__envguard_rec_paths",
+        // By kind, so that the hook's check loops over each list without indices (bash's
+        // arithmetic costs more than the tests themselves).
+        let paths_seen = |wanted: Seen| {
             self.entries
                 .iter()
-                .map(|(path, _)| path.as_os_str().as_bytes()),
-        );
-        let signatures: Vec<String> = self
+                .filter(move |(_, seen)| *seen == wanted)
+                .map(|(path, _)| path.as_os_str().as_bytes())
+        };
+        assign(out, "__envguard_rec_dir", self.dir.as_os_str().as_bytes());
+        array(out, "__envguard_rec_absent", paths_seen(Seen::Absent));
+        array(out, "__envguard_rec_dangling", paths_seen(Seen::Dangling));
+        let files: Vec<(&[u8], String)> = self
             .entries
             .iter()
-            .map(|(_, seen)| signature(*seen, bash))
+            .filter(|(_, seen)| matches!(seen, Seen::Present(_)))
+            .map(|(path, seen)| (path.as_os_str().as_bytes(), signature(*seen, bash)))
             .collect();
         array(
             out,
-            "__envguard_rec_sigs",
-            signatures.iter().map(String::as_bytes),
+            "__envguard_rec_files",
+            files
+                .iter()
+                .flat_map(|(path, signature)| [*path, signature.as_bytes()]),
         );
         let inputs: Vec<&str> = match state.map(|state| &state.current) {
             Some(Current::Loaded(loaded)) => loaded.inputs.names().collect(),
@@ -173,15 +185,19 @@ impl Observed {
         out.extend_from_slice(b"__envguard_rec=1\n");
     }
 
-    /// Records `identity` (the state's) for `path` in place of what was seen there.
-    fn hold(&mut self, path: &Path, identity: Option<Identity>) {
-        let Some(entry) = self.entries.iter_mut().find(|(seen_at, _)| seen_at == path) else {
-            return;
-        };
+    /// Records `identity` (the state's) for `path` in place of what was seen there; returns
+    /// where `path` is among the entries.
+    fn hold(&mut self, path: &Path, identity: Option<Identity>) -> Option<usize> {
+        let at = self
+            .entries
+            .iter()
+            .position(|(seen_at, _)| seen_at == path)?;
+        let entry = &mut self.entries[at];
         entry.1 = match identity {
             Some(identity) => Seen::Present(identity),
             None => entry.1.with_none(),
         };
+        Some(at)
     }
 
     /// Whether every recorded ctime second ended long enough before the looking began.
@@ -197,16 +213,12 @@ impl Observed {
 
 const NANOS: i64 = 1_000_000_000;
 
-/// A path's signature exactly as the hook's check writes it: `-` absent, `L` dangling, `?`
-/// unsure; an identity as zsh's `zstat` gives it (mode as a number, times as
+/// A path's signature exactly as the hook's check writes it: an identity as zsh's `zstat` gives it (mode as a number, times as
 /// `<seconds><nanoseconds, 9 digits>`), or as bash's `stat` loadable does (type letter and
 /// octal permissions, whole-second times).
 fn signature(seen: Seen, bash: bool) -> String {
-    let id = match seen {
-        Seen::Absent => return "-".into(),
-        Seen::Dangling => return "L".into(),
-        Seen::Unsure => return "?".into(),
-        Seen::Present(identity) => identity,
+    let Seen::Present(id) = seen else {
+        return String::new();
     };
     let (dev, ino, size, uid) = (id.dev, id.ino, id.size, id.uid);
     if bash {
@@ -285,7 +297,6 @@ mod tests {
             signature(Seen::Present(id), true),
             "1 2 3 -4755 1000 1700000000 1700000001"
         );
-        assert_eq!(signature(Seen::Absent, true), "-");
     }
 
     #[test]
@@ -307,5 +318,6 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert!(text.ends_with("__envguard_rec=1\n"), "{text}");
         assert!(text.contains("__envguard_rec_inputs=()\n"), "{text}");
+        assert!(text.contains("__envguard_rec_dangling=()\n"), "{text}");
     }
 }
