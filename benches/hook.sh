@@ -128,10 +128,10 @@ for name in ("first", "big", "same"):
         ms[r["command"]] = r["median"] * 1000
 floor, floor_same = ms["floor"], ms["floor-same"]
 print(f"envguard (static musl build) vs direnv {direnv_version}, hyperfine medians, 20-variable .env")
-print(f"{'what':<44} {'median':>9} {'vs /bin/true':>13} {'vs direnv':>10}")
+print(f"{'what':<52} {'median':>9} {'vs /bin/true':>13} {'vs direnv':>10}")
 def row(label, value, base, direnv=None, unit="ms"):
     against = f"{value / direnv:>9.2f}x" if direnv else f"{'':>10}"
-    print(f"{label:<44} {value:>7.3f}{unit} {value / base:>12.2f}x {against}")
+    print(f"{label:<52} {value:>7.3f}{unit} {value / base:>12.2f}x {against}")
 row("/bin/true (floor, first-load run)", floor, floor)
 row("/bin/true (floor, no-change run)", floor_same, floor_same)
 row("envguard export bash, no change", ms["envguard-same"], floor_same, ms["direnv-same"])
@@ -145,7 +145,7 @@ for item in prompt_rows.split(";"):
         key, values = item.split("=", 1)
         p[key] = statistics.median(float(x) for x in values.split(",") if x)
 print(f"\nper prompt inside each shell, no change (hook calls minus an empty loop, median of 5 interleaved rounds)")
-print(f"{'hook':<44} {'per prompt':>9} {'vs eval true':>13} {'vs direnv':>10}")
+print(f"{'hook':<52} {'per prompt':>9} {'vs eval true':>13} {'vs direnv':>10}")
 for sh in ("bash", "zsh", "fish"):
     base, direnv = p[f"{sh}-true"], p[f"{sh}-direnv"]
     row(f'{sh}: eval "$(/bin/true)"', base, base, direnv)
