@@ -282,6 +282,9 @@ fn check_shells(findings: &mut Findings) {
         if is_this {
             check_this_shell(&shell, findings);
         }
+        if shell.name == "bash" && (is_this || shell.file_with_hook().is_some()) {
+            check_bash_fast_path(findings);
+        }
     }
     if this_shell.is_none() {
         findings.note(
@@ -321,6 +324,37 @@ fn check_this_shell(shell: &Shell, findings: &mut Findings) {
         ),
         fix,
     );
+}
+
+/// Where the bash hook looks for bash's `stat` loadable (after `BASH_LOADABLES_PATH`), as
+/// `shell/envguard.bash` does.
+const BASH_LOADABLE_DIRS: [&str; 2] = ["/usr/lib/bash", "/usr/local/lib/bash"];
+
+/// Whether bash prompts can skip envguard when nothing changed: the hook's own check needs the
+/// `stat` loadable, and without it each prompt starts a process (about a millisecond).
+fn check_bash_fast_path(findings: &mut Findings) {
+    let configured = env::var_os("BASH_LOADABLES_PATH").unwrap_or_default();
+    let found = env::split_paths(&configured)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .chain(BASH_LOADABLE_DIRS.iter().map(PathBuf::from))
+        .map(|dir| dir.join("stat"))
+        .find(|path| path.is_file());
+    match found {
+        Some(path) => findings.ok(
+            "shell",
+            format!(
+                "bash: prompts where nothing changed start no process (stat loadable {})",
+                escape_for_display(&path)
+            ),
+        ),
+        None => findings.note(
+            "shell",
+            "bash: every prompt starts envguard, because bash's stat loadable is missing".into(),
+            Some(
+                "install it (Debian, Ubuntu: apt-get install bash-builtins) or put its directory in BASH_LOADABLES_PATH, then start a new bash".into(),
+            ),
+        ),
+    }
 }
 
 /// The name of the shell doctor was started from, when its parent is one envguard knows.

@@ -18,6 +18,11 @@
 //!   the personal `.env` wins, all or nothing across the two (as `exec` does), then plan ([`diff`]) and emit ([`emit`]) restores and unsets first,
 //!   exports next and the new state last, so an interrupted `eval` never records a state it
 //!   did not apply.
+//!
+//! In bash and zsh the hook asks for more ([`record::REQUEST_VAR`]): after the statements, the
+//! [`record`] of what this run looked at, which lets the hook's own check skip this process at
+//! the prompts where nothing changed. It is written on every path, the silent one too, since the
+//! hook only starts this process when its record no longer holds.
 
 use std::collections::HashSet;
 use std::env;
@@ -33,6 +38,7 @@ use crate::error::{IoContext, Refusal, RefusalKind, Result};
 use crate::hook::diff::{self, Base, Mark, Plan};
 use crate::hook::emit;
 use crate::hook::project::{self, Project};
+use crate::hook::record::{self, Observed};
 use crate::hook::state::{self, Current, Files, Inputs, Key, Loaded, Original, Saved, State};
 use crate::load::discover;
 use crate::load::guard::Identity;
@@ -47,10 +53,13 @@ const HOOK_PREFIX: &str = "__ENVGUARD_";
 const LISTED_NAMES: usize = 40;
 
 pub fn run(args: &ShellArgs) -> Result<()> {
+    let dir = discover::working_dir()?;
+    // Looked at before anything is decided (see `record`).
+    let observed = record::requested(args.shell).then(|| Observed::take(&dir));
     let raw = env::var_os(state::VAR);
-    let nearest = discover::nearest_project(&discover::working_dir()?);
+    let nearest = discover::nearest_project(&dir);
     if nearest.is_none() && raw.is_none() {
-        return Ok(());
+        return finish(Vec::new(), args.shell, observed, None);
     }
     let nearest_identity = nearest.as_deref().map(project::stats).unwrap_or_default();
     let key = Key::from_env();
@@ -76,7 +85,14 @@ pub fn run(args: &ShellArgs) -> Result<()> {
         (store_path, store, current)
     };
     if current {
-        return Ok(());
+        // A state whose saved values are damaged gets no record: its next prompt starts the
+        // process, whose full path finds the damage.
+        let state = raw
+            .as_deref()
+            .map(OsStrExt::as_bytes)
+            .and_then(State::decode);
+        let observed = observed.filter(|_| state.is_some());
+        return finish(Vec::new(), args.shell, observed, state.as_ref());
     }
     ignore_interrupts();
     let state = raw
@@ -93,7 +109,28 @@ pub fn run(args: &ShellArgs) -> Result<()> {
         store,
         key,
     };
-    update.run()
+    let (out, next) = update.run()?;
+    finish(out, args.shell, observed, next.as_ref())
+}
+
+/// Writes `out`, followed by the record of what was observed for the shell that will hold
+/// `state` once it has evaluated `out`.
+fn finish(
+    mut out: Vec<u8>,
+    shell: ShellKind,
+    observed: Option<Observed>,
+    state: Option<&State>,
+) -> Result<()> {
+    if let Some(observed) = observed {
+        observed.push(&mut out, shell, state);
+    }
+    if out.is_empty() {
+        return Ok(());
+    }
+    io::stdout()
+        .lock()
+        .write_all(&out)
+        .context("write", Path::new("standard output"))
 }
 
 /// From here on the output changes the shell: a Ctrl-C that killed envguard halfway through
@@ -121,7 +158,8 @@ struct Update {
 }
 
 impl Update {
-    fn run(self) -> Result<()> {
+    /// The statements that bring the shell to the next state, and that state.
+    fn run(self) -> Result<(Vec<u8>, Option<State>)> {
         let previous_file = match self.state.as_ref().map(|state| &state.current) {
             Some(Current::Loaded(loaded)) => Some(loaded),
             _ => None,
@@ -188,7 +226,7 @@ impl Update {
             inputs,
             reloaded_unchanged,
         );
-        match next.map(|state| state.encode()) {
+        match next.as_ref().map(State::encode) {
             Some(encoded) if self.raw.as_deref() != Some(encoded.as_ref()) => {
                 emit::set(&mut out, self.shell, state::VAR, encoded.as_bytes());
             }
@@ -196,10 +234,7 @@ impl Update {
             None if self.raw.is_some() => emit::unset(&mut out, self.shell, state::VAR),
             None => {}
         }
-        io::stdout()
-            .lock()
-            .write_all(&out)
-            .context("write", Path::new("standard output"))
+        Ok((out, next))
     }
 
     /// The nearest project through the loader, or `None` when there is none or it is refused;

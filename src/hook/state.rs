@@ -169,6 +169,12 @@ impl Inputs {
         self.encoded.is_empty()
     }
 
+    /// The outer variables' names, for the shell's own check (`record`), which compares
+    /// their values in place of the fingerprint.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.encoded.split(',').skip(1)
+    }
+
     fn field(&self) -> &str {
         if self.encoded.is_empty() {
             "-"
