@@ -14,7 +14,7 @@
 //!   mtime or ctime (nanoseconds) or the inode; `allow`/`deny` rewrite the store, which
 //!   changes its identity.
 //! - the full path, when anything differs: guard, read, parse, decrypt and trust-check each
-//!   of the project's files through [`loader::load_into_shell`], `.env.shared` first so that
+//!   of the project's files through [`loader::load_files_into`], `.env.shared` first so that
 //!   the personal `.env` wins, all or nothing across the two (as `exec` does), then plan ([`diff`]) and emit ([`emit`]) restores and unsets first,
 //!   exports next and the new state last, so an interrupted `eval` never records a state it
 //!   did not apply.
@@ -44,6 +44,7 @@ use crate::load::discover;
 use crate::load::guard::Identity;
 use crate::load::loader;
 use crate::load::names;
+use crate::load::resolve;
 use crate::load::trust::{self, TrustStore};
 
 /// The names of the hook's own variables in the environment ([`state::VAR`], [`state::KEY_VAR`]).
@@ -254,7 +255,7 @@ impl Update {
             base.get(name).and_then(|value| value.into_string().ok())
         };
         let store = TrustStore::open_at(self.store_path.clone())?;
-        match Project::load(path, &outer, &store) {
+        match Project::load(path, &outer, &store, resolve::Mode::Fetch) {
             Ok(checked) => Ok((Some(checked), None)),
             Err(_) if self.warned_about(path) => Ok((None, None)),
             Err(refusal) => Ok((None, Some(refusal))),

@@ -76,7 +76,7 @@ fn describe_nearest(report: &mut String, nearest: &Path, state: Option<&State>) 
     };
     // Every check the hook makes but the fetches: `status` must not start a provider CLI
     // (a login prompt, a round trip) each time it is typed.
-    match resolve::without_fetching(|| Project::load(nearest, &outer, &store)) {
+    match Project::load(nearest, &outer, &store, resolve::Mode::CheckOnly) {
         Err(refusal) => {
             report.push_str(&format!("refused: {refusal}\n"));
         }

@@ -5,7 +5,6 @@
 //! It is the hook's own view because the hook applies the shell's name rules and records
 //! both files' identities; `status` shares it so that it reports what the hook would do.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::display::quote_for_display;
@@ -14,7 +13,9 @@ use crate::hook::state::Files;
 use crate::load::discover;
 use crate::load::dotenv::Binding;
 use crate::load::guard::Identity;
-use crate::load::loader::{self, ArgSpace};
+use crate::load::loader;
+use crate::load::names::Destination;
+use crate::load::resolve;
 use crate::load::trust::TrustStore;
 
 /// A project's files loaded together, as one file is: `.env.shared` then `.env`, the personal
@@ -36,41 +37,21 @@ impl Project {
         path: &Path,
         outer: &dyn Fn(&str) -> Option<String>,
         store: &TrustStore,
+        mode: resolve::Mode,
     ) -> Result<Project, Refusal> {
         let files = discover::project_files(path);
+        let loaded = loader::load_files_into(&files, outer, store, Destination::ShellHook, mode)?;
         let mut identity = Files::default();
-        let mut bindings: Vec<Binding> = Vec::new();
         let mut referenced = Vec::new();
-        let mut position: HashMap<String, usize> = HashMap::new();
-        for file in &files {
-            let seen = |name: &str| match position.get(name) {
-                Some(&at) => Some(bindings[at].value.clone()),
-                None => outer(name),
-            };
-            let checked = loader::load_into_shell(file, &seen, store)?;
-            if file.as_path() == path {
+        for checked in loaded.files {
+            if checked.path == path {
                 identity.personal = Some(checked.identity);
             } else {
                 identity.shared = Some(checked.identity);
             }
             referenced.extend(checked.referenced);
-            for binding in checked.bindings {
-                match position.get(&binding.name) {
-                    Some(&at) => bindings[at] = binding,
-                    None => {
-                        position.insert(binding.name.clone(), bindings.len());
-                        bindings.push(binding);
-                    }
-                }
-            }
         }
-        // Each file fits the room a program's environment has; together they may not.
-        if files.len() > 1
-            && let Some(refusal) =
-                loader::total_refusal(path, &bindings, outer, ArgSpace::current())
-        {
-            return Err(refusal);
-        }
+        let bindings = loaded.bindings;
         Ok(Project {
             path: path.to_path_buf(),
             identity,

@@ -1,7 +1,7 @@
 //! The loader: one `.env` path in, an ordered list of variables (or one refusal) out.
 //!
 //! Every way envguard puts secrets somewhere (`exec`, the shell hook, kernels, `--watch`)
-//! goes through [`load`] (the hook through [`load_into_shell`]), so the guard, the parser, the
+//! goes through [`load`] (a project's two files through [`load_files`]), so the guard, the parser, the
 //! name rules and the trust gate are applied identically everywhere, except that the hook, which
 //! assigns into the user's own shell, also refuses the names that only change how that shell
 //! behaves (see [`crate::load::names`]). It is all or nothing: any refusal loads no variable.
@@ -155,17 +155,13 @@ pub fn load(
     outer: &dyn Fn(&str) -> Option<String>,
     store: &TrustStore,
 ) -> Result<Checked, Refusal> {
-    load_into(path, outer, store, Destination::Program)
-}
-
-/// [`load`] for the prompt hook, which assigns into the user's shell and so also refuses the
-/// names that change how that shell behaves.
-pub fn load_into_shell(
-    path: &Path,
-    outer: &dyn Fn(&str) -> Option<String>,
-    store: &TrustStore,
-) -> Result<Checked, Refusal> {
-    load_into(path, outer, store, Destination::ShellHook)
+    load_into(
+        path,
+        outer,
+        store,
+        Destination::Program,
+        resolve::Mode::Fetch,
+    )
 }
 
 /// Names come before trust: allowing the file would not make a refused name load.
@@ -174,33 +170,61 @@ fn load_into(
     outer: &dyn Fn(&str) -> Option<String>,
     store: &TrustStore,
     destination: Destination,
+    mode: resolve::Mode,
 ) -> Result<Checked, Refusal> {
     let checked = check(path, outer)?;
     if destination != Destination::Program {
         check_names(path, &checked.bindings, destination)?;
     }
     let mut checked = trusted(checked, store)?;
-    checked.bindings = resolve::resolve(path, checked.bindings)?;
+    checked.bindings = resolve::resolve(path, checked.bindings, mode)?;
     check_sizes(path, &checked.bindings, outer, ArgSpace::current())?;
     Ok(checked)
 }
 
-/// The variables of `paths` for a program (`exec`, `--watch`, `get`), each file loaded whole through the guard and the trust gate, in
-/// order: a later file's value wins, and its `${NAME}` sees what the earlier ones set, as
-/// successive `load_dotenv(..., override=True)` calls would. All or nothing across the files.
+/// The variables of `paths` for a program (`exec`, `--watch`, `get`), against the process's
+/// own environment: [`load_files_into`] for a program.
 pub fn load_files(paths: &[PathBuf], store: &TrustStore) -> Result<Vec<Binding>, Refusal> {
-    let Some(last) = paths.last() else {
-        return Ok(Vec::new());
-    };
+    let destination = Destination::Program;
+    load_files_into(
+        paths,
+        &from_process_env,
+        store,
+        destination,
+        resolve::Mode::Fetch,
+    )
+    .map(|loaded| loaded.bindings)
+}
+
+/// Several files loaded as one (a team's `.env.shared`, then the `.env`).
+pub struct Loaded {
+    /// In order of first definition, a later file's value winning.
+    pub bindings: Vec<Binding>,
+    /// Each file as it was checked; its bindings are in [`Loaded::bindings`].
+    pub files: Vec<Checked>,
+}
+
+/// The variables of `paths` for `destination`, each file loaded whole through the guard and the
+/// trust gate, in order: a later file's value wins, and its `${NAME}` sees what the earlier ones
+/// set, as successive `load_dotenv(..., override=True)` calls would. All or nothing across the
+/// files.
+pub fn load_files_into(
+    paths: &[PathBuf],
+    outer: &dyn Fn(&str) -> Option<String>,
+    store: &TrustStore,
+    destination: Destination,
+    mode: resolve::Mode,
+) -> Result<Loaded, Refusal> {
     let mut merged: Vec<Binding> = Vec::new();
+    let mut files = Vec::with_capacity(paths.len());
     let mut position: HashMap<String, usize> = HashMap::new();
     for path in paths {
-        let outer = |name: &str| match position.get(name) {
+        let seen = |name: &str| match position.get(name) {
             Some(&at) => Some(merged[at].value.clone()),
-            None => from_process_env(name),
+            None => outer(name),
         };
-        let loaded = load(path, &outer, store)?.bindings;
-        for binding in loaded {
+        let mut checked = load_into(path, &seen, store, destination, mode)?;
+        for binding in std::mem::take(&mut checked.bindings) {
             match position.get(&binding.name) {
                 Some(&at) => merged[at] = binding,
                 None => {
@@ -209,14 +233,18 @@ pub fn load_files(paths: &[PathBuf], store: &TrustStore) -> Result<Vec<Binding>,
                 }
             }
         }
+        files.push(checked);
     }
     // Each file fits the room a program's environment has; together they may not.
-    if paths.len() > 1
-        && let Some(refusal) = total_refusal(last, &merged, &from_process_env, ArgSpace::current())
+    if let [_, .., last] = paths
+        && let Some(refusal) = total_refusal(last, &merged, outer, ArgSpace::current())
     {
         return Err(refusal);
     }
-    Ok(merged)
+    Ok(Loaded {
+        bindings: merged,
+        files,
+    })
 }
 
 /// Stage 5: `checked`, if the store trusts the file as it was read.

@@ -35,7 +35,6 @@ mod config;
 mod providers;
 mod run;
 
-use std::cell::Cell;
 use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -52,23 +51,15 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// so that a file of thousands of references cannot exhaust processes or memory.
 const MAX_CONCURRENT: usize = 32;
 
-thread_local! {
-    static DEFERRED: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Runs `load` with references checked but not fetched: for `status`, which reports whether
-/// the hook would load a project without starting a provider CLI (a login prompt, a network
-/// round trip) every time it is typed. The bindings `load` sees keep references as written,
-/// so they must go nowhere but into that report.
-pub fn without_fetching<T>(load: impl FnOnce() -> T) -> T {
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            DEFERRED.with(|deferred| deferred.set(self.0));
-        }
-    }
-    let _restore = Restore(DEFERRED.with(|deferred| deferred.replace(true)));
-    load()
+/// What [`resolve`] does with the well-formed references it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Fetches them: every load that puts variables somewhere.
+    Fetch,
+    /// Leaves them as written: for `status`, which reports whether the hook would load a
+    /// project without starting a provider CLI (a login prompt, a network round trip) every
+    /// time it is typed. Such bindings must go nowhere but into that report.
+    CheckOnly,
 }
 
 /// Whether `value` is a reference (well formed or not): what `status` counts as not fetched.
@@ -78,7 +69,11 @@ pub fn is_reference(value: &str) -> bool {
 
 /// The bindings of the file at `path` with every reference resolved and every `literal:`
 /// escape removed, or the refusal for the first reference (in file order) that could not be.
-pub fn resolve(path: &Path, mut bindings: Vec<Binding>) -> Result<Vec<Binding>, Refusal> {
+pub fn resolve(
+    path: &Path,
+    mut bindings: Vec<Binding>,
+    mode: Mode,
+) -> Result<Vec<Binding>, Refusal> {
     let mut fetches = Vec::new();
     for (index, binding) in bindings.iter_mut().enumerate() {
         if let Some(text) = literal(&binding.value) {
@@ -91,7 +86,7 @@ pub fn resolve(path: &Path, mut bindings: Vec<Binding>) -> Result<Vec<Binding>, 
             Some(Err(malformed)) => return Err(malformed_refusal(path, binding, malformed)),
         }
     }
-    if fetches.is_empty() || DEFERRED.with(Cell::get) {
+    if fetches.is_empty() || mode == Mode::CheckOnly {
         return Ok(bindings);
     }
     let mut values = Vec::with_capacity(fetches.len());
