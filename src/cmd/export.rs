@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::cli::{ShellArgs, ShellKind};
-use crate::display::quote_for_display;
+use crate::display::{LISTED_NAMES, quote_for_display};
 use crate::error::{IoContext, Refusal, RefusalKind, Result};
 use crate::hook::diff::{self, Base, Mark, Plan};
 use crate::hook::emit;
@@ -50,8 +50,6 @@ use crate::load::trust::{self, TrustStore};
 /// The names of the hook's own variables in the environment ([`state::VAR`], [`state::KEY_VAR`]).
 const HOOK_PREFIX: &str = "__ENVGUARD_";
 
-/// At most this many names are listed in a message; a 10,000-variable file gets a count.
-const LISTED_NAMES: usize = 40;
 
 pub fn run(args: &ShellArgs) -> Result<()> {
     let dir = discover::working_dir()?;
