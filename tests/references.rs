@@ -1085,7 +1085,11 @@ fn status_reports_references_without_fetching_them() {
     let env = TestEnv::new();
     let fakes = FakeClis::new(&env);
     fakes.add("op", &printing(SECRET));
-    let dir = env.allowed_project("p", "A=op://v/i/f\nB=op://v/j/f\nC=plain\n");
+    // An escaped value is plain text, not a third reference.
+    let dir = env.allowed_project(
+        "p",
+        "A=op://v/i/f\nB=op://v/j/f\nC=plain\nD=literal:op://not/a/ref\n",
+    );
     let status = |dir: &Path| {
         let out = env
             .cmd(dir, ["status"])

@@ -77,7 +77,10 @@ pub fn resolve(
     let mut fetches = Vec::new();
     for (index, binding) in bindings.iter_mut().enumerate() {
         if let Some(text) = literal(&binding.value) {
-            binding.value = text.to_owned();
+            // Left as written when checking, so that a report does not count it as a reference.
+            if mode == Mode::Fetch {
+                binding.value = text.to_owned();
+            }
             continue;
         }
         match fetch_for(&binding.value) {
