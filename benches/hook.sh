@@ -15,8 +15,8 @@ source "$(dirname "$0")/common.sh"
 mkdir -p "$scratch/project/src/deep" "$scratch/big"
 for i in $(seq 1 10000); do printf 'BIG_%05d=value-%05d\n' "$i" "$i"; done >"$scratch/big/.env"
 chmod 600 "$scratch/big/.env"
-# Its own trust store: allowing it records 10,000 name fingerprints, which every load reads, and
-# the 20-variable rows measure an ordinary store.
+# Its own trust store: allowing it records 10,000 name fingerprints (kept apart from the digests
+# a load reads), and the 20-variable rows measure an ordinary store.
 XDG_DATA_HOME="$scratch/big-data" "$envguard" allow "$scratch/big" 2>/dev/null
 
 # The prompt happens in a subdirectory of the project, as it usually does.
