@@ -50,7 +50,6 @@ use crate::load::trust::{self, TrustStore};
 /// The names of the hook's own variables in the environment ([`state::VAR`], [`state::KEY_VAR`]).
 const HOOK_PREFIX: &str = "__ENVGUARD_";
 
-
 pub fn run(args: &ShellArgs) -> Result<()> {
     let dir = discover::working_dir()?;
     // Looked at before anything is decided (see `record`).
