@@ -27,12 +27,11 @@ import threading  # noqa: E402
 import time  # noqa: E402
 import urllib.parse  # noqa: E402
 
-# How long a stream's held tail waits for more, as src/mask/filter.rs holds one for
-# `exec --mask`: a tail under SHORT_TAIL characters is likely a prompt and waits SHORT_IDLE
-# seconds; a longer one is almost never there by chance and waits up to LONG_HOLD seconds
-# for the rest of the value.
-SHORT_TAIL = 8
-SHORT_IDLE = 0.05
+# How long a stream's held tail waits for the rest of a value, as src/mask/filter.rs holds a
+# long one for `exec --mask`. Unlike a terminal, a kernel needs no short wait for prompts:
+# every other message (`input_request`, `status: idle` after the cell) releases the hold at
+# once, and ipykernel sends a stream's batches only every `flush_interval` (0.2 s), so a short
+# wait would release a value's first characters before the batch holding the rest.
 LONG_HOLD = 1.0
 
 def _forms(value):
@@ -160,7 +159,7 @@ class _HeldStream:
             if tail:
                 now = time.monotonic()
                 since = held["since"] if held is not None else now
-                wait = SHORT_IDLE if len(tail) < SHORT_TAIL else max(0.0, since + LONG_HOLD - now)
+                wait = max(0.0, since + LONG_HOLD - now)
                 timer = threading.Timer(wait, self.release)
                 timer.daemon = True
                 self._held = {"key": key, "text": tail, "since": since, "timer": timer,
