@@ -611,11 +611,28 @@ fn a_pulled_recipient_gets_nothing_encrypted_to_it_until_the_list_is_allowed_aga
     assert!(loads_both(&alice, &dir), "loading needed .env.recipients");
     fs::rename(&aside, dir.join(".env.recipients")).unwrap();
 
+    // The review shows the added key itself, not only the label its adder chose.
     let out = ok(&alice, &dir, &["allow"]);
+    let words = stderr(&out);
+    assert!(words.contains("(2 recipients: "), "{words}");
     assert!(
-        stderr(&out).contains("(2 recipients: "),
-        "allow does not show who reads: {}",
-        stderr(&out)
+        words.contains(&format!(
+            "changed since it was last allowed; it now adds {theirs} (new hire)"
+        )),
+        "{words}"
+    );
+    assert!(
+        !words.contains(&format!("adds {}", listed.lines().nth(2).unwrap())),
+        "{words}"
+    );
+    assert!(
+        words.contains("if you do not know a key, stop and ask"),
+        "{words}"
+    );
+    let again = stderr(&ok(&alice, &dir, &["allow"]));
+    assert!(
+        !again.contains("it now adds"),
+        "an unchanged list was reviewed: {again}"
     );
     let out = alice.run_with_input(&dir, ["set", "--shared", "API_KEY"], b"new-value");
     assert!(out.status.success(), "{}", stderr(&out));

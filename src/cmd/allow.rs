@@ -30,8 +30,11 @@ pub fn run(args: &TargetArgs) -> Result<()> {
         .collect::<std::result::Result<Vec<_>, _>>()?;
     let store = TrustStore::open()?;
     for checked in &checked {
-        super::share::allow_recipients(&checked.path)?;
         allow_one(checked, &store)?;
+    }
+    // Last: a team's recipient list is allowed only once its files were.
+    for checked in &checked {
+        super::share::allow_recipients(&checked.path)?;
     }
     Ok(())
 }

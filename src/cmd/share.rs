@@ -136,7 +136,7 @@ fn init(args: &ShareInitArgs) -> Result<()> {
     atomic::write(&recipients, listed.as_bytes(), COMMITTED_MODE).context("write", &recipients)?;
     atomic::write(&shared, b"", COMMITTED_MODE).context("write", &shared)?;
     envfile::allow(&loader::check(&shared, &from_process_env)?)?;
-    trust_listed(&read_team(&shared)?.1)?;
+    trust_listed(&recipients, listed.as_bytes())?;
     say!(
         "envguard: created {} (you, {label}) and an empty {}, allowed; commit both, then `envguard set --shared NAME`",
         escape_for_display(&recipients),
@@ -217,9 +217,14 @@ pub(super) fn recipients(shared: &Path) -> Result<Team> {
     .into())
 }
 
-/// Trusts the `.env.recipients` beside `shared` as it is now: the same review as the team
-/// file's (`allow` in the project, and every `share` command that writes the list). A list
-/// that is missing or does not pass is said, not refused: loading does not need it.
+/// Trusts the `.env.recipients` beside `shared` as it is now, after saying who it lists: the
+/// same review as the team file's. A list that is missing or does not pass is said, not
+/// refused: loading does not need it.
+///
+/// This is where a `git pull` that added a stranger's key is noticed, so a changed list is
+/// shown by its recipient lines (public keys, not the labels above them, which whoever wrote
+/// the file chose): added and removed ones when envguard recorded the list it last allowed,
+/// every one otherwise.
 pub(super) fn allow_recipients(shared: &Path) -> Result<()> {
     if shared
         .file_name()
@@ -237,7 +242,14 @@ pub(super) fn allow_recipients(shared: &Path) -> Result<()> {
             return Ok(());
         }
     };
-    trust_listed(&read)?;
+    review_listed(&team, &read)?;
+    TrustStore::update(|store| {
+        store.allow(
+            &read.canonical,
+            trust::digest(&read.bytes),
+            Some(listed(&team)),
+        )
+    })?;
     say!(
         "envguard: allowed {} ({} recipients: {})",
         escape_for_display(&team.path),
@@ -247,11 +259,64 @@ pub(super) fn allow_recipients(shared: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Records the recipients file as read in `read` as trusted: by `allow`, and by each `share`
-/// command after writing the list the user asked for.
-fn trust_listed(read: &guard::Guarded) -> Result<()> {
-    let digest = trust::digest(&read.bytes);
-    TrustStore::update(|store| store.allow(&read.canonical, digest, None))
+/// One line per recipient added or removed since the list was last allowed (every one, when
+/// that list was not recorded); nothing for a list allowed as it is.
+fn review_listed(team: &Team, read: &guard::Guarded) -> Result<()> {
+    let store = TrustStore::open()?;
+    let trust = store.trust(&read.canonical, &trust::digest(&read.bytes));
+    if trust == Trust::Allowed {
+        return Ok(());
+    }
+    let before = store.fingerprints(&read.canonical);
+    let added: Vec<(&String, &String)> = team
+        .listed
+        .iter()
+        .zip(&team.labels)
+        .filter(|(line, _)| before.is_none_or(|before| !before.contains_key(*line)))
+        .collect();
+    let removed = before
+        .into_iter()
+        .flat_map(|before| before.keys())
+        .filter(|line| !team.listed.contains(line));
+    let path = escape_for_display(&team.path);
+    let what = match (trust, before) {
+        (Trust::Changed, Some(_)) => "changed since it was last allowed; it now adds",
+        _ => "lists",
+    };
+    let shown = crate::display::escape_text_for_display;
+    for (line, label) in &added {
+        say!("envguard: {path} {what} {} ({})", shown(line), shown(label));
+    }
+    for line in removed {
+        say!("envguard: {path} no longer lists {}", shown(line));
+    }
+    if trust == Trust::Changed && !added.is_empty() {
+        say!(
+            "envguard: whoever is listed can read every value encrypted from now on; if you do not know a key, stop and ask (`git log -p {}` shows who added it)",
+            quote_for_display(&team.path)
+        );
+    }
+    Ok(())
+}
+
+/// The list's recipient lines as the trust store records them, for the next review: the
+/// lines are public keys, so they are the entries themselves, each with its label.
+fn listed(team: &Team) -> trust::Fingerprints {
+    team.listed
+        .iter()
+        .cloned()
+        .zip(team.labels.iter().cloned())
+        .collect()
+}
+
+/// Records the recipients file `recipients`, as `bytes` that a `share` command just wrote
+/// there under the project's lock, as trusted: the bytes written, not a re-read that could
+/// see a later change.
+fn trust_listed(recipients: &Path, bytes: &[u8]) -> Result<()> {
+    let text = std::str::from_utf8(bytes).map_err(|_| parse_refusal(recipients, 1))?;
+    let team = parse_team(recipients, text)?;
+    let canonical = fs::canonicalize(recipients).context("read", recipients)?;
+    TrustStore::update(|store| store.allow(&canonical, trust::digest(bytes), Some(listed(&team))))
 }
 
 fn recipients_path(shared: &Path) -> PathBuf {
@@ -589,7 +654,6 @@ fn import(args: &ShareImportArgs) -> Result<()> {
 /// trusts the new list. If the second write fails the old list is put back: the two files
 /// never disagree on who reads.
 fn commit_both(update: Update, recipients: &Path, text: &str) -> Result<Committed> {
-    let shared = update.path.clone();
     let old = fs::read(recipients).context("read", recipients)?;
     // A checkout's mode (0644, or 0664 under a private group's umask) stays as git made it.
     let mode = fs::metadata(recipients).map_or(COMMITTED_MODE, |meta| {
@@ -601,7 +665,7 @@ fn commit_both(update: Update, recipients: &Path, text: &str) -> Result<Committe
     })?;
     // The list was allowed before (sealing to it needed that) and is now what the user
     // asked for.
-    trust_listed(&read_team(&shared)?.1)?;
+    trust_listed(recipients, text.as_bytes())?;
     Ok(committed)
 }
 
