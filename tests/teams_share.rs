@@ -641,3 +641,30 @@ fn a_pulled_recipient_gets_nothing_encrypted_to_it_until_the_list_is_allowed_aga
         "the allowed list's new recipient cannot open the value"
     );
 }
+
+#[test]
+fn edit_shared_seals_to_the_recipients_listed_when_it_saves() {
+    let (alice, bob) = (TestEnv::new(), TestEnv::new());
+    let dir = alices_project(&alice);
+    let theirs = share_me(&bob);
+    ok(&alice, &dir, &["share", "add", &theirs, "--label", "bob"]);
+    // While the editor is open, a pull takes bob off the list and alice allows it.
+    let editor = scripted_editor(
+        &alice,
+        "sed -i '/^# bob /,+1d' .env.recipients\n\
+         \"$ENVGUARD\" allow >/dev/null 2>&1\n\
+         sed -i 's/^API_KEY=.*/API_KEY=rotated-after-bob/' \"$1\"",
+    );
+    let out = edit_shared(&alice, &dir, &editor);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(age_opens(
+        &dir,
+        "API_KEY",
+        "rotated-after-bob",
+        &identity_path(&alice)
+    ));
+    assert!(
+        !age_opens(&dir, "API_KEY", "rotated-after-bob", &identity_path(&bob)),
+        "a teammate removed during the edit can open the value sealed after it"
+    );
+}

@@ -33,7 +33,8 @@ const COPY_NAME: &str = "shared.env";
 pub(super) fn run(dir: Option<&Path>) -> Result<()> {
     crate::load::identity::ask_for_passphrases();
     let path = super::super::set::shared_file(dir)?;
-    let team = super::super::share::recipients(&path)?;
+    // Checked before the editor opens, so that a list nobody may encrypt to wastes no edit.
+    super::super::share::recipients(&path)?;
     let original = Update::begin(&path)?.contents().to_vec();
     let sealed = sealed_values(&path, &original)?;
     let plaintext = plaintext_copy(&path, &original, &sealed)?;
@@ -62,6 +63,9 @@ pub(super) fn run(dir: Option<&Path>) -> Result<()> {
 
     let changes = Changes::between(&sealed, &bindings);
     let mut update = Update::begin(&path)?;
+    // Read again under the lock: `share remove` or a pull may have changed who reads while
+    // the editor was open, and a removed teammate must not get the new values.
+    let team = super::super::share::recipients(&path)?;
     if update.contents() == original {
         update.replace(edited);
         for binding in &bindings {
