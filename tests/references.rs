@@ -758,6 +758,85 @@ fn check_resolve_fetches_each_reference_against_moto_and_shows_no_value() {
     assert!(out.status.success(), "{}", common::stdout(&out));
 }
 
+/// Issue 15's "Done when": an envguard kernel, started by Jupyter from its installed
+/// kernelspec, reads `os.getenv("DB_PASSWORD")` whose `.env` line is
+/// `DB_PASSWORD=aws-sm://prod/db#password`, fetched by the real AWS CLI from moto, with the
+/// AWS settings only in the environment Jupyter was launched from. The cell compares the
+/// value by SHA-256 and length (its source is saved in the notebook, so it cannot hold the
+/// value) and prints only the verdict.
+#[test]
+fn an_envguard_kernel_reads_an_aws_reference_resolved_against_moto() {
+    let env = TestEnv::new();
+    create_secret(
+        "prod/db",
+        &format!("{{\"username\":\"app\",\"password\":\"{SECRET}\"}}"),
+    );
+    let dir = env.allowed_project("analysis", "DB_PASSWORD=aws-sm://prod/db#password\n");
+    let python = venv_bin().join("python");
+    let jupyter_data = env.root.path().join("jupyter-data");
+    let out = env
+        .cmd(
+            &dir,
+            ["kernel", "install", "--name", "analysis", "--python"],
+        )
+        .arg(&python)
+        .env("JUPYTER_DATA_DIR", &jupyter_data)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "kernel install: {}", stderr(&out));
+
+    let code = format!(
+        "import hashlib, os\nv = os.getenv('DB_PASSWORD') or ''\n\
+         print('matches', hashlib.sha256(v.encode()).hexdigest() == '{}', 'length', len(v))",
+        envguard::load::trust::digest(SECRET.as_bytes())
+    );
+    let notebook = serde_json::json!({
+        "cells": [{"cell_type": "code", "execution_count": null, "id": "probe",
+                   "metadata": {}, "outputs": [], "source": code}],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5
+    });
+    fs::write(dir.join("probe.ipynb"), notebook.to_string()).unwrap();
+
+    // Jupyter (nbconvert, the executed notebook on stdout) starts the kernel from its spec.
+    let out = Command::new(&python)
+        .args([
+            "-m",
+            "jupyter",
+            "nbconvert",
+            "--execute",
+            "--to",
+            "notebook",
+        ])
+        .args(["--ExecutePreprocessor.kernel_name=analysis", "--stdout"])
+        .arg("probe.ipynb")
+        .current_dir(&dir)
+        .env_clear()
+        .envs(env.base_env())
+        .envs(aws_env(moto_endpoint()))
+        .env("JUPYTER_DATA_DIR", &jupyter_data)
+        .env("ENVGUARD_RESOLVE_TIMEOUT", "300")
+        .output()
+        .unwrap();
+    assert_not_leaked(&out, SECRET);
+    assert!(out.status.success(), "nbconvert failed: {}", stderr(&out));
+    let executed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let printed: String = executed["cells"][0]["outputs"]
+        .as_array()
+        .expect("the cell has outputs")
+        .iter()
+        .filter(|output| output["output_type"] == "stream")
+        .map(|output| match &output["text"] {
+            serde_json::Value::Array(lines) => lines.iter().filter_map(|l| l.as_str()).collect(),
+            text => text.as_str().unwrap_or("").to_owned(),
+        })
+        .collect();
+    assert_eq!(
+        printed.trim(),
+        format!("matches True length {}", SECRET.len()),
+        "the kernel did not read the resolved DB_PASSWORD"
+    );
+}
+
 /// A stand-in AWS CLI that records its argv and runs the real one from the test venv.
 fn recorded_real_aws(fakes: &FakeClis) {
     fakes.add(
