@@ -69,9 +69,13 @@ where
 
 /// What git exposes of the `.env` at `path`, with the fix, as `(problem, fix)`: tracked (its
 /// secrets are in the history, so untracking is not enough) or not ignored (one `git add .`
-/// away). None when git ignores it or cannot tell (no repository, no git).
+/// away). None when git ignores it or cannot tell (no repository, no git), and for a team's
+/// `.env.shared`, which holds only ciphertext and is meant to be committed.
 pub fn exposure(path: &Path) -> Option<(&'static str, String)> {
     let name = Path::new(path.file_name()?);
+    if name == Path::new(crate::load::discover::SHARED_FILE_NAME) {
+        return None;
+    }
     let dir = path.parent()?;
     if is_tracked(path) == Some(true) {
         // `git rm` takes paths relative to where it runs: from elsewhere, `-C` says where.

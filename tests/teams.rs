@@ -553,6 +553,14 @@ fn a_clone_loads_after_allow_in_exec_and_in_an_installed_kernel() {
         "a fresh clone loaded before allow"
     );
     bob.allow_shared(&clone);
+    // A committed team file is what it is meant to be: `check` does not call it exposed.
+    let checked = bob.env.run(&clone, ["check"]);
+    let said = common::stdout(&checked);
+    assert!(checked.status.success(), "{said}");
+    assert!(
+        !said.contains("git"),
+        "check warned about a committed .env.shared: {said}"
+    );
     let seen = bob.exec_env(&clone).map_err(|out| stderr(&out)).unwrap();
     assert!(
         has(&seen, "API_KEY", API_KEY),

@@ -97,13 +97,6 @@ pub(super) fn warn_about_names<'a>(path: &Path, names: impl IntoIterator<Item = 
 /// does not ignore it (one `git add .` from there): shared by `allow`, `set` and `edit`, which
 /// would otherwise write or trust such a file without a word.
 pub(super) fn warn_about_git(path: &Path) {
-    // A team's `.env.shared` holds only ciphertext and is meant to be committed.
-    if path
-        .file_name()
-        .is_some_and(|name| name == discover::SHARED_FILE_NAME)
-    {
-        return;
-    }
     if let Some((problem, fix)) = git::exposure(path) {
         say!(
             "envguard: warning: {} {problem} (fix: {fix})",
