@@ -5,7 +5,7 @@
 # changed, which is almost always. Where bash's `stat` loadable is installed (Debian's
 # bash-builtins), the hook first checks that itself, with builtins only, against the record
 # envguard left at its last run (see src/hook/record.rs), and starts no process while every
-# file it looked at has the same identity and the directory, the hook's state and the
+# file it looked at has the same identity and the directory, the hook's state and key and the
 # variables the file refers to are as they were. Without the loadable, envguard runs at every
 # prompt (`envguard doctor` says how to get it).
 
@@ -19,8 +19,7 @@ __envguard_key=${__envguard_key-}
 # The record, shell-local like the key: a nested shell or `exec bash` has none, and starts
 # envguard once at its first prompt. `__envguard_rec` is set last, when the record is whole.
 __envguard_rec='' __envguard_rec_dir='' __envguard_rec_state='' __envguard_rec_state_set=''
-__envguard_rec_state_inputs=''
-__envguard_seen=''
+__envguard_rec_state_inputs='' __envguard_rec_key='' __envguard_rec_key_set=''
 __envguard_rec_absent=() __envguard_rec_dangling=() __envguard_rec_files=()
 __envguard_rec_inputs=()
 
@@ -55,9 +54,10 @@ __envguard_probe_stat() {
 __envguard_unchanged() {
     [[ -n ${__envguard_rec} && -n ${__envguard_stat} && ${PWD} == "${__envguard_rec_dir}" ]] &&
         [[ ${PWD} -ef . && ${__ENVGUARD_STATE+s} == "${__envguard_rec_state_set}" ]] &&
-        [[ ${__ENVGUARD_STATE-} == "${__envguard_rec_state}" ]] ||
+        [[ ${__ENVGUARD_STATE-} == "${__envguard_rec_state}" ]] &&
+        [[ ${__envguard_key+s} == "${__envguard_rec_key_set}" && ${__envguard_key-} == "${__envguard_rec_key}" ]] ||
         \builtin return 1
-    \builtin local __envguard_file __envguard_same=1 __envguard_enabled=''
+    \builtin local __envguard_file __envguard_same=1 __envguard_enabled='' __envguard_seen=''
     for __envguard_file in "${__envguard_rec_absent[@]}"; do
         [[ -e ${__envguard_file} || -L ${__envguard_file} ]] && \builtin return 1
     done
@@ -92,6 +92,14 @@ __envguard_unchanged() {
 # Sets __envguard_seen to the referenced outer variables as the shell holds them: each one's
 # name, whether it is set, its attributes (`x`, exported, is what envguard sees) and its
 # value, length-prefixed so that no two environments read the same.
+#
+# These are the outer values themselves (a secret a .env refers to, say): no builtin can
+# fingerprint them, and only an exact comparison keeps the fast path exact. So no copy
+# outlives its use. __envguard_seen is always a local of the caller, gone when it returns.
+# __envguard_rec_state_inputs lives only while its record is valid: the hook empties it with
+# the record before every run of envguard, which is also every unload and every change of
+# project, and writes it again only with a new record. A variable unset or changed since
+# fails the next prompt's comparison, which drops the copy.
 __envguard_inputs() {
     \builtin local __envguard_name __envguard_value
     __envguard_seen=
@@ -108,17 +116,18 @@ __envguard_hook() {
     # off while the hook runs and back as they were afterwards.
     \builtin local -r __envguard_status="$?" __envguard_flags="$-"
     \builtin set +xv
-    \builtin local __envguard_out __envguard_trap
+    \builtin local __envguard_out __envguard_trap __envguard_seen=''
     if __envguard_unchanged 2>/dev/null; then
         [[ ${__envguard_flags} != *v* ]] || \builtin set -v
         [[ ${__envguard_flags} != *x* ]] || \builtin set -x
         \builtin return "${__envguard_status}"
     fi
-    __envguard_rec=
+    # The record, and the copies of values it was compared with, end here (see above).
+    __envguard_rec='' __envguard_rec_state_inputs='' __envguard_rec_key='' __envguard_rec_key_set=''
     # envguard reports its own failures on stderr; its exit status has nothing to add (and
     # must not end a shell running with `set -e`). It ignores Ctrl-C while it decides, so its
     # output is whole or absent.
-    __envguard_out="$(__ENVGUARD_KEY="${__envguard_key}" __ENVGUARD_RECORD="${__envguard_stat}" \command "${__envguard_exe}" export bash)" ||
+    __envguard_out="$(__ENVGUARD_KEY="${__envguard_key-}" __ENVGUARD_RECORD="${__envguard_stat}" \command "${__envguard_exe}" export bash)" ||
         \builtin :
     if [[ -n ${__envguard_out} ]]; then
         # Ctrl-C during the eval must not leave half an environment (as direnv does). The
@@ -131,6 +140,8 @@ __envguard_hook() {
     fi
     if [[ -n ${__envguard_rec} ]]; then
         __envguard_rec_state_set=${__ENVGUARD_STATE+s} __envguard_rec_state=${__ENVGUARD_STATE-}
+        # The key decides too: without it (or with another) envguard would reload.
+        __envguard_rec_key_set=${__envguard_key+s} __envguard_rec_key=${__envguard_key-}
         __envguard_inputs
         __envguard_rec_state_inputs=${__envguard_seen}
     fi

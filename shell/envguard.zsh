@@ -5,7 +5,8 @@
 # It prints nothing when nothing changed, which is almost always, so the hook first checks
 # that itself, with builtins only, against the record envguard left at its last run (see
 # src/hook/record.rs): while every file it looked at has the same identity, and the directory,
-# the hook's state and the variables the file refers to are as they were, no process starts.
+# the hook's state and key and the variables the file refers to are as they were, no process
+# starts.
 
 typeset -g __envguard_exe=@ENVGUARD_EXE@
 # Tells `envguard doctor`, started from this shell, that the hook is active here: the pid tells
@@ -17,8 +18,7 @@ typeset -g __envguard_key=${__envguard_key-}
 # The record, shell-local like the key: a nested shell or `exec zsh` has none, and starts
 # envguard once at its first prompt. `__envguard_rec` is set last, when the record is whole.
 typeset -g __envguard_rec= __envguard_rec_dir= __envguard_rec_state= __envguard_rec_state_set=
-typeset -g __envguard_rec_state_inputs=
-typeset -g __envguard_seen=
+typeset -g __envguard_rec_state_inputs= __envguard_rec_key= __envguard_rec_key_set=
 typeset -ga __envguard_rec_absent __envguard_rec_dangling __envguard_rec_files __envguard_rec_inputs
 # `zstat` alone (it ships with zsh): `-F` loads it without a `stat` builtin that would hide
 # the user's stat command. Without it, envguard runs at every prompt.
@@ -31,9 +31,10 @@ typeset -g __envguard_zstat=
 __envguard_unchanged() {
     [[ -n ${__envguard_rec} && -n ${__envguard_zstat} && ${PWD} == "${__envguard_rec_dir}" ]] &&
         [[ ${PWD} -ef . && ${__ENVGUARD_STATE+s} == "${__envguard_rec_state_set}" ]] &&
-        [[ ${__ENVGUARD_STATE-} == "${__envguard_rec_state}" ]] ||
+        [[ ${__ENVGUARD_STATE-} == "${__envguard_rec_state}" ]] &&
+        [[ ${__envguard_key+s} == "${__envguard_rec_key_set}" && ${__envguard_key-} == "${__envguard_rec_key}" ]] ||
         \builtin return 1
-    \builtin local __envguard_file
+    \builtin local __envguard_file __envguard_seen=
     for __envguard_file in "${__envguard_rec_absent[@]}"; do
         [[ -e ${__envguard_file} || -L ${__envguard_file} ]] && \builtin return 1
     done
@@ -62,6 +63,14 @@ __envguard_unchanged() {
 # Sets __envguard_seen to the referenced outer variables as the shell holds them: each one's
 # name, whether it is set, its type (`export` in it is what envguard sees) and its value,
 # length-prefixed so that no two environments read the same.
+#
+# These are the outer values themselves (a secret a .env refers to, say): no builtin can
+# fingerprint them, and only an exact comparison keeps the fast path exact. So no copy
+# outlives its use. __envguard_seen is always a local of the caller, gone when it returns.
+# __envguard_rec_state_inputs lives only while its record is valid: the hook empties it with
+# the record before every run of envguard, which is also every unload and every change of
+# project, and writes it again only with a new record. A variable unset or changed since
+# fails the next prompt's comparison, which drops the copy.
 __envguard_inputs() {
     \builtin local __envguard_name
     __envguard_seen=
@@ -82,10 +91,14 @@ __envguard_hook() {
     __envguard_unchanged 2>/dev/null && \builtin return ${__envguard_status}
     # Ctrl-C during the eval must not leave half an environment (as direnv does).
     \builtin trap -- '' INT
-    __envguard_rec=
-    \builtin eval -- "$(__ENVGUARD_KEY=${__envguard_key} __ENVGUARD_RECORD=${__envguard_zstat} \command "${__envguard_exe}" export zsh)"
+    # The record, and the copies of values it was compared with, end here (see above).
+    __envguard_rec= __envguard_rec_state_inputs= __envguard_rec_key= __envguard_rec_key_set=
+    \builtin local __envguard_seen=
+    \builtin eval -- "$(__ENVGUARD_KEY=${__envguard_key-} __ENVGUARD_RECORD=${__envguard_zstat} \command "${__envguard_exe}" export zsh)"
     if [[ -n ${__envguard_rec} ]]; then
         __envguard_rec_state_set=${__ENVGUARD_STATE+s} __envguard_rec_state=${__ENVGUARD_STATE-}
+        # The key decides too: without it (or with another) envguard would reload.
+        __envguard_rec_key_set=${__envguard_key+s} __envguard_rec_key=${__envguard_key-}
         __envguard_inputs
         __envguard_rec_state_inputs=${__envguard_seen}
     fi

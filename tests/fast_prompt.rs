@@ -442,3 +442,93 @@ fn doctor_says_bash_prompts_skip_envguard_where_the_loadable_is() {
         stdout(&out)
     );
 }
+
+/// The hook's own variables (`__envguard*`, shell-local), as the shell holds them: written to
+/// a file, so that no value reaches the terminal.
+fn hook_variables(sh: &mut Counted, out: &Path) -> String {
+    let command = match sh.sh.kind {
+        ShellKind::Bash => "declare -p ${!__envguard@} > \"$EG_OUT\" 2>&1",
+        _ => "typeset -p -m '__envguard*' > \"$EG_OUT\" 2>&1",
+    };
+    sh.sh.run(command);
+    fs::read_to_string(out).unwrap()
+}
+
+/// An outer value a .env refers to is copied by the hook only while its record holds: never
+/// left in `__envguard_seen`, gone once envguard runs again (leaving the project, or the
+/// variable unset), also where that run writes no record (bash, a file younger than the racy
+/// window). And the per-shell key is part of what the fast path compares.
+fn outer_values_are_not_kept(kind: ShellKind) {
+    const SECRET: &str = "outer-s3cret-5f2a";
+    let env = TestEnv::new();
+    let p = env.allowed_project("p", "EG_REF=x${EG_SECRET}\n");
+    let q = env.allowed_project("q", "EG_A=q\n");
+    let out = env.root.path().join("env.out");
+    let mut sh = Counted::start(&env, kind, &env.work(), "");
+    sh.sh.hide(SECRET);
+    let name = sh.sh.shell_name();
+    sh.sh.run(&format!("export EG_SECRET={SECRET}"));
+    sh.sh.cd(&p);
+    if kind == ShellKind::Bash {
+        sleep(SETTLE);
+    }
+    sh.assert_quiet_prompts("loaded");
+    let held = hook_variables(&mut sh, &out);
+    assert!(
+        !held.contains("__envguard_seen"),
+        "{name}: the comparison's copy outlived it"
+    );
+    assert!(
+        held.matches(SECRET).count() <= 1,
+        "{name}: an outer value is held more than once, by more than the valid record"
+    );
+
+    sh.sh.run("unset __envguard_key");
+    assert!(sh.runs() >= 1, "{name}: an unset key did not run envguard");
+    sh.assert_quiet_prompts("with a new key");
+    assert!(
+        hook_variables(&mut sh, &out).contains("__envguard_key="),
+        "{name}: no key after the reload"
+    );
+
+    // Younger than the racy window: bash writes no record for q.
+    write_mode(&q.join(".env"), "EG_A=q2\n", 0o600);
+    let allowed = env.run(&q, ["allow"]);
+    assert!(allowed.status.success(), "allow: {}", stderr(&allowed));
+    sh.runs();
+    sh.sh.cd(&q);
+    assert!(sh.runs() >= 1, "{name}: leaving did not run envguard");
+    let held = hook_variables(&mut sh, &out);
+    assert!(
+        kind != ShellKind::Bash || held.contains("__envguard_rec=\"\""),
+        "bash: a record for a file inside the racy window"
+    );
+    assert!(
+        !held.contains(SECRET),
+        "{name}: an outer value is still held after leaving its project"
+    );
+
+    sh.sh.cd(&p);
+    sh.runs();
+    sh.sh.run("unset EG_SECRET");
+    assert!(
+        sh.runs() >= 1,
+        "{name}: unsetting an input did not run envguard"
+    );
+    let held = hook_variables(&mut sh, &out);
+    assert!(
+        !held.contains(SECRET),
+        "{name}: an outer value is still held after it was unset"
+    );
+    assert_value(&sh.sh.dump(), "EG_REF", Some("x"));
+}
+
+#[test]
+fn bash_keeps_no_outer_value_past_its_record() {
+    outer_values_are_not_kept(ShellKind::Bash);
+}
+
+#[test]
+fn zsh_keeps_no_outer_value_past_its_record() {
+    outer_values_are_not_kept(ShellKind::Zsh);
+}

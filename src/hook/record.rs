@@ -24,10 +24,14 @@
 //! second as soon as the prompt came two seconds later.
 //!
 //! The referenced outer variables (`${VIRTUAL_ENV}`) are recorded by name only; the hook copies
-//! their values itself, after it evaluated this output, into a shell-local array. Those values
-//! are the shell's own variables already: the copy is in the same process memory, never
-//! exported, never in a child's environment or argv, so it exposes nothing new, and it spares
-//! the process from printing an outer value.
+//! their values itself, after it evaluated this output, into a shell-local variable, and
+//! compares them at each prompt: with builtins alone, only the values themselves compare
+//! exactly. The copy is never exported, never in a child's environment or argv, and it spares
+//! the process from printing an outer value. It lives no longer than its record: the hook
+//! empties it before each run of this process (every unload and change of project among them),
+//! and a variable unset or changed since fails the next prompt's comparison, which ends the
+//! record. So it only ever holds what the shell's own variables hold, as of the last prompt.
+//! The hook records its key beside the state, as this process decides with it too.
 
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
