@@ -1379,3 +1379,34 @@ fn a_substituted_value_escaped_with_literal_loads_as_text_and_written_references
         "{calls:?}"
     );
 }
+
+#[test]
+fn a_user_scheme_element_starting_with_the_reference_refuses_one_starting_with_a_dash() {
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    fakes.add("vaultish", &printing(SECRET));
+    providers_toml(
+        &env,
+        "[schemes.bw]\nargv = [\"vaultish\", \"get\", \"{ref}/password\"]\n",
+        0o644,
+    );
+    let dir = env.allowed_project("p", "PW=bw://-x\n");
+    let (out, _) = exec_env(&env, &dir, &fakes);
+    assert_eq!(out.status.code(), Some(1), "exec was not refused");
+    assert!(
+        stderr(&out).contains(
+            ":1: PW = `bw://-x` could not be resolved: starts with `-`, which its program would read as an option"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert!(fakes.no_calls(), "the program was started");
+
+    // The same element with a reference that cannot be an option runs.
+    fs::write(dir.join(".env"), "PW=bw://item\n").unwrap();
+    assert!(env.run(&dir, ["allow"]).status.success());
+    let (out, vars) = exec_env(&env, &dir, &fakes);
+    assert!(out.status.success(), "exec failed: {}", stderr(&out));
+    assert!(is(&vars, "PW", SECRET));
+    assert_eq!(fakes.calls("vaultish"), [["get", "item/password"]]);
+}
