@@ -1265,3 +1265,148 @@ fn a_cli_reading_a_terminal_it_was_not_given_is_refused_at_once_not_at_the_timeo
         "a run waited for the resolve timeout"
     );
 }
+
+/// What a reference built with `${...}` is refused with, whatever it was built from.
+const BUILT_WITH_SUBSTITUTION: &str = "is a reference built with ${...}, which would put another \
+     variable's value into the reference and the provider's command line";
+const BUILT_WITH_SUBSTITUTION_FIX: &str =
+    "write the reference out in full, or escape the text with literal: if it is not a reference";
+
+#[test]
+fn a_reference_built_with_substitution_is_refused_and_its_text_never_shown_or_sent() {
+    const TOKEN: &str = "ghp_S3cretTokenNotToShow0123456789";
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    fakes
+        .add("aws", &aws_answer(&format!("\"{SECRET}\"")))
+        .add("op", &printing(SECRET))
+        .add("vault", &printing(SECRET));
+    // From the file, from the outer environment, quoted or not; each project's line 2.
+    for (name, contents, variable) in [
+        (
+            "file",
+            "TOKEN=ghp_S3cretTokenNotToShow0123456789\nR=aws-sm://${TOKEN}\n",
+            "R",
+        ),
+        ("outer", "A=plain\nP=op://v/${OUTER_SECRET}/f\n", "P"),
+        ("quoted", "A=plain\nQ='op://v/${OUTER_SECRET}/f'\n", "Q"),
+        ("double", "A=plain\nD=\"vault://x#${OUTER_SECRET}\"\n", "D"),
+        ("default", "A=plain\nF=aws-sm://${MISSING:-prod/db}\n", "F"),
+    ] {
+        let dir = env.project(name, contents, 0o600);
+        let run = |args: &[&str]| {
+            let out = env
+                .cmd(&dir, args)
+                .env("PATH", fakes.path())
+                .env("OUTER_SECRET", TOKEN)
+                .output()
+                .unwrap();
+            assert_not_leaked(&out, TOKEN);
+            out
+        };
+        assert!(run(&["allow"]).status.success(), "{name}: allow failed");
+        let refusal = format!(
+            ":2: {variable} {BUILT_WITH_SUBSTITUTION} (fix: {BUILT_WITH_SUBSTITUTION_FIX})"
+        );
+
+        let exec = run(&["exec", "--", "env", "-0"]);
+        assert_eq!(exec.status.code(), Some(1), "{name}: exec was not refused");
+        assert!(
+            stderr(&exec).contains(&refusal),
+            "{name}: {}",
+            stderr(&exec)
+        );
+        assert!(exec.stdout.is_empty(), "{name}: the command ran");
+
+        let list = common::stdout(&run(&["list"]));
+        let hint = "(not shown) a reference built with ${...}, which a load refuses: write it \
+                    out in full";
+        assert!(
+            list.lines().any(|line| line
+                .strip_prefix(&format!("  {variable} "))
+                .is_some_and(|rest| rest.trim_start() == hint)),
+            "{name}: {list}"
+        );
+        assert!(
+            list.contains(&format!(
+                "refused: {variable} {BUILT_WITH_SUBSTITUTION} (fix: {BUILT_WITH_SUBSTITUTION_FIX})"
+            )),
+            "{name}: {list}"
+        );
+        for args in [&["check"][..], &["check", "--resolve"]] {
+            let check = common::stdout(&run(args));
+            assert!(
+                check.contains(&format!(
+                    "✗ line 2: {variable} {BUILT_WITH_SUBSTITUTION}\n      fix: {BUILT_WITH_SUBSTITUTION_FIX}\n"
+                )),
+                "{name}: {check}"
+            );
+            assert!(
+                check.contains("refused: nothing will load"),
+                "{name}: {check}"
+            );
+        }
+        let status = common::stdout(&run(&["status"]));
+        assert!(
+            status.contains("refused: ") && status.contains(&refusal),
+            "{name}: {status}"
+        );
+        assert!(fakes.no_calls(), "{name}: a provider CLI was started");
+    }
+}
+
+#[test]
+fn a_substituted_value_escaped_with_literal_loads_as_text_and_written_references_still_work() {
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    fakes.add("op", &printing(SECRET));
+    let dir = env.allowed_project(
+        "p",
+        "HOST=example.com\nURL=literal:op://${HOST}/x\nREF=op://v/i/f\nODD=op://v/${HOST\n",
+    );
+    let (out, vars) = exec_env(&env, &dir, &fakes);
+    assert!(out.status.success(), "exec failed: {}", stderr(&out));
+    assert!(is(&vars, "URL", "op://example.com/x"));
+    assert!(is(&vars, "REF", SECRET));
+    // An unclosed `${` is not substitution: the reference is as written.
+    assert!(is(&vars, "ODD", SECRET));
+    let mut calls = fakes.calls("op");
+    calls
+        .iter_mut()
+        .for_each(|argv| argv.retain(|a| a.starts_with("op://")));
+    assert!(
+        calls.iter().flatten().all(|a| !a.contains("example.com")),
+        "{calls:?}"
+    );
+}
+
+#[test]
+fn a_user_scheme_element_starting_with_the_reference_refuses_one_starting_with_a_dash() {
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    fakes.add("vaultish", &printing(SECRET));
+    providers_toml(
+        &env,
+        "[schemes.bw]\nargv = [\"vaultish\", \"get\", \"{ref}/password\"]\n",
+        0o644,
+    );
+    let dir = env.allowed_project("p", "PW=bw://-x\n");
+    let (out, _) = exec_env(&env, &dir, &fakes);
+    assert_eq!(out.status.code(), Some(1), "exec was not refused");
+    assert!(
+        stderr(&out).contains(
+            ":1: PW = `bw://-x` could not be resolved: starts with `-`, which its program would read as an option"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert!(fakes.no_calls(), "the program was started");
+
+    // The same element with a reference that cannot be an option runs.
+    fs::write(dir.join(".env"), "PW=bw://item\n").unwrap();
+    assert!(env.run(&dir, ["allow"]).status.success());
+    let (out, vars) = exec_env(&env, &dir, &fakes);
+    assert!(out.status.success(), "exec failed: {}", stderr(&out));
+    assert!(is(&vars, "PW", SECRET));
+    assert_eq!(fakes.calls("vaultish"), [["get", "item/password"]]);
+}

@@ -10,6 +10,7 @@ use crate::error::{IoContext, Refusal, Result};
 use crate::load::discover;
 use crate::load::guard::{self, Policy};
 use crate::load::loader::{self, from_process_env};
+use crate::load::resolve;
 use crate::load::trust::TrustStore;
 use crate::mask;
 
@@ -65,8 +66,7 @@ pub fn run(args: &ListArgs) -> Result<()> {
                 out,
                 "  {:width$}  {}",
                 binding.name,
-                crate::load::resolve::list_hint(&binding.value)
-                    .unwrap_or_else(|| mask::hint(&binding.value))
+                resolve::list_hint(binding).unwrap_or_else(|| mask::hint(&binding.value))
             )
             .context("write", stdout)?;
         }
@@ -93,6 +93,10 @@ fn inspect(path: &Path) -> Result<(loader::Checked, Option<Refusal>)> {
     if refusal.is_none() {
         let store = TrustStore::open()?;
         refusal = loader::trust_refusal(&checked, store.trust(&checked.canonical, &checked.digest));
+    }
+    if refusal.is_none() {
+        // A malformed reference refuses the load: found as a load finds it, nothing fetched.
+        refusal = resolve::resolve(path, checked.bindings.clone(), resolve::Mode::CheckOnly).err();
     }
     Ok((checked, refusal))
 }

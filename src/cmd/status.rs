@@ -98,7 +98,7 @@ fn unfetched(project: &Project) -> String {
     let count = project
         .bindings
         .iter()
-        .filter(|binding| resolve::is_reference(&binding.value))
+        .filter(|binding| resolve::is_reference(binding))
         .count();
     let what = match count {
         0 => return String::new(),

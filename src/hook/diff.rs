@@ -151,6 +151,7 @@ mod tests {
             value: value.into(),
             line: 1,
             value_span: 0..0,
+            substituted: false,
         }
     }
 

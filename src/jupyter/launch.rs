@@ -84,6 +84,7 @@ pub fn mask_names(loaded: &[Binding]) -> Binding {
         value: entries.join(","),
         line: 0,
         value_span: 0..0,
+        substituted: false,
     }
 }
 
@@ -226,6 +227,7 @@ mod tests {
             value: value.into(),
             line: 1,
             value_span: 0..0,
+            substituted: false,
         };
         let names = mask_names(&[
             binding("API_KEY", "a-secret-value"),

@@ -72,6 +72,12 @@ pub struct Binding {
     /// empty for `KEY=`), so that `envguard set` can replace one value and keep every other
     /// byte of the file.
     pub value_span: Range<usize>,
+    /// Whether `${...}` substitution made the value (the last assignment's text held a
+    /// `${NAME}` or `${NAME:-default}` that was replaced), so that it differs from what is
+    /// written. Such a value is never taken as a secret-manager reference: the reference would
+    /// hold another variable's value, a secret perhaps, and hand it to the provider's command
+    /// line (see [`crate::load::resolve`]).
+    pub substituted: bool,
 }
 
 /// Hand-written so that logging a binding cannot leak the secret: the value shows as its
@@ -239,14 +245,14 @@ pub fn parse_within(
         total: 0,
     };
     for_each_statement(&text, |name, raw, line, span| {
-        let value = match raw {
-            None => None,
-            Some(raw) => Some(match known.interpolate(name, &raw, outer)? {
-                Some(substituted) => substituted,
-                None => raw.into_owned(),
-            }),
+        let (value, substituted) = match raw {
+            None => (None, false),
+            Some(raw) => match known.interpolate(name, &raw, outer)? {
+                Some(substituted) => (Some(substituted), true),
+                None => (Some(raw.into_owned()), false),
+            },
         };
-        known.set(name, value, line, span)
+        known.set(name, value, substituted, line, span)
     })?;
     Ok(known
         .entries
@@ -257,6 +263,7 @@ pub fn parse_within(
                 value: entry.value?,
                 line: entry.line,
                 value_span: offsets.raw(entry.span.start)..offsets.raw(entry.span.end),
+                substituted: entry.substituted,
             })
         })
         .collect())
@@ -707,6 +714,8 @@ impl Hasher for NameHasher {
 struct Entry<'t> {
     name: &'t str,
     value: Option<String>,
+    /// Whether `${...}` substitution made `value`.
+    substituted: bool,
     line: usize,
     span: Range<usize>,
 }
@@ -718,6 +727,7 @@ impl<'t> Known<'t> {
         &mut self,
         name: &'t str,
         value: Option<String>,
+        substituted: bool,
         line: usize,
         span: Range<usize>,
     ) -> Result<(), Problem> {
@@ -745,6 +755,7 @@ impl<'t> Known<'t> {
             Slot::Occupied(slot) => {
                 let entry = &mut self.entries[*slot.get()];
                 entry.value = value;
+                entry.substituted = substituted;
                 entry.line = line;
                 entry.span = span;
             }
@@ -753,6 +764,7 @@ impl<'t> Known<'t> {
                 self.entries.push(Entry {
                     name,
                     value,
+                    substituted,
                     line,
                     span,
                 });
@@ -901,6 +913,30 @@ mod tests {
         assert_eq!(span_of("B"), "'x\r\ny'");
         assert_eq!(span_of("C"), "");
         assert_eq!(span_of("D"), "\"q\"");
+    }
+
+    #[test]
+    fn substituted_marks_values_that_substitution_made() {
+        let file = "A=${OUTER}\nB='x${MISSING:-d}'\nC=\"${A}\"\nD=$OUTER ${OUTER\nE=plain\n\
+                    F=${OUTER}\nF=written\nG=written\nG=${EMPTY}\n";
+        let bindings = parse(file.as_bytes(), &outer).unwrap();
+        let substituted: Vec<(&str, bool)> = bindings
+            .iter()
+            .map(|b| (b.name.as_str(), b.substituted))
+            .collect();
+        assert_eq!(
+            substituted,
+            [
+                ("A", true),
+                ("B", true),
+                ("C", true),
+                ("D", false),
+                ("E", false),
+                ("F", false),
+                ("G", true),
+            ],
+            "only a matched ${{...}} of the last assignment counts"
+        );
     }
 
     fn outer(name: &str) -> Option<String> {

@@ -29,6 +29,13 @@
 //! may add schemes of their own in a config file only they can write ([`config`]); a value
 //! `literal:SCHEME://…` is the text after the prefix, never fetched. Values live only in the
 //! returned bindings: nothing here writes them anywhere.
+//!
+//! A reference is decided on the value as written. A value that `${...}` substitution made
+//! ([`Binding::substituted`]) and that is a reference is refused as malformed, by the load,
+//! `list`, `check` and `status` alike ([`reference`]): `aws-sm://${TOKEN}` would put another
+//! variable's value, a secret perhaps, into the reference, and from there into the provider's
+//! argv (readable by every local user), `list` and `check` lines and refusals. Its refusal
+//! names the variable and its line, never the substituted text.
 
 mod batch;
 mod config;
@@ -62,9 +69,28 @@ pub enum Mode {
     CheckOnly,
 }
 
-/// Whether `value` is a reference (well formed or not): what `status` counts as not fetched.
-pub fn is_reference(value: &str) -> bool {
-    fetch_for(value).is_some()
+/// Whether `binding` is a reference (well formed or not): what `status` counts as not fetched.
+pub fn is_reference(binding: &Binding) -> bool {
+    reference(binding).is_some()
+}
+
+/// Why a value that is a reference cannot be fetched.
+enum Unusable {
+    Malformed(Malformed),
+    /// `${...}` substitution made it ([`Binding::substituted`]).
+    Substituted,
+}
+
+/// What `binding` is as a reference: `None` when it is none, else its fetch or why it cannot
+/// be fetched. Every caller here asks this, not [`fetch_for`], so that a reference built by
+/// `${...}` substitution is refused wherever references are looked at, before its text (which
+/// holds what was substituted) reaches an argv or a message.
+fn reference(binding: &Binding) -> Option<Result<Fetch, Unusable>> {
+    let parsed = fetch_for(&binding.value)?;
+    if binding.substituted {
+        return Some(Err(Unusable::Substituted));
+    }
+    Some(parsed.map_err(Unusable::Malformed))
 }
 
 /// The bindings of the file at `path` with every reference resolved and every `literal:`
@@ -83,10 +109,10 @@ pub fn resolve(
             }
             continue;
         }
-        match fetch_for(&binding.value) {
+        match reference(binding) {
             None => {}
             Some(Ok(fetch)) => fetches.push((index, fetch)),
-            Some(Err(malformed)) => return Err(malformed_refusal(path, binding, malformed)),
+            Some(Err(unusable)) => return Err(unusable_refusal(path, binding, unusable)),
         }
     }
     if fetches.is_empty() || mode == Mode::CheckOnly {
@@ -141,14 +167,21 @@ fn again_with_terminal(fetch: &Fetch) -> Result<String, Failure> {
 }
 
 /// How `list` shows a value that is a reference: the reference itself (it holds no secret) and
-/// the provider, never a fetched value (`list` fetches nothing).
-pub fn list_hint(value: &str) -> Option<String> {
-    let fetch = fetch_for(value)?.ok()?;
-    Some(format!(
-        "{} → **** (fetched with `{}` on load)",
-        escape_text_for_display(value),
-        fetch.program
-    ))
+/// the provider, never a fetched value (`list` fetches nothing). One built by `${...}`
+/// substitution is not shown at all, not even masked: it may end in another variable's value.
+pub fn list_hint(binding: &Binding) -> Option<String> {
+    match reference(binding)? {
+        Ok(fetch) => Some(format!(
+            "{} → **** (fetched with `{}` on load)",
+            escape_text_for_display(&binding.value),
+            fetch.program
+        )),
+        Err(Unusable::Substituted) => Some(
+            "(not shown) a reference built with ${...}, which a load refuses: write it out in full"
+                .to_owned(),
+        ),
+        Err(Unusable::Malformed(_)) => None,
+    }
 }
 
 /// One line of `check` about a reference.
@@ -172,28 +205,34 @@ pub fn survey(path: &Path, bindings: &[Binding], fetch: bool) -> Vec<Finding> {
         if literal(&binding.value).is_some() {
             continue;
         }
-        let Some(parsed) = fetch_for(&binding.value) else {
-            continue;
-        };
-        let reference = escape_text_for_display(&binding.value);
-        let name = &binding.name;
-        let finding = match parsed {
-            Err(malformed) => Finding::Refused(malformed_refusal(path, binding, malformed)),
-            Ok(parsed) if fetch => {
-                fetches.push((index, parsed));
+        let parsed = match reference(binding) {
+            None => continue,
+            Some(Err(unusable)) => {
+                let refused = Finding::Refused(unusable_refusal(path, binding, unusable));
+                findings.push((index, refused));
                 continue;
             }
-            Ok(parsed) if installed(&parsed.program) => Finding::Ready(format!(
-                "{name}: reference `{reference}`, fetched with `{}` (installed)",
+            Some(Ok(parsed)) => parsed,
+        };
+        if fetch {
+            fetches.push((index, parsed));
+            continue;
+        }
+        let shown = escape_text_for_display(&binding.value);
+        let name = &binding.name;
+        let finding = if installed(&parsed.program) {
+            Finding::Ready(format!(
+                "{name}: reference `{shown}`, fetched with `{}` (installed)",
                 parsed.program
-            )),
-            Ok(parsed) => Finding::Warning(
+            ))
+        } else {
+            Finding::Warning(
                 format!(
-                    "{name}: reference `{reference}` needs `{}`, which is not installed",
+                    "{name}: reference `{shown}` needs `{}`, which is not installed",
                     parsed.program
                 ),
                 parsed.install.to_owned(),
-            ),
+            )
         };
         findings.push((index, finding));
     }
@@ -230,7 +269,7 @@ pub struct Probe {
 pub fn probe(bindings: &[Binding]) -> Vec<Probe> {
     let mut programs: Vec<(String, &'static [&'static str], &'static str)> = Vec::new();
     for binding in bindings {
-        let Some(Ok(fetch)) = fetch_for(&binding.value) else {
+        let Some(Ok(fetch)) = reference(binding) else {
             continue;
         };
         // One not installed is already reported so, by `survey`.
@@ -364,11 +403,33 @@ fn explain_program(
     }
 }
 
-fn malformed_refusal(path: &Path, binding: &Binding, malformed: Malformed) -> Refusal {
-    refusal(path, binding, malformed.problem, &malformed.fix)
+fn unusable_refusal(path: &Path, binding: &Binding, unusable: Unusable) -> Refusal {
+    match unusable {
+        Unusable::Malformed(malformed) => refusal(path, binding, malformed.problem, &malformed.fix),
+        Unusable::Substituted => substituted_refusal(path, binding),
+    }
 }
 
+/// The refusal of a reference `${...}` substitution made: the variable and its line, never its
+/// text, which holds what was substituted.
+fn substituted_refusal(path: &Path, binding: &Binding) -> Refusal {
+    let reason = format!(
+        "{} is a reference built with ${{...}}, which would put another variable's value into \
+         the reference and the provider's command line",
+        binding.name
+    );
+    let fix = "write the reference out in full, or escape the text with literal: if it is not a \
+               reference";
+    Refusal::new(path, RefusalKind::Reference, reason, fix).at_line(binding.line)
+}
+
+/// A refusal naming a reference by its text: only ever for one [`reference`] accepted, so the
+/// text is the reference as written.
 fn refusal(path: &Path, binding: &Binding, problem: String, fix: &str) -> Refusal {
+    debug_assert!(
+        !binding.substituted,
+        "a substituted reference's text is shown"
+    );
     let reason = format!(
         "{} = `{}` could not be resolved: {problem}",
         binding.name,

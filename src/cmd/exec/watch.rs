@@ -585,6 +585,7 @@ mod tests {
             value: value.into(),
             line,
             value_span: 0..0,
+            substituted: false,
         };
         let old = [
             binding("A", "1", 1),

@@ -9,8 +9,8 @@
 //! guard (owned by the user, writable by nobody else, a symlink only if nobody else could have
 //! chosen where it leads), and a project's files never add to it. `{ref}`, the text after
 //! `NAME://`, is put into argv elements (whole or within one), never through a shell; it can
-//! never choose the program, and when it is a whole element a reference starting with `-` is
-//! refused, since the program would read it as an option.
+//! never choose the program, and when an element starts with it (`{ref}`, `{ref}/password`) a
+//! reference starting with `-` is refused, since the program would read it as an option.
 //!
 //! The format is a small part of TOML, parsed here rather than with the `toml` crate (and its
 //! parser's dependencies) because it is a table header and one key: `[schemes.NAME]` lines,
@@ -54,7 +54,7 @@ fn fetch(argv: &[String], rest: &str) -> Result<Fetch, Malformed> {
     if rest.is_empty() {
         return Err(refused("names nothing after `://`"));
     }
-    if rest.starts_with('-') && argv.iter().any(|arg| arg == PLACEHOLDER) {
+    if rest.starts_with('-') && argv.iter().any(|arg| arg.starts_with(PLACEHOLDER)) {
         return Err(refused(
             "starts with `-`, which its program would read as an option",
         ));
@@ -245,7 +245,11 @@ mod tests {
     fn a_reference_cannot_become_an_option() {
         let argv = ["bw".to_owned(), "get".to_owned(), "{ref}".to_owned()];
         assert!(fetch(&argv, "--session=x").is_err());
+        let leading = ["x".to_owned(), "{ref}/password".to_owned()];
+        assert!(fetch(&leading, "-x").is_err(), "it would start the element");
         let glued = ["x".to_owned(), "--id={ref}".to_owned()];
         assert_eq!(fetch(&glued, "-y").unwrap().args, ["--id=-y"]);
+        let within = ["x".to_owned(), "item/{ref}".to_owned()];
+        assert_eq!(fetch(&within, "-y").unwrap().args, ["item/-y"]);
     }
 }

@@ -74,6 +74,8 @@ pub enum Output {
 /// The fetch for `value` if it is a reference (`SCHEME://…` with a built-in scheme or one of
 /// the user's own); `Err` holds what is malformed about it. This is the one place that decides
 /// what is a reference and what is malformed: the load refuses exactly what `check` reports.
+/// It judges text only; whether the text is as written, not made by `${...}` substitution, is
+/// for its callers to check (`resolve::reference`), since a binding knows it and a value not.
 pub fn fetch_for(value: &str) -> Option<Result<Fetch, Malformed>> {
     let (scheme, rest) = value.split_once("://")?;
     let fetch = match scheme {
