@@ -668,3 +668,32 @@ fn edit_shared_seals_to_the_recipients_listed_when_it_saves() {
         "a teammate removed during the edit can open the value sealed after it"
     );
 }
+
+#[test]
+fn allow_shows_a_reference_sealed_inside_the_team_file() {
+    // A ciphertext anyone with the public keys can write may hold a reference to a personal
+    // vault item: allow is where the review can see it.
+    let alice = TestEnv::new();
+    let dir = alices_project(&alice);
+    let out = alice.run_with_input(
+        &dir,
+        ["set", "--shared", "API_KEY"],
+        b"op://Private/bank/password",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !fs::read_to_string(dir.join(".env.shared"))
+            .unwrap()
+            .contains("op://"),
+        "the reference is not sealed"
+    );
+    let said = stderr(&ok(&alice, &dir, &["allow"]));
+    assert!(
+        said.contains("API_KEY = op://Private/bank/password → ****"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("DB_PASSWORD ="),
+        "a plain value was called a reference: {said}"
+    );
+}

@@ -11,12 +11,13 @@
 use std::path::Path;
 
 use crate::cli::TargetArgs;
-use crate::display::{escape_for_display, name_list, quote_for_display};
+use crate::display::{LISTED_NAMES, escape_for_display, name_list, quote_for_display};
 use crate::error::Result;
 use crate::git;
 use crate::load::discover;
 use crate::load::loader::{self, Checked, from_process_env};
 use crate::load::names;
+use crate::load::resolve;
 use crate::load::trust::{self, Changes, Fingerprints, Trust, TrustStore};
 
 pub fn run(args: &TargetArgs) -> Result<()> {
@@ -42,6 +43,7 @@ pub fn run(args: &TargetArgs) -> Result<()> {
 fn allow_one(checked: &Checked, store: &TrustStore) -> Result<()> {
     let path = checked.path.as_path();
     warn_about_names(path, checked.bindings.iter().map(|b| b.name.as_str()));
+    show_references(checked);
     let fingerprints = trust::fingerprints_of(checked);
     review(checked, store, &fingerprints);
     trust::allow_with(checked, fingerprints)?;
@@ -56,6 +58,31 @@ fn allow_one(checked: &Checked, store: &TrustStore) -> Result<()> {
     );
     warn_about_git(path);
     Ok(())
+}
+
+/// One line per reference the file holds, with what fetches it: allowing the file lets every
+/// load run those CLIs and bring their secrets into the project's environment. In a team's
+/// `.env.shared` a reference is sealed inside a ciphertext that anyone with the recipients'
+/// public keys can write, so this line is the only place the review can see it.
+fn show_references(checked: &Checked) {
+    let hints: Vec<(&str, String)> = checked
+        .bindings
+        .iter()
+        .filter_map(|binding| Some((binding.name.as_str(), resolve::list_hint(binding)?)))
+        .collect();
+    for (name, hint) in hints.iter().take(LISTED_NAMES) {
+        say!(
+            "envguard: {}: {name} = {hint}",
+            escape_for_display(&checked.path)
+        );
+    }
+    if hints.len() > LISTED_NAMES {
+        say!(
+            "envguard: {}: and {} more references (`envguard list` shows them)",
+            escape_for_display(&checked.path),
+            hints.len() - LISTED_NAMES
+        );
+    }
 }
 
 /// One line on what changed since `checked`'s file was last allowed; nothing when it was
