@@ -19,15 +19,31 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     replace(&target(path)?, bytes, mode)
 }
 
+/// [`write()`] that also gives the new file `group`, before it takes the target's place: a
+/// team file rewritten by one teammate keeps the group git checked it out with, and is never
+/// seen with the writer's group and a group-writable mode in between. Best effort, as a chown
+/// to another group is (the file keeps the writer's group if it fails).
+pub fn write_with_group(path: &Path, bytes: &[u8], mode: u32, group: u32) -> io::Result<()> {
+    replace_as(&target(path)?, bytes, mode, Some(group))
+}
+
 /// [`write()`] that never writes through a symlink: whatever is at `path` (a link included) is
 /// replaced by the new file, so a link swapped in after the caller looked cannot redirect it.
 pub fn replace(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    replace_as(path, bytes, mode, None)
+}
+
+fn replace_as(path: &Path, bytes: &[u8], mode: u32, group: Option<u32>) -> io::Result<()> {
     let dir = parent(path);
     let mut temp = tempfile::Builder::new()
         .prefix(".envguard-")
         .suffix(".tmp")
         .tempfile_in(dir)?;
     temp.write_all(bytes)?;
+    if let Some(group) = group {
+        // Before the mode: a chown may clear the setgid bit a mode would set.
+        let _ = std::os::unix::fs::fchown(temp.as_file(), None, Some(group));
+    }
     temp.as_file()
         .set_permissions(fs::Permissions::from_mode(mode))?;
     temp.as_file().sync_all()?;

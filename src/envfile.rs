@@ -93,23 +93,25 @@ pub struct Update {
 }
 
 /// What a rewrite keeps of the file it replaces.
-struct Keeps {
+pub(crate) struct Keeps {
     mode: u32,
     group: Option<u32>,
 }
 
 impl Keeps {
     /// 0600 for a `.env`, whatever it had (a secret is private to its owner; the loader would
-    /// refuse anything looser). A `.env.shared` holds only ciphertext and reaches each
-    /// teammate through git, which recreates it with its own mode anyway: rewriting it 0600
-    /// would only show as a mode change in `git status` and break a 0664 private-group
-    /// checkout's symmetry with every other file, so its mode and group stay as they were.
-    fn of(target: &Path) -> Self {
+    /// refuse anything looser). A `.env.shared` holds only ciphertext, and `.env.recipients`
+    /// only public keys; both reach each teammate through git, which recreates them with its
+    /// own mode anyway: rewriting them 0600 would only show as a mode change in `git status`
+    /// and break a 0664 private-group checkout's symmetry with every other file, so their
+    /// mode and group stay as they were.
+    pub(crate) fn of(target: &Path) -> Self {
         use std::os::unix::fs::MetadataExt;
-        let shared = target
-            .file_name()
-            .is_some_and(|name| name == crate::load::discover::SHARED_FILE_NAME);
-        if !shared {
+        let committed = target.file_name().is_some_and(|name| {
+            name == crate::load::discover::SHARED_FILE_NAME
+                || name == crate::load::discover::RECIPIENTS_FILE_NAME
+        });
+        if !committed {
             return Keeps {
                 mode: MODE,
                 group: None,
@@ -124,6 +126,18 @@ impl Keeps {
                 mode: SHARED_MODE,
                 group: None,
             },
+        }
+    }
+}
+
+impl Keeps {
+    /// Writes `bytes` to `target` atomically with the kept mode, and group where one is kept
+    /// (a new file would have the writer's, or a setgid directory's; its owner may always give
+    /// it a group they are in).
+    pub(crate) fn write(&self, target: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        match self.group {
+            Some(group) => atomic::write_with_group(target, bytes, self.mode, group),
+            None => atomic::write(target, bytes, self.mode),
         }
     }
 }
@@ -272,14 +286,9 @@ impl Update {
                 store.trust(&canonical(&self.target), &trust::digest(bytes)) == Trust::Allowed
             }
         };
-        atomic::write(&self.target, &self.contents, self.keeps.mode)
+        self.keeps
+            .write(&self.target, &self.contents)
             .context("write", &self.path)?;
-        if let Some(group) = self.keeps.group {
-            // The new file has the writer's group (or a setgid directory's); the old one's is
-            // put back, which its owner may always do for a group they are in. Best effort:
-            // the file is ciphertext, so a group left as created exposes nothing.
-            let _ = std::os::unix::fs::chown(&self.target, None, Some(group));
-        }
         if reallow == Reallow::IfAllowedBefore && !allowed_before {
             return Ok(Committed::LeftUnallowed);
         }

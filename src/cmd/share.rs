@@ -20,14 +20,11 @@ use crate::display::{escape_for_display, quote_for_display};
 use crate::envfile::{self, Committed, Reallow, Update};
 use crate::error::{Error, IoContext, Refusal, RefusalKind, Result};
 use crate::git;
-use crate::load::discover::{self, FILE_NAME, SHARED_FILE_NAME};
+use crate::load::discover::{self, FILE_NAME, RECIPIENTS_FILE_NAME, SHARED_FILE_NAME};
 use crate::load::guard::{self, Policy};
 use crate::load::identity;
 use crate::load::loader::{self, from_process_env};
 use crate::load::trust::{self, Trust, TrustStore};
-
-/// The committed list of who can read a project's `.env.shared`.
-pub const RECIPIENTS_FILE_NAME: &str = ".env.recipients";
 
 /// Committed files hold no secret: readable by the team, writable by the user.
 const COMMITTED_MODE: u32 = envfile::SHARED_MODE;
@@ -655,13 +652,13 @@ fn import(args: &ShareImportArgs) -> Result<()> {
 /// never disagree on who reads.
 fn commit_both(update: Update, recipients: &Path, text: &str) -> Result<Committed> {
     let old = fs::read(recipients).context("read", recipients)?;
-    // A checkout's mode (0644, or 0664 under a private group's umask) stays as git made it.
-    let mode = fs::metadata(recipients).map_or(COMMITTED_MODE, |meta| {
-        std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777
-    });
-    atomic::write(recipients, text.as_bytes(), mode).context("write", recipients)?;
+    // A checkout's mode and group (0644, or 0664 under a private group) stay as git made them.
+    let keeps = envfile::Keeps::of(recipients);
+    keeps
+        .write(recipients, text.as_bytes())
+        .context("write", recipients)?;
     let committed = update.commit(Reallow::IfAllowedBefore).inspect_err(|_| {
-        let _ = atomic::write(recipients, &old, mode);
+        let _ = keeps.write(recipients, &old);
     })?;
     // The list was allowed before (sealing to it needed that) and is now what the user
     // asked for.

@@ -33,6 +33,9 @@ pub const FILE_NAME: &str = ".env";
 /// The team's committed file of encrypted values, beside the personal `.env`.
 pub const SHARED_FILE_NAME: &str = ".env.shared";
 
+/// Who the team's values are encrypted to, beside `.env.shared` (committed too).
+pub const RECIPIENTS_FILE_NAME: &str = ".env.recipients";
+
 /// The personal `.env` path of the nearest directory at or above `dir` holding a `.env` or a
 /// `.env.shared`, whether or not that `.env` exists: what [`project_files`] expands.
 pub fn nearest_project(dir: &Path) -> Option<PathBuf> {
