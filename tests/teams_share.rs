@@ -697,3 +697,29 @@ fn allow_shows_a_reference_sealed_inside_the_team_file() {
         "a plain value was called a reference: {said}"
     );
 }
+
+#[test]
+fn a_recipient_label_cannot_write_to_the_terminal() {
+    // The comment above a key is any teammate's text; raw, it could erase allow's review.
+    let alice = TestEnv::new();
+    let dir = alices_project(&alice);
+    let listed = fs::read_to_string(dir.join(".env.recipients")).unwrap();
+    let theirs = share_me(&TestEnv::new());
+    fs::write(
+        dir.join(".env.recipients"),
+        format!("{listed}# \u{1b}[2A\u{1b}[J\u{1b}[32mall good\n{theirs}\n"),
+    )
+    .unwrap();
+    for args in [&["allow"][..], &["check"][..]] {
+        let out = run(&alice, &dir, args);
+        let shown = format!("{}{}", stderr(&out), common::stdout(&out));
+        assert!(
+            !shown.contains('\u{1b}'),
+            "{args:?} printed a raw escape: {shown:?}"
+        );
+        assert!(
+            shown.contains("\\e[2A"),
+            "{args:?} hid the label: {shown:?}"
+        );
+    }
+}

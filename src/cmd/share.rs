@@ -282,7 +282,8 @@ fn review_listed(team: &Team, read: &guard::Guarded) -> Result<()> {
     };
     let shown = crate::display::escape_text_for_display;
     for (line, label) in &added {
-        say!("envguard: {path} {what} {} ({})", shown(line), shown(label));
+        // Labels are escaped as they are read.
+        say!("envguard: {path} {what} {} ({label})", shown(line));
     }
     for line in removed {
         say!("envguard: {path} no longer lists {}", shown(line));
@@ -357,7 +358,9 @@ fn parse_team(path: &Path, text: &str) -> Result<Team> {
         let line = line.trim();
         if let Some(comment) = line.strip_prefix('#') {
             let comment = comment.split(" (added ").next().unwrap_or_default();
-            label = Some(comment.trim().to_owned());
+            // Any teammate writes these comments, and every message that names who reads
+            // shows them: escaped once here, so none can move the cursor or fake a line.
+            label = Some(crate::display::escape_text_for_display(comment.trim()));
             continue;
         }
         if line.is_empty() {
