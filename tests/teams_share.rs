@@ -723,3 +723,27 @@ fn a_recipient_label_cannot_write_to_the_terminal() {
         );
     }
 }
+
+#[test]
+fn set_without_shared_writes_no_plaintext_into_a_committed_file() {
+    let alice = TestEnv::new();
+    let dir = alices_project(&alice);
+    for file in [".env.shared", ".env.recipients"] {
+        let before = fs::read(dir.join(file)).unwrap();
+        let out = alice.run_with_input(&dir, ["set", "-f", file, "PASSWORD"], b"hunter2-plain");
+        assert!(
+            !out.status.success(),
+            "set -f {file} wrote a plaintext value"
+        );
+        assert!(
+            stderr(&out).contains("committed for the team"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(
+            fs::read(dir.join(file)).unwrap() == before,
+            "{file} was changed"
+        );
+        assert_not_leaked(&out, "hunter2-plain");
+    }
+}

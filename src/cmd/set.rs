@@ -38,7 +38,9 @@ pub fn run(args: &SetArgs) -> Result<()> {
         let team = super::share::recipients(&path)?;
         (path, Some(team))
     } else {
-        (env_file(args.file.as_deref(), args.dir.as_deref())?, None)
+        let path = env_file(args.file.as_deref(), args.dir.as_deref())?;
+        refuse_committed(&path)?;
+        (path, None)
     };
     // Fail before asking for secrets, not after, when the file cannot be rewritten.
     drop(Update::begin(&path)?);
@@ -123,6 +125,23 @@ pub(super) fn shared_file(dir: Option<&Path>) -> Result<PathBuf> {
         .and_then(Path::parent)
         .map_or(start, Path::to_path_buf);
     Ok(project.join(SHARED_FILE_NAME))
+}
+
+/// Refuses to write a plaintext value into a file that is committed and readable by the team
+/// (`-f .env.shared` without `--shared`, or `-f .env.recipients`): it would be pushed as is.
+fn refuse_committed(path: &Path) -> Result<()> {
+    let name = path.file_name().unwrap_or_default();
+    let fix = if name == SHARED_FILE_NAME {
+        "`envguard set --shared NAME` encrypts it for the team"
+    } else if name == discover::RECIPIENTS_FILE_NAME {
+        "it lists who reads the team's values; a secret belongs in .env (`envguard set NAME`)"
+    } else {
+        return Ok(());
+    };
+    Err(Error::Usage(format!(
+        "refusing to write a plaintext value into {}, which is committed for the team (fix: {fix})",
+        crate::display::escape_for_display(path)
+    )))
 }
 
 /// The `.env` that `set` and `unset` change: FILE as named, else the nearest one from DIR (or
