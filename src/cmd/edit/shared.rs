@@ -65,7 +65,8 @@ pub(super) fn run(dir: Option<&Path>) -> Result<()> {
     let mut update = Update::begin(&path)?;
     // Read again under the lock: `share remove` or a pull may have changed who reads while
     // the editor was open, and a removed teammate must not get the new values.
-    let team = super::super::share::recipients(&path)?;
+    let team = super::super::share::recipients(&path)
+        .map_err(|error| Error::Failed(format!("{error}; nothing was saved")))?;
     if update.contents() == original {
         update.replace(edited);
         for binding in &bindings {
