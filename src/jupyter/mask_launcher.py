@@ -147,6 +147,7 @@ class _HeldStream:
             if held is not None and held["key"] != key:
                 self.release()
                 held = None
+            arrived = len(text)
             if held is not None:
                 held["timer"].cancel()
                 text = held["text"] + text
@@ -158,7 +159,9 @@ class _HeldStream:
                                   parent=parent, ident=ident)
             if tail:
                 now = time.monotonic()
-                since = held["since"] if held is not None else now
+                # The first hold's clock runs on only while the tail still starts in what was
+                # held; a tail that starts in the new text is a new possible value.
+                since = held["since"] if held is not None and len(tail) > arrived else now
                 wait = max(0.0, since + LONG_HOLD - now)
                 timer = threading.Timer(wait, self.release)
                 timer.daemon = True
