@@ -107,7 +107,7 @@ struct FingerprintsFile {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Recorded {
     /// The digest these fingerprints were made with; they describe no other contents.
-    /// Absent for fingerprints carried over from a `trust.json`, which were written with it.
+    /// Absent only for an older `trust.json`'s fingerprints of a file no longer allowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     digest: Option<String>,
     names: Fingerprints,
@@ -259,26 +259,29 @@ impl TrustStore {
     /// unreadable file reads as none: they only ever serve the review's wording.
     fn read_fingerprints(&self) -> BTreeMap<String, Recorded> {
         let readable = |path: &Path| read_private(path).ok().flatten();
+        // Written in the same file as the digests, so they are of the digest allowed there;
+        // recorded with it, they stay right if an older envguard later rewrites trust.json.
         let mut all: BTreeMap<String, Recorded> = readable(&self.path)
             .and_then(|text| serde_json::from_slice::<LegacyFingerprints>(&text).ok())
             .unwrap_or_default()
             .fingerprints
             .into_iter()
             .map(|(key, names)| {
-                (
-                    key,
-                    Recorded {
-                        digest: None,
-                        names,
-                    },
-                )
+                let digest = self.contents.allowed.get(&key).cloned();
+                (key, Recorded { digest, names })
             })
             .collect();
         if let Some(file) = readable(&self.fingerprints_path())
             .and_then(|text| serde_json::from_slice::<FingerprintsFile>(&text).ok())
             .filter(|file| file.version == FORMAT_VERSION)
         {
-            all.extend(file.files);
+            for (key, recorded) in file.files {
+                let current = recorded.digest.is_some()
+                    && recorded.digest.as_ref() == self.contents.allowed.get(&key);
+                if current || !all.contains_key(&key) {
+                    all.insert(key, recorded);
+                }
+            }
         }
         all
     }
