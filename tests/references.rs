@@ -1410,3 +1410,32 @@ fn a_user_scheme_element_starting_with_the_reference_refuses_one_starting_with_a
     assert!(is(&vars, "PW", SECRET));
     assert_eq!(fakes.calls("vaultish"), [["get", "item/password"]]);
 }
+
+#[test]
+fn files_loaded_together_start_no_cli_when_a_later_one_is_refused() {
+    // A team's `.env.shared` then a `.env`: both are admitted before anything is fetched.
+    let env = TestEnv::new();
+    let fakes = FakeClis::new(&env);
+    fakes.add("aws", &printing(SECRET));
+    let dir = env.allowed_project("p", "A=aws-sm://db\n");
+    common::write_mode(&dir.join("later.env"), "B=plain\n", 0o600);
+    let out = env
+        .cmd(
+            &dir,
+            ["exec", "-f", ".env", "-f", "later.env", "--", "true"],
+        )
+        .env("PATH", fakes.path())
+        .output()
+        .unwrap();
+    assert_not_leaked(&out, SECRET);
+    assert!(!out.status.success(), "an unallowed file loaded");
+    assert!(
+        stderr(&out).contains("is not allowed yet"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        fakes.no_calls(),
+        "a provider CLI ran for a load that was refused"
+    );
+}

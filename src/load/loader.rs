@@ -164,7 +164,6 @@ pub fn load(
     )
 }
 
-/// Names come before trust: allowing the file would not make a refused name load.
 fn load_into(
     path: &Path,
     outer: &dyn Fn(&str) -> Option<String>,
@@ -172,13 +171,34 @@ fn load_into(
     destination: Destination,
     mode: resolve::Mode,
 ) -> Result<Checked, Refusal> {
+    let checked = admit(path, outer, store, destination)?;
+    fetch(checked, outer, mode)
+}
+
+/// The stages up to the trust gate, with `destination`'s name rules. Names come before trust:
+/// allowing the file would not make a refused name load.
+fn admit(
+    path: &Path,
+    outer: &dyn Fn(&str) -> Option<String>,
+    store: &TrustStore,
+    destination: Destination,
+) -> Result<Checked, Refusal> {
     let checked = check(path, outer)?;
     if destination != Destination::Program {
         check_names(path, &checked.bindings, destination)?;
     }
-    let mut checked = trusted(checked, store)?;
-    checked.bindings = resolve::resolve(path, checked.bindings, mode)?;
-    check_sizes(path, &checked.bindings, outer, ArgSpace::current())?;
+    trusted(checked, store)
+}
+
+/// Stage 6 on an admitted file: its references resolved, and the sizes checked again on what
+/// would actually be loaded.
+fn fetch(
+    mut checked: Checked,
+    outer: &dyn Fn(&str) -> Option<String>,
+    mode: resolve::Mode,
+) -> Result<Checked, Refusal> {
+    checked.bindings = resolve::resolve(&checked.path, checked.bindings, mode)?;
+    check_sizes(&checked.path, &checked.bindings, outer, ArgSpace::current())?;
     Ok(checked)
 }
 
@@ -207,7 +227,9 @@ pub struct Loaded {
 /// The variables of `paths` for `destination`, each file loaded whole through the guard and the
 /// trust gate, in order: a later file's value wins, and its `${NAME}` sees what the earlier ones
 /// set, as successive `load_dotenv(..., override=True)` calls would. All or nothing across the
-/// files.
+/// files, and every file is admitted before any reference is fetched: a refused `.env` starts
+/// no provider CLI for the `.env.shared` beside it. So a later file's `${NAME}` sees an earlier
+/// reference as written, as within one file, never what it fetched.
 pub fn load_files_into(
     paths: &[PathBuf],
     outer: &dyn Fn(&str) -> Option<String>,
@@ -215,24 +237,35 @@ pub fn load_files_into(
     destination: Destination,
     mode: resolve::Mode,
 ) -> Result<Loaded, Refusal> {
-    let mut merged: Vec<Binding> = Vec::new();
-    let mut files = Vec::with_capacity(paths.len());
+    let mut admitted = Vec::with_capacity(paths.len());
+    let mut written: Vec<Binding> = Vec::new();
     let mut position: HashMap<String, usize> = HashMap::new();
     for path in paths {
         let seen = |name: &str| match position.get(name) {
-            Some(&at) => Some(merged[at].value.clone()),
+            Some(&at) => Some(written[at].value.clone()),
             None => outer(name),
         };
-        let mut checked = load_into(path, &seen, store, destination, mode)?;
-        for binding in std::mem::take(&mut checked.bindings) {
-            match position.get(&binding.name) {
-                Some(&at) => merged[at] = binding,
-                None => {
-                    position.insert(binding.name.clone(), merged.len());
-                    merged.push(binding);
-                }
-            }
+        let checked = admit(path, &seen, store, destination)?;
+        if admitted.len() + 1 < paths.len() {
+            // Only a later file's `${NAME}` reads these.
+            merge(
+                &mut written,
+                &mut position,
+                checked.bindings.iter().cloned(),
+            );
         }
+        admitted.push(checked);
+    }
+    let mut merged: Vec<Binding> = Vec::new();
+    let mut files = Vec::with_capacity(paths.len());
+    position.clear();
+    for checked in admitted {
+        let mut checked = fetch(checked, outer, mode)?;
+        merge(
+            &mut merged,
+            &mut position,
+            std::mem::take(&mut checked.bindings),
+        );
         files.push(checked);
     }
     // Each file fits the room a program's environment has; together they may not.
@@ -245,6 +278,23 @@ pub fn load_files_into(
         bindings: merged,
         files,
     })
+}
+
+/// `bindings` laid over `merged`: a name already there takes the new value in its place.
+fn merge(
+    merged: &mut Vec<Binding>,
+    position: &mut HashMap<String, usize>,
+    bindings: impl IntoIterator<Item = Binding>,
+) {
+    for binding in bindings {
+        match position.get(&binding.name) {
+            Some(&at) => merged[at] = binding,
+            None => {
+                position.insert(binding.name.clone(), merged.len());
+                merged.push(binding);
+            }
+        }
+    }
 }
 
 /// Stage 5: `checked`, if the store trusts the file as it was read.
