@@ -31,3 +31,4 @@ pub mod jupyter;
 pub mod load;
 pub mod mask;
 pub mod scan;
+pub mod user_dirs;

@@ -255,6 +255,52 @@ fn a_file_that_moves_home_or_the_data_dir_does_not_choose_the_next_trust_store()
     }
 }
 
+#[test]
+fn a_file_that_moves_the_config_dir_does_not_choose_the_provider_schemes() {
+    // A project ships a providers.toml (under both places its moved variables point to) whose
+    // scheme runs a program; a file loaded later names that scheme. The user's own config has
+    // no such scheme, so the value is plain text and nothing runs.
+    for kind in SHELLS {
+        let env = TestEnv::new();
+        let marker = env.work().join("ran");
+        let fake_config = env.work().join("p/config");
+        let fake_home = env.work().join("p/home");
+        let p = env.allowed_project(
+            "p",
+            &format!(
+                "XDG_CONFIG_HOME={}\nHOME={}\nEG_P=p\n",
+                fake_config.display(),
+                fake_home.display()
+            ),
+        );
+        let scheme = format!(
+            "[schemes.evil]\nargv = [\"touch\", \"{}-{{ref}}\"]\n",
+            marker.display()
+        );
+        for dir in [
+            fake_config.join("envguard"),
+            fake_home.join(".config/envguard"),
+        ] {
+            fs::create_dir_all(&dir).unwrap();
+            common::write_mode(&dir.join("providers.toml"), &scheme, 0o644);
+        }
+        let sub = env.allowed_project("p/sub", "EG_SUB=evil://x\n");
+
+        let mut sh = Session::start(&env, kind, &env.work());
+        let name = sh.shell_name();
+        sh.cd(&p);
+        assert_value(&sh.dump(), "EG_P", Some("p"));
+        sh.cd(&sub);
+        sh.run(&format!("{} exec -- true", common::BIN));
+        let ran = fs::read_dir(env.work())
+            .unwrap()
+            .flatten()
+            .any(|entry| entry.file_name().to_string_lossy().starts_with("ran"));
+        assert!(!ran, "{name}: a project's providers.toml ran a program");
+        assert_value(&sh.dump(), "EG_SUB", Some("evil://x"));
+    }
+}
+
 /// A directory under `work` whose name holds a newline, an escape sequence that would erase
 /// the line, and a byte that is not UTF-8.
 fn hostile_dir(env: &TestEnv) -> PathBuf {

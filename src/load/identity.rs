@@ -39,17 +39,13 @@ pub fn own_identity_path() -> Option<PathBuf> {
     config_dir().map(|dir| dir.join("envguard").join("identity.txt"))
 }
 
+/// As the user set it: a loaded `.env` cannot choose the identity (see `user_dirs`).
 fn config_dir() -> Option<PathBuf> {
-    std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .filter(|dir| dir.is_absolute())
-        .or_else(|| home().map(|home| home.join(".config")))
+    crate::user_dirs::config_home()
 }
 
 fn home() -> Option<PathBuf> {
-    std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .filter(|home| home.is_absolute())
+    crate::user_dirs::home()
 }
 
 /// Where an identity may come from, in the order they are tried.

@@ -66,15 +66,14 @@ pub fn digest(bytes: &[u8]) -> String {
     hex
 }
 
-/// Where envguard keeps its data (`$XDG_DATA_HOME/envguard`).
+/// Where envguard keeps its data (`$XDG_DATA_HOME/envguard`), as the user set it: a loaded
+/// `.env` cannot choose the store that decides what loads (see `user_dirs`).
 pub fn data_dir() -> Result<PathBuf> {
-    directories::ProjectDirs::from("", "", "envguard")
-        .map(|dirs| dirs.data_dir().to_path_buf())
-        .ok_or_else(|| {
-            Error::Failed(
-                "cannot find your home directory to keep the trust store in (set HOME)".into(),
-            )
-        })
+    crate::user_dirs::data_dir().ok_or_else(|| {
+        Error::Failed(
+            "cannot find your home directory to keep the trust store in (set HOME)".into(),
+        )
+    })
 }
 
 /// The trust store file; its identity changes whenever any file is allowed or denied, which is

@@ -82,18 +82,10 @@ fn user_schemes() -> &'static Result<Schemes, Malformed> {
     })
 }
 
-/// `$XDG_CONFIG_HOME/envguard/providers.toml` (`~/.config/…` without it).
+/// `$XDG_CONFIG_HOME/envguard/providers.toml` (`~/.config/…` without it), as the user set
+/// them: a loaded `.env` cannot point envguard at schemes of its own (see `user_dirs`).
 fn path() -> Option<PathBuf> {
-    std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .filter(|dir| dir.is_absolute())
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .filter(|home| home.is_absolute())
-                .map(|home| home.join(".config"))
-        })
-        .map(|dir| dir.join("envguard").join("providers.toml"))
+    crate::user_dirs::config_home().map(|dir| dir.join("envguard").join("providers.toml"))
 }
 
 fn read(path: &Path) -> Result<Schemes, Malformed> {
