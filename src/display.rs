@@ -1,5 +1,5 @@
-//! Paths as envguard shows them to a person: on a terminal, and inside fix commands meant to
-//! be pasted back into a shell.
+//! Paths (and the lists of names and dates around them) as envguard shows them to a person:
+//! on a terminal, and inside fix commands meant to be pasted back into a shell.
 //!
 //! A file name is chosen by whoever created the file (a cloned repository, another user), and
 //! it may hold newlines, escape sequences, bidirectional overrides and bytes that are not UTF-8.
@@ -23,6 +23,26 @@ pub fn name_list(names: &[&str]) -> String {
         list.push_str(&format!(" (and {} more)", names.len() - LISTED_NAMES));
     }
     list
+}
+
+/// `YYYY-MM-DD` (UTC) of `seconds` since the epoch, without a date crate for one line: days
+/// since the epoch to a civil date by Howard Hinnant's `civil_from_days`.
+pub fn utc_date(seconds: u64) -> String {
+    let days = (seconds / 86_400) as i64 + 719_468;
+    let era = days.div_euclid(146_097);
+    let day_of_era = days.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
 }
 
 /// A path as it should appear in a command the user may paste into a POSIX shell: bare when

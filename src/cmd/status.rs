@@ -108,22 +108,12 @@ fn unfetched(project: &Project) -> String {
     format!(" if {what} (not fetched by status; `envguard check --resolve` tries them)")
 }
 
-/// `2026-11-23 09:12:26 UTC`, without a date crate: days since the epoch to a civil date
-/// (Howard Hinnant's `civil_from_days`).
+/// `2026-11-23 09:12:26 UTC`.
 fn utc_time(seconds: u64) -> String {
-    let (days, rest) = ((seconds / 86_400) as i64, seconds % 86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    let rest = seconds % 86_400;
     format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        "{} {:02}:{:02}:{:02} UTC",
+        crate::display::utc_date(seconds),
         rest / 3600,
         rest % 3600 / 60,
         rest % 60
