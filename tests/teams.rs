@@ -26,26 +26,7 @@ struct Mate {
 impl Mate {
     fn new() -> Self {
         let env = TestEnv::new();
-        let identity = identity_path(&env);
-        fs::create_dir_all(identity.parent().unwrap()).unwrap();
-        let made = Command::new("age-keygen")
-            .arg("-o")
-            .arg(&identity)
-            .output()
-            .unwrap();
-        assert!(made.status.success(), "age-keygen: {}", stderr(&made));
-        fs::set_permissions(&identity, fs::Permissions::from_mode(0o600)).unwrap();
-        let public = Command::new("age-keygen")
-            .arg("-y")
-            .arg(&identity)
-            .output()
-            .unwrap();
-        assert!(
-            public.status.success(),
-            "age-keygen -y: {}",
-            stderr(&public)
-        );
-        let recipient = stdout(&public).trim().to_owned();
+        let recipient = common::age_keygen(&identity_path(&env));
         Mate { env, recipient }
     }
 

@@ -11,7 +11,6 @@ mod pty;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::*;
 use envguard::cli::ShellKind;
@@ -25,30 +24,13 @@ const PERSONAL_PASSWORD: &str = "pw-mine-hook-d41c";
 /// Gives `env` an age identity made by `age-keygen`; returns its public recipient.
 fn make_identity(env: &TestEnv) -> String {
     let identity = env.root.path().join("config/envguard/identity.txt");
-    fs::create_dir_all(identity.parent().unwrap()).unwrap();
-    let made = Command::new("age-keygen")
-        .arg("-o")
-        .arg(&identity)
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "age-keygen: {}", stderr(&made));
-    fs::set_permissions(&identity, fs::Permissions::from_mode(0o600)).unwrap();
+    let recipient = common::age_keygen(&identity);
     // The shells' XDG_CONFIG_HOME is their rc directory (see `pty`): the same key there.
     let in_shell = env.root.path().join("rc/envguard/identity.txt");
     fs::create_dir_all(in_shell.parent().unwrap()).unwrap();
     fs::copy(&identity, &in_shell).unwrap();
     fs::set_permissions(&in_shell, fs::Permissions::from_mode(0o600)).unwrap();
-    let public = Command::new("age-keygen")
-        .arg("-y")
-        .arg(&identity)
-        .output()
-        .unwrap();
-    assert!(
-        public.status.success(),
-        "age-keygen -y: {}",
-        stderr(&public)
-    );
-    stdout(&public).trim().to_owned()
+    recipient
 }
 
 /// A directory `name` under the work dir whose `.env.shared` holds API_KEY and DB_PASSWORD

@@ -112,18 +112,7 @@ fn a_protected_ssh_key_is_asked_for_once_in_a_terminal_and_named_where_it_cannot
 fn an_identity_file_protected_by_age_p_opens_with_its_passphrase_and_refuses_a_wrong_one() {
     let env = TestEnv::new();
     let plain = env.root.path().join("plain.txt");
-    let made = Command::new("age-keygen")
-        .arg("-o")
-        .arg(&plain)
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "age-keygen: {}", stderr(&made));
-    let public = Command::new("age-keygen")
-        .arg("-y")
-        .arg(&plain)
-        .output()
-        .unwrap();
-    let dir = project_sealed_to(&env, String::from_utf8_lossy(&public.stdout).trim());
+    let dir = project_sealed_to(&env, &common::age_keygen(&plain));
     let protected = env.root.path().join("identity.age");
 
     let mut shell = session(&env);

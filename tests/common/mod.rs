@@ -318,6 +318,30 @@ impl TestEnv {
     }
 }
 
+/// A new age identity at `path` made by the real `age-keygen` (mode 0600, as envguard requires
+/// of an identity file); returns its public recipient, as `age-keygen -y` prints it.
+pub fn age_keygen(path: &Path) -> String {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let made = Command::new("age-keygen")
+        .arg("-o")
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "age-keygen: {}", stderr(&made));
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600)).unwrap();
+    let public = Command::new("age-keygen")
+        .arg("-y")
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        public.status.success(),
+        "age-keygen -y: {}",
+        stderr(&public)
+    );
+    stdout(&public).trim().to_owned()
+}
+
 /// `NAME=age:<base64>` made with the real age CLI, as the README documents:
 /// `printf 'NAME=%s' "$v" | age -R .env.recipients | base64 -w0`.
 pub fn age_cli_line(name: &str, value: &str, recipients: &Path) -> String {
