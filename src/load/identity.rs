@@ -36,16 +36,8 @@ use crate::load::guard::{self, Policy};
 
 /// Where envguard keeps the user's own identity.
 pub fn own_identity_path() -> Option<PathBuf> {
-    config_dir().map(|dir| dir.join("envguard").join("identity.txt"))
-}
-
-/// As the user set it: a loaded `.env` cannot choose the identity (see `user_dirs`).
-fn config_dir() -> Option<PathBuf> {
-    crate::user_dirs::config_home()
-}
-
-fn home() -> Option<PathBuf> {
-    crate::user_dirs::home()
+    // As the user set it: a loaded `.env` cannot choose the identity (see `user_dirs`).
+    crate::user_dirs::config_home().map(|dir| dir.join("envguard").join("identity.txt"))
 }
 
 /// Where an identity may come from, in the order they are tried.
@@ -73,7 +65,7 @@ fn sources() -> Vec<Source> {
     sources.extend(
         own_identity_path()
             .into_iter()
-            .chain(home().map(|home| home.join(".ssh/id_ed25519")))
+            .chain(crate::user_dirs::home().map(|home| home.join(".ssh/id_ed25519")))
             .filter(|file| std::fs::symlink_metadata(file).is_ok())
             .map(Source::Usual),
     );
