@@ -182,9 +182,10 @@ struct Shell {
 }
 
 fn shells() -> Vec<Shell> {
-    let home = env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    // The user's own startup files, not those of a HOME a loaded `.env` moved.
+    let home = crate::user_dirs::home().unwrap_or_default();
     let zdotdir = env::var_os("ZDOTDIR").map_or_else(|| home.clone(), PathBuf::from);
-    let config = env::var_os("XDG_CONFIG_HOME").map_or_else(|| home.join(".config"), PathBuf::from);
+    let config = crate::user_dirs::config_home().unwrap_or_else(|| home.join(".config"));
     let fish = config.join("fish");
     let mut fish_files = vec![fish.join("config.fish")];
     if let Ok(entries) = fs::read_dir(fish.join("conf.d")) {
